@@ -1,0 +1,137 @@
+# buildfarm: one portable Makefile (GNU make >= 4, bmake).  See README.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+INSTALL ?= install
+
+CC ?= cc
+CFLAGS ?= -g -O2
+WARNFLAGS = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
+	-Wshadow -Wpointer-arith -Wsign-compare -Wno-missing-field-initializers
+ALLCFLAGS = -std=c11 -D_GNU_SOURCE -Ilib $(WARNFLAGS) $(CFLAGS)
+ALLLDFLAGS = $(LDFLAGS)
+PROVE ?= prove
+PROVE_JOBS ?= 2
+
+# DEVELOPER=1 turns warnings into errors; SANITIZE=address,undefined adds
+# the sanitizers to every object and link.
+DEVELOPER ?=
+SANITIZE ?=
+DEV_1 = -Werror
+ALLCFLAGS += $(DEV_$(DEVELOPER))
+SAN_address,undefined = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ALLCFLAGS += $(SAN_$(SANITIZE))
+ALLLDFLAGS += $(SAN_$(SANITIZE))
+
+CURL_CFLAGS != pkg-config --cflags libcurl 2>/dev/null || true
+CURL_LIBS != pkg-config --libs libcurl 2>/dev/null || echo -lcurl
+GIT2_CFLAGS != pkg-config --cflags libgit2 2>/dev/null || true
+GIT2_LIBS != pkg-config --libs libgit2 2>/dev/null || echo -lgit2
+JANSSON_CFLAGS != pkg-config --cflags jansson 2>/dev/null || true
+JANSSON_LIBS != pkg-config --libs jansson 2>/dev/null || echo -ljansson
+SSL_CFLAGS != pkg-config --cflags libcrypto 2>/dev/null || true
+SSL_LIBS != pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto
+Z_CFLAGS != pkg-config --cflags zlib 2>/dev/null || true
+Z_LIBS != pkg-config --libs zlib 2>/dev/null || echo -lz
+ARCHIVE_CFLAGS != pkg-config --cflags libarchive 2>/dev/null || true
+ARCHIVE_LIBS != pkg-config --libs libarchive 2>/dev/null || echo -larchive
+MHD_CFLAGS != pkg-config --cflags libmicrohttpd 2>/dev/null || true
+MHD_LIBS != pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd
+DEPCFLAGS = $(CURL_CFLAGS) $(GIT2_CFLAGS) $(JANSSON_CFLAGS) $(SSL_CFLAGS) \
+	$(Z_CFLAGS) $(ARCHIVE_CFLAGS) $(MHD_CFLAGS)
+
+TOOLS = cmd/maintlog/maintlog
+MAN1 = man/maintlog.1
+MAN5 = man/maintlog.5
+MAN7 = man/buildfarm.7
+
+LIBOBJ = lib/atomicfile.o lib/crypto.o lib/farm.o lib/http.o lib/httpd.o \
+	lib/json.o lib/lock.o lib/log.o lib/mlog.o lib/num.o lib/spool.o \
+	lib/strbuf.o lib/timefmt.o lib/xmalloc.o
+LIBHDR = lib/*.h
+LIB = lib/libbuildfarm.a
+
+UNITS = t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log \
+	t/unit/bin/u-atomicfile t/unit/bin/u-lock t/unit/bin/u-crypto \
+	t/unit/bin/u-json t/unit/bin/u-timefmt t/unit/bin/u-spool \
+	t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm
+HELPERS = t/helper/test-tool
+
+all: $(TOOLS)
+
+.SUFFIXES: .c .o
+.c.o:
+	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -c -o $@ $<
+
+$(LIBOBJ): $(LIBHDR)
+$(LIB): $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+# Each tool links only the libraries it uses.
+MAINLOG_OBJ = cmd/maintlog/maintlog.o cmd/maintlog/serve.o cmd/maintlog/sync.o \
+	cmd/maintlog/grep.o
+$(MAINLOG_OBJ): $(LIBHDR) cmd/maintlog/extern.h
+cmd/maintlog/maintlog: $(MAINLOG_OBJ) $(LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $(MAINLOG_OBJ) $(LIB) $(MHD_LIBS) \
+	    $(CURL_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) -lpthread
+
+# Unit tests and test helpers.
+UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) -lpthread
+t/unit/tap.o: t/unit/tap.h
+t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log t/unit/bin/u-atomicfile \
+t/unit/bin/u-lock t/unit/bin/u-crypto t/unit/bin/u-json t/unit/bin/u-timefmt \
+t/unit/bin/u-spool t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm: \
+    t/unit/tap.o $(LIB) t/unit/tap.h
+	@mkdir -p t/unit/bin
+	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
+	    t/unit/tap.o $(LIB) $(UNITLIBS) $(ALLLDFLAGS)
+t/helper/test-tool: t/helper/test-tool.c $(LIB)
+	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -o $@ t/helper/test-tool.c $(LIB) \
+	    $(UNITLIBS) $(ALLLDFLAGS)
+
+tests: all $(UNITS) $(HELPERS)
+
+check:
+	scripts/install-deps
+	$(MAKE) tests
+	$(PROVE) -j$(PROVE_JOBS) --timer t/*.t t/unit/bin/
+
+check-asan:
+	scripts/install-deps
+	$(MAKE) clean
+	$(MAKE) SANITIZE=address,undefined tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(PROVE) -j$(PROVE_JOBS) t/*.t t/unit/bin/
+	$(MAKE) clean
+
+lint:
+	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
+	$(MAKE) clean
+	$(MAKE) DEVELOPER=1 tests
+
+bench: all
+	@for b in bench/*.sh; do echo "== $$b"; sh $$b || exit 1; done
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	for t in $(TOOLS); do $(INSTALL) -m 0755 $$t $(DESTDIR)$(BINDIR)/; done
+	$(INSTALL) -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$(basename $$t); done
+	for m in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
+	for m in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$m); done
+	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
+
+clean:
+	rm -f lib/*.o $(LIB) cmd/*/*.o $(TOOLS) t/unit/*.o $(HELPERS) bench/fsyncloop
+	rm -rf t/unit/bin t/trash.* bench/trash
+
+.PHONY: all tests check check-asan lint bench install uninstall clean

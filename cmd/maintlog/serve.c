@@ -1,0 +1,389 @@
+/*
+ * serve: the log over HTTP, maintner's /logs protocol.
+ *
+ *   GET /logs[?startseg=N][&waitsizenot=N]   JSON index of segments
+ *   GET /logs/N                              segment N, with Range
+ *   GET /                                    a page pointing at /logs
+ *
+ * Read-only: it never takes the writer's lock, and shows a growing
+ * segment only up to its last complete line, so a torn tail is never
+ * served.  Each request opens its own view of the directory (struct
+ * mlog is not shared between threads); the one shared thing is the
+ * cached SHA-224 state of the growing segment, so the index does not
+ * rehash up to 16 MiB on every long-poll wake-up.
+ */
+#include "compat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "extern.h"
+#include "httpd.h"
+#include "json.h"
+#include "log.h"
+#include "mlog.h"
+#include "num.h"
+#include "rc.h"
+#include "strbuf.h"
+#include "timefmt.h"
+#include "xmalloc.h"
+
+struct server {
+	const char *dir;
+	int hold_s;		/* long-poll hold */
+	struct httpd *h;
+	pthread_mutex_t mu;
+	/* hash state of the growing segment's first hlen bytes */
+	unsigned hnum;
+	off_t hlen;
+	struct hash *hstate;
+};
+
+struct segview {
+	unsigned number;
+	int sealed;
+	off_t size;
+	char sha224[57];
+};
+
+/* SHA-224 of the first len bytes of growing segment i, incrementally. */
+static int
+growing_hash(struct server *sv, struct mlog *l, size_t i, off_t len,
+    char hex[57], struct strbuf *err)
+{
+	const struct mlog_seg *seg = mlog_seg(l, i);
+	struct hash *h;
+	off_t from = 0;
+	char buf[65536];
+	int fd, rc = RC_OK;
+
+	pthread_mutex_lock(&sv->mu);
+	if (sv->hstate != NULL && sv->hnum == seg->number && sv->hlen <= len) {
+		h = hash_copy(sv->hstate);
+		from = sv->hlen;
+	} else
+		h = hash_new(HASH_SHA224);
+	pthread_mutex_unlock(&sv->mu);
+
+	fd = openat(mlog_dirfd(l), seg->name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		strbuf_addf(err, "open '%s': %s", seg->name, strerror(errno));
+		hash_free(h);
+		return errno == ENOENT ? RC_NO : RC_TEMP;
+	}
+	while (from < len) {
+		size_t want = len - from > (off_t)sizeof(buf) ? sizeof(buf) :
+		    (size_t)(len - from);
+		ssize_t r = pread(fd, buf, want, from);
+
+		if (r <= 0) {
+			strbuf_addf(err, "read '%s': %s", seg->name,
+			    r < 0 ? strerror(errno) : "short file");
+			rc = RC_TEMP;
+			goto out;
+		}
+		hash_update(h, buf, (size_t)r);
+		from += r;
+	}
+	pthread_mutex_lock(&sv->mu);
+	hash_free(sv->hstate);
+	sv->hstate = hash_copy(h);
+	sv->hnum = seg->number;
+	sv->hlen = len;
+	pthread_mutex_unlock(&sv->mu);
+	hash_hex(h, hex);
+out:
+	close(fd);
+	hash_free(h);
+	return rc;
+}
+
+/* The segments as clients may see them; *sum gets their total size. */
+static int
+view(struct server *sv, struct mlog *l, struct segview **vp, size_t *np,
+    long long *sum, struct strbuf *err)
+{
+	struct segview *v = NULL;
+	size_t i, n = 0, alloc = 0;
+	int rc, tries = 0;
+
+again:
+	n = 0;
+	*sum = 0;
+	if ((rc = mlog_scan(l, err)) != RC_OK)
+		goto fail;
+	for (i = 0; i < mlog_nsegs(l); i++) {
+		const struct mlog_seg *seg = mlog_seg(l, i);
+		off_t len;
+
+		rc = mlog_seg_readable(l, i, NULL, &len, err);
+		if (rc == RC_NO && tries++ < 5) {
+			/* sealed while we looked: look again */
+			strbuf_reset(err);
+			goto again;
+		}
+		if (rc != RC_OK)
+			goto fail;
+		if (!seg->sealed && len == 0)
+			continue;	/* nothing to show yet */
+		GROW(v, n + 1, alloc);
+		v[n].number = seg->number;
+		v[n].sealed = seg->sealed;
+		v[n].size = len;
+		if (seg->sealed)
+			memcpy(v[n].sha224, seg->sha224, 57);
+		else if ((rc = growing_hash(sv, l, i, len, v[n].sha224,
+		    err)) != RC_OK) {
+			if (rc == RC_NO && tries++ < 5) {
+				strbuf_reset(err);
+				goto again;
+			}
+			goto fail;
+		}
+		*sum += len;
+		n++;
+	}
+	*vp = v;
+	*np = n;
+	return RC_OK;
+fail:
+	free(v);
+	return rc;
+}
+
+static void
+serve_index(struct server *sv, struct httpd_req *req)
+{
+	struct strbuf err = STRBUF_INIT, body = STRBUF_INIT, num = STRBUF_INIT;
+	const char *ws = httpd_query(req, "waitsizenot");
+	const char *ss = httpd_query(req, "startseg");
+	struct segview *v = NULL;
+	struct json *arr;
+	struct mlog *l = NULL;
+	long long sum, wait = -1;
+	long long deadline;
+	int64_t start = 0, w;
+	size_t i, n = 0;
+	int rc;
+
+	if (ss != NULL && num_parse_i64(ss, INT64_MIN, INT64_MAX, &start) < 0) {
+		httpd_error(req, 400, "bad startseg");
+		return;
+	}
+	if (start < 0) {
+		httpd_error(req, 400, "negative startseg");
+		return;
+	}
+	if (ws != NULL) {
+		if (num_parse_i64(ws, INT64_MIN, INT64_MAX, &w) < 0 || w < 0) {
+			httpd_error(req, 400, "bad waitsizenot");
+			return;
+		}
+		wait = w;
+	}
+	if ((rc = mlog_open(&l, sv->dir, 0, &err)) != RC_OK)
+		goto fail;
+	if (wait >= 0 && (rc = mlog_watch(l, &err)) != RC_OK)
+		goto fail;
+	deadline = mono_ms() + (long long)sv->hold_s * 1000;
+	for (;;) {
+		if ((rc = view(sv, l, &v, &n, &sum, &err)) != RC_OK)
+			goto fail;
+		if (wait < 0 || sum != wait)
+			break;
+		free(v);
+		v = NULL;
+		if (mono_ms() >= deadline || httpd_stopping(sv->h)) {
+			httpd_reply(req, 304, NULL, "", 0);
+			mlog_close(l);
+			return;
+		}
+		/* wake at least every second to notice a shutdown */
+		long long left = deadline - mono_ms();
+
+		if (mlog_wait(l, left > 1000 ? 1000 : (int)(left > 0 ? left : 0)) < 0) {
+			strbuf_addf(&err, "inotify: %s", strerror(errno));
+			rc = RC_TEMP;
+			goto fail;
+		}
+	}
+	if (start >= (int64_t)n)
+		start = 0;	/* as maintner: past the end means all */
+	arr = json_new_array();
+	for (i = (size_t)start; i < n; i++) {
+		struct json *o = json_new_object();
+
+		json_set_int(o, "number", v[i].number);
+		json_set_int(o, "size", v[i].size);
+		json_set_str(o, "sha224", v[i].sha224);
+		json_set_bool(o, "sealed", v[i].sealed);
+		strbuf_reset(&num);
+		strbuf_addf(&num, "/logs/%u", v[i].number);
+		json_set_str(o, "url", num.buf);
+		json_append(arr, o);
+	}
+	json_dump_pretty(&body, arr);
+	strbuf_addch(&body, '\n');
+	json_free(arr);
+	strbuf_reset(&num);
+	strbuf_addf(&num, "%lld", sum);
+	httpd_add_header(req, "X-Sum-Segment-Size", num.buf);
+	httpd_reply(req, 200, "application/json", body.buf, body.len);
+	goto out;
+fail:
+	log_warnx("%s", err.buf);
+	httpd_error(req, rc == RC_PERM ? 500 : 503, "log unavailable");
+out:
+	free(v);
+	mlog_close(l);
+	strbuf_release(&err);
+	strbuf_release(&body);
+	strbuf_release(&num);
+}
+
+static void
+serve_segment(struct server *sv, struct httpd_req *req, const char *ns)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct mlog *l = NULL;
+	uint64_t num;
+	long i;
+	off_t len;
+	int fd, rc, tries = 0;
+
+	if (num_parse_u64(ns, 0, 99999999, &num) < 0) {
+		httpd_error(req, 400, "bad segment number");
+		return;
+	}
+	if ((rc = mlog_open(&l, sv->dir, 0, &err)) != RC_OK)
+		goto fail;
+again:
+	if ((rc = mlog_scan(l, &err)) != RC_OK)
+		goto fail;
+	if ((i = mlog_find(l, (unsigned)num)) < 0) {
+		httpd_error(req, 404, "no such segment");
+		goto out;
+	}
+	rc = mlog_seg_readable(l, (size_t)i, &fd, &len, &err);
+	if (rc == RC_NO && tries++ < 5) {
+		strbuf_reset(&err);
+		goto again;
+	}
+	if (rc != RC_OK)
+		goto fail;
+	httpd_reply_fd(req, 200, "application/octet-stream", fd, 0, len,
+	    HTTPD_RANGE);
+	goto out;
+fail:
+	log_warnx("%s", err.buf);
+	httpd_error(req, 503, "log unavailable");
+out:
+	mlog_close(l);
+	strbuf_release(&err);
+}
+
+static void
+handle(struct httpd_req *req, void *arg)
+{
+	struct server *sv = arg;
+	const char *m = httpd_method(req), *p = httpd_path(req);
+
+	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
+		httpd_error(req, 400, "GET or HEAD only");
+		return;
+	}
+	if (strcmp(p, "/logs") == 0)
+		serve_index(sv, req);
+	else if (strncmp(p, "/logs/", 6) == 0)
+		serve_segment(sv, req, p + 6);
+	else if (strcmp(p, "/") == 0) {
+		static const char page[] = "<!DOCTYPE html>\n<html><head>"
+		    "<title>maintlog</title></head><body>\n<p>This is a "
+		    "<a href=\"/logs\">maintlog</a> server: an append-only "
+		    "log of JSON lines (maintlog(5)).</p>\n</body></html>\n";
+
+		httpd_reply(req, 200, "text/html; charset=utf-8", page,
+		    sizeof(page) - 1);
+	} else
+		httpd_error(req, 404, "404 page not found");
+}
+
+static volatile sig_atomic_t stop;
+
+static void
+onsig(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int
+cmd_serve(struct mlog *l, int argc, char **argv)
+{
+	struct httpd_config cfg = HTTPD_CONFIG_INIT;
+	struct strbuf err = STRBUF_INIT;
+	struct server sv;
+	const char *lflag = "127.0.0.1:5938";
+	int ch, rc, wflag = 55;
+	struct sigaction sa;
+	sigset_t set, old;
+
+	while ((ch = getopt(argc, argv, "+l:w:")) != -1) {
+		switch (ch) {
+		case 'l':
+			lflag = optarg;
+			break;
+		case 'w':
+			if (num_parse_int(optarg, 1, 3600, &wflag) < 0)
+				fatalx(RC_PERM, "bad hold time '%s'",
+				    esc(optarg));
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc != optind)
+		usage();
+	/* refuse to start on a log we could not serve */
+	if ((rc = mlog_scan(l, &err)) != RC_OK)
+		fatalx(rc, "%s", err.buf);
+
+	memset(&sv, 0, sizeof(sv));
+	sv.dir = mlog_dir(l);
+	sv.hold_s = wflag;
+	pthread_mutex_init(&sv.mu, NULL);
+	cfg.listen = lflag;
+	cfg.handler = handle;
+	cfg.arg = &sv;
+	signal(SIGPIPE, SIG_IGN);
+	/* block the signals in every thread; main waits for them */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	sv.h = httpd_start(&cfg, &err);
+	if (sv.h == NULL)
+		fatalx(RC_TEMP, "listen on '%s': %s", esc(lflag), err.buf);
+	log_warnx("serving '%s' on port %d", esc(sv.dir), httpd_port(sv.h));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onsig;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* the signals stay blocked except inside sigsuspend: no lost wake-up */
+	sigdelset(&old, SIGINT);
+	sigdelset(&old, SIGTERM);
+	while (!stop)
+		sigsuspend(&old);
+	httpd_stop(sv.h);
+	hash_free(sv.hstate);
+	pthread_mutex_destroy(&sv.mu);
+	strbuf_release(&err);
+	return RC_OK;
+}

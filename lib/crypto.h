@@ -1,0 +1,48 @@
+/*
+ * crypto.h: hashing and keys (OpenSSL's libcrypto behind this module).
+ *
+ * Incremental SHA-224 / SHA-256:
+ *   struct hash *h = hash_new(HASH_SHA224);
+ *   hash_update(h, p, n); ...
+ *   hash_hex(h, hex);      hex must hold HASH_HEX_MAX bytes; h is reset
+ *   hash_free(h);
+ * hash_copy duplicates a running state (to hash a prefix and go on).
+ *
+ * hmac_sha256_hex(key, keylen, msg, out) writes 64 hex digits and a NUL;
+ * the farm's keys are HMAC-SHA256(master, NAME) in lowercase hex.
+ *
+ * ct_streq(a, b) compares two secrets in time that depends only on their
+ * lengths, never on where they first differ.
+ *
+ * random_bytes fills p with n bytes from the kernel's CSPRNG; 0 or -1.
+ */
+#ifndef BF_CRYPTO_H
+#define BF_CRYPTO_H
+
+#include <stddef.h>
+
+enum hash_kind {
+	HASH_SHA1,
+	HASH_SHA224,
+	HASH_SHA256,
+};
+
+#define HASH_HEX_MAX 65
+
+struct hash;
+
+struct hash *hash_new(enum hash_kind kind);
+void hash_update(struct hash *h, const void *p, size_t n);
+void hash_hex(struct hash *h, char *hex);
+struct hash *hash_copy(const struct hash *h);
+void hash_free(struct hash *h);
+/* One-shot helper: hex digest of p[0..n). */
+void hash_buf_hex(enum hash_kind kind, const void *p, size_t n, char *hex);
+size_t hash_hex_len(enum hash_kind kind);
+
+void hmac_sha256_hex(const void *key, size_t keylen, const char *msg,
+    char out[65]);
+int ct_streq(const char *a, const char *b);
+int random_bytes(void *p, size_t n);
+
+#endif

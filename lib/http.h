@@ -1,0 +1,114 @@
+/*
+ * http.h: the HTTP client (libcurl behind this module).
+ *
+ * One function per request shape.  Each fills a struct http_resp and
+ * returns an outcome class that maps straight to an exit code:
+ *
+ *   HTTP_OK        2xx (and 304 when the caller asked for it)
+ *   HTTP_NOTFOUND  404 or 410                          -> RC_PERM or RC_NO
+ *   HTTP_AUTH      401 or 403                          -> RC_PERM
+ *   HTTP_PERM      other 4xx, malformed URL, bad TLS certificate,
+ *                  body over the size cap               -> RC_PERM
+ *   HTTP_TEMP      connect/DNS failure, timeout, 5xx, 408, 429, a
+ *                  connection that died mid-transfer   -> RC_TEMP
+ *
+ * http_class_rc() does that mapping (HTTP_NOTFOUND -> RC_PERM).
+ * err always gets a one-line reason for anything but HTTP_OK, naming
+ * the URL (escaped) and the status or transport error; never a password.
+ *
+ * Settings common to all requests (User-Agent "buildfarm/VERSION",
+ * connect timeout, .netrc, CA bundle) live in http.c, never at call
+ * sites.  Credentials: when opt->netrc is set, libcurl reads $NETRC or
+ * ~/.netrc (CURL_NETRC_OPTIONAL); opt->user/opt->password set HTTP Basic
+ * directly.  Nothing here retries: retrying is the caller's decision.
+ *
+ * Calling sequence:
+ *   struct http_opt opt = HTTP_OPT_INIT;
+ *   struct http_resp r = HTTP_RESP_INIT;
+ *   opt.timeout_ms = 10000; opt.max_body = 1 << 20;
+ *   switch (http_get(url, &opt, &r, &err)) { ... r.status, r.body ... }
+ *   http_resp_release(&r);
+ */
+#ifndef BF_HTTP_H
+#define BF_HTTP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "strbuf.h"
+
+enum http_class {
+	HTTP_OK,
+	HTTP_NOTFOUND,
+	HTTP_AUTH,
+	HTTP_PERM,
+	HTTP_TEMP,
+};
+
+struct http_opt {
+	long timeout_ms;	/* whole request; 0: none */
+	long connect_timeout_ms;	/* 0: 10 s */
+	/* abort when fewer than low_speed bytes/s arrive for low_speed_s s */
+	long low_speed, low_speed_s;
+	size_t max_body;	/* response body cap; 0: 64 MiB */
+	int netrc;		/* use $NETRC or ~/.netrc if present */
+	const char *user, *password;	/* HTTP Basic; never logged */
+	const char *const *headers;	/* extra "Name: value", NULL-ended */
+	int ok_304;		/* treat 304 Not Modified as HTTP_OK */
+	/*
+	 * Range request from byte range_from on (-1: none).  A 206 or a
+	 * 200 are both HTTP_OK; resp.status tells which.
+	 */
+	long long range_from;
+	/*
+	 * When sink_fd >= 0 the body is written there (write_all) instead
+	 * of into resp.body, as it arrives; max_body still applies.
+	 */
+	int sink_fd;
+	const char *cacert;	/* CA file for https (tests); NULL: system */
+	int insecure;		/* skip TLS verification (tests only) */
+};
+#define HTTP_OPT_INIT { 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, -1, -1, \
+	NULL, 0 }
+
+struct http_resp {
+	long status;		/* 0 when no HTTP response arrived */
+	struct strbuf body;
+	struct strbuf headers;	/* raw response header lines, "\r\n" ended */
+	long long body_len;	/* bytes received (also with sink_fd) */
+	char *effective_url;	/* after redirects; malloc'd or NULL */
+};
+#define HTTP_RESP_INIT { 0, STRBUF_INIT, STRBUF_INIT, 0, NULL }
+
+enum http_class http_get(const char *url, const struct http_opt *opt,
+    struct http_resp *resp, struct strbuf *err);
+/* POST with a body of the given content type (e.g. application/json). */
+enum http_class http_post(const char *url, const char *ctype,
+    const void *body, size_t len, const struct http_opt *opt,
+    struct http_resp *resp, struct strbuf *err);
+/* PUT with a body read from fd until EOF, sent chunked. */
+enum http_class http_put_fd(const char *url, const char *ctype, int fd,
+    const struct http_opt *opt, struct http_resp *resp, struct strbuf *err);
+
+/*
+ * Response header value (first match, case-insensitive name) copied
+ * into out; returns 0, or -1 when absent.  Trailers are included.
+ */
+int http_resp_header(const struct http_resp *resp, const char *name,
+    struct strbuf *out);
+void http_resp_release(struct http_resp *resp);
+
+int http_class_rc(enum http_class c);
+const char *http_class_name(enum http_class c);
+
+/*
+ * Resolve ref (absolute URL, absolute path or relative path) against
+ * base, appending the result to out.  Returns 0, or -1 when base is
+ * not an absolute http(s) URL.
+ */
+int http_resolve(const char *base, const char *ref, struct strbuf *out);
+
+/* Percent-encode s for a query value (RFC 3986 unreserved kept). */
+void http_urlencode(struct strbuf *out, const char *s);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * httpd.h: the HTTP server (libmicrohttpd behind this module).
+ *
+ * One thread per connection (MHD_USE_THREAD_PER_CONNECTION), so a
+ * handler may block (a long poll, a running command) without holding
+ * up other clients.  Keep-alive works: responses are queued after the
+ * request body is complete, never on the headers-only first call (see
+ * platform-notes §1, "MHD gotcha").
+ *
+ * Calling sequence:
+ *   struct httpd_config cfg = HTTPD_CONFIG_INIT;
+ *   cfg.listen = "127.0.0.1:0"; cfg.handler = serve; cfg.arg = state;
+ *   struct httpd *h = httpd_start(&cfg, &err);
+ *   ... httpd_port(h) ...
+ *   httpd_stop(h);
+ *
+ * The handler is called once per request, in the connection's thread,
+ * after the whole body has been received (buffered, at most
+ * cfg.max_body bytes; a larger body is answered 413 without calling the
+ * handler) -- unless cfg.body_mode says HTTPD_BODY_PIPE for the request,
+ * in which case the handler runs while the body is still arriving and
+ * reads it from httpd_body_fd(req) (a pipe; EOF at the end of the body;
+ * chunked request bodies without Content-Length are fine).  A handler
+ * that stops reading early simply closes nothing: the rest of the body
+ * is discarded by the wrapper.
+ *
+ * The handler must call exactly one httpd_reply* function; if it
+ * returns without one, the client gets 500.  Headers added with
+ * httpd_add_header before the reply are sent with it.
+ *
+ * Every finished request is logged as one line through cfg.log (or to
+ * stderr through log_warnx when cfg.log is NULL and cfg.quiet is 0):
+ *   "GET /logs?waitsizenot=10 200 1234 55012ms 127.0.0.1:40312"
+ * The query string is shown escaped; Authorization is never logged.
+ */
+#ifndef BF_HTTPD_H
+#define BF_HTTPD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct strbuf;
+struct httpd;
+struct httpd_req;
+
+enum httpd_body_mode {
+	HTTPD_BODY_BUFFER,	/* default: whole body in memory, capped */
+	HTTPD_BODY_PIPE,	/* stream the body to the handler */
+};
+
+struct httpd_config {
+	/* "127.0.0.1:5936", "[::1]:0", ":8080" (every address), "localhost:0" */
+	const char *listen;
+	const char *tls_cert, *tls_key;	/* PEM files; both or neither */
+	void (*handler)(struct httpd_req *req, void *arg);
+	void *arg;
+	/* chosen per request after the headers arrived; NULL: BUFFER */
+	enum httpd_body_mode (*body_mode)(struct httpd_req *req, void *arg);
+	size_t max_body;	/* buffered body cap; 0: 1 MiB */
+	unsigned max_conns;	/* 0: 1000 */
+	unsigned timeout_s;	/* idle connection timeout; 0: 300 */
+	void (*log)(const char *line, void *arg);
+	int quiet;		/* no access log at all */
+};
+#define HTTPD_CONFIG_INIT { NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, \
+	NULL, 0 }
+
+struct httpd *httpd_start(const struct httpd_config *cfg, struct strbuf *err);
+int httpd_port(const struct httpd *h);
+/* 1 once httpd_stop has begun: blocking handlers should return soon. */
+int httpd_stopping(const struct httpd *h);
+void httpd_stop(struct httpd *h);
+
+/* 1 when listen names only loopback addresses (127/8, ::1, localhost). */
+int httpd_listen_is_loopback(const char *listen);
+
+/* Request accessors; strings live as long as the request. */
+struct httpd *httpd_req_server(struct httpd_req *req);
+const char *httpd_method(struct httpd_req *req);
+const char *httpd_path(struct httpd_req *req);	/* decoded, no query */
+const char *httpd_version(struct httpd_req *req);	/* "HTTP/1.1" */
+const char *httpd_peer(struct httpd_req *req);	/* "127.0.0.1:40312" */
+const char *httpd_header(struct httpd_req *req, const char *name);
+/* First value of a query parameter, or NULL. */
+const char *httpd_query(struct httpd_req *req, const char *key);
+/*
+ * Form field: from an application/x-www-form-urlencoded body (buffered
+ * mode) or, failing that, the query string.  httpd_form_all returns how
+ * many values key has and points *vals at them (an array that lives as
+ * long as the request), in request order, for repeated fields.
+ */
+const char *httpd_form(struct httpd_req *req, const char *key);
+size_t httpd_form_all(struct httpd_req *req, const char *key,
+    const char *const **vals);
+/* Buffered body (empty in pipe mode). */
+const void *httpd_body(struct httpd_req *req, size_t *lenp);
+/* Pipe mode: the read end of the body; -1 in buffered mode. */
+int httpd_body_fd(struct httpd_req *req);
+/*
+ * HTTP Basic credentials, or -1 when absent/malformed.  The strings
+ * are the caller's to wipe (bf_wipe) and free.
+ */
+int httpd_basic_auth(struct httpd_req *req, char **user, char **pass);
+
+/* Response building. */
+void httpd_add_header(struct httpd_req *req, const char *name,
+    const char *value);
+/* A complete body (copied); ctype NULL: "text/plain; charset=utf-8". */
+void httpd_reply(struct httpd_req *req, int status, const char *ctype,
+    const void *body, size_t len);
+/* printf-style text body. */
+void httpd_replyf(struct httpd_req *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * Go's http.Error: text/plain; charset=utf-8, X-Content-Type-Options:
+ * nosniff, body msg + "\n".
+ */
+void httpd_error(struct httpd_req *req, int status, const char *msg);
+/* 401 with WWW-Authenticate: Basic realm="realm". */
+void httpd_reply_auth(struct httpd_req *req, const char *realm);
+/*
+ * len bytes of fd from offset off (the wrapper owns fd and closes it).
+ * With HTTPD_RANGE the request's "Range: bytes=a-b" (single range) is
+ * honoured: 206 with Content-Range, 416 when unsatisfiable, and
+ * Accept-Ranges: bytes is sent.
+ */
+enum { HTTPD_RANGE = 1 };
+void httpd_reply_fd(struct httpd_req *req, int status, const char *ctype,
+    int fd, off_t off, off_t len, int flags);
+/*
+ * A streamed body of unknown length (chunked).  read() is called from
+ * the connection's thread whenever the client can take more; it returns
+ * > 0 bytes placed in buf, 0 at the end of the body, or -1 to abort the
+ * connection (the client sees a truncated chunked body).  Before it
+ * returns 0 it may call httpd_stream_trailer to send trailers (declare
+ * them with httpd_add_header(req, "Trailer", "Name") first).  done(arg)
+ * is called once when the response is finished or the client went away;
+ * closed tells which (1: client disconnected early).
+ * Headers are flushed to the client before read() is first called.
+ */
+void httpd_reply_stream(struct httpd_req *req, int status, const char *ctype,
+    ssize_t (*read)(void *arg, char *buf, size_t max),
+    void (*done)(void *arg, int closed), void *arg);
+void httpd_stream_trailer(struct httpd_req *req, const char *name,
+    const char *value);
+/*
+ * 101 Switching Protocols with Upgrade: proto, then fn(fd, arg) runs in
+ * its own thread with the raw socket (bytes the client sent after the
+ * request are delivered first: the wrapper pre-reads them into fd's
+ * stream via a socketpair when needed).  fn must close nothing; the
+ * wrapper closes the connection when fn returns.
+ */
+void httpd_reply_upgrade(struct httpd_req *req, const char *proto,
+    void (*fn)(int fd, void *arg), void *arg);
+
+#endif

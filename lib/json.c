@@ -1,0 +1,316 @@
+#include "compat.h"
+
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "json.h"
+#include "strbuf.h"
+#include "xmalloc.h"
+
+#define J(x) ((json_t *)(x))
+#define W(x) ((struct json *)(x))
+
+struct json *
+json_parse(const char *buf, size_t len, struct strbuf *err)
+{
+	json_error_t e;
+	json_t *j;
+
+	j = json_loadb(buf, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+	if (j == NULL) {
+		strbuf_addf(err, "line %d column %d: %s", e.line, e.column,
+		    e.text);
+		return NULL;
+	}
+	return W(j);
+}
+
+void
+json_free(struct json *j)
+{
+	if (j != NULL)
+		json_decref(J(j));
+}
+
+struct json *
+json_ref(struct json *j)
+{
+	return W(json_incref(J(j)));
+}
+
+enum json_kind
+json_kind(const struct json *j)
+{
+	switch (json_typeof(J(j))) {
+	case JSON_OBJECT: return JK_OBJECT;
+	case JSON_ARRAY: return JK_ARRAY;
+	case JSON_STRING: return JK_STRING;
+	case JSON_INTEGER: return JK_INT;
+	case JSON_REAL: return JK_REAL;
+	case JSON_TRUE: return JK_TRUE;
+	case JSON_FALSE: return JK_FALSE;
+	case JSON_NULL: return JK_NULL;
+	}
+	return JK_NULL;
+}
+
+const char *
+json_kind_name(enum json_kind k)
+{
+	static const char *names[] = {
+		"object", "array", "string", "integer", "real", "true",
+		"false", "null",
+	};
+
+	return (size_t)k < ARRAY_SIZE(names) ? names[k] : "?";
+}
+
+struct json *
+json_get(const struct json *obj, const char *key)
+{
+	if (obj == NULL || !json_is_object(J(obj)))
+		return NULL;
+	return W(json_object_get(J(obj), key));
+}
+
+struct json *
+json_get_path(const struct json *j, const char *path)
+{
+	const char *p = path, *dot;
+	json_t *cur = J(j);
+	char key[256];
+
+	while (cur != NULL) {
+		size_t n;
+
+		dot = strchr(p, '.');
+		n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		if (json_is_object(cur))
+			cur = json_object_get(cur, key);
+		else if (json_is_array(cur) && n > 0 &&
+		    strspn(key, "0123456789") == n && n < 10)
+			cur = json_array_get(cur, (size_t)atol(key));
+		else
+			return NULL;
+		if (dot == NULL)
+			break;
+		p = dot + 1;
+	}
+	return W(cur);
+}
+
+const char *
+json_str(const struct json *j, size_t *lenp)
+{
+	if (j == NULL || !json_is_string(J(j)))
+		return NULL;
+	if (lenp != NULL)
+		*lenp = json_string_length(J(j));
+	return json_string_value(J(j));
+}
+
+int64_t
+json_int(const struct json *j)
+{
+	int64_t v = 0;
+
+	(void)json_get_int(j, &v);
+	return v;
+}
+
+int
+json_get_int(const struct json *j, int64_t *out)
+{
+	double d;
+
+	if (j == NULL)
+		return 0;
+	if (json_is_integer(J(j))) {
+		*out = (int64_t)json_integer_value(J(j));
+		return 1;
+	}
+	if (json_is_real(J(j))) {
+		d = json_real_value(J(j));
+		if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(int64_t)d) {
+			*out = (int64_t)d;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void
+json_scalar_text(const struct json *j, struct strbuf *out)
+{
+	if (j == NULL)
+		return;
+	if (json_is_string(J(j)))
+		strbuf_add(out, json_string_value(J(j)),
+		    json_string_length(J(j)));
+	else
+		json_dump(out, j);
+}
+
+size_t
+json_array_len(const struct json *j)
+{
+	return j != NULL && json_is_array(J(j)) ? json_array_size(J(j)) : 0;
+}
+
+struct json *
+json_array_at(const struct json *j, size_t i)
+{
+	return j != NULL ? W(json_array_get(J(j), i)) : NULL;
+}
+
+size_t
+json_object_len(const struct json *j)
+{
+	return j != NULL && json_is_object(J(j)) ? json_object_size(J(j)) : 0;
+}
+
+static struct json *
+chk(json_t *j)
+{
+	if (j == NULL)
+		(void)xmalloc(SIZE_MAX);	/* jansson only fails on ENOMEM */
+	return W(j);
+}
+
+struct json *json_new_object(void) { return chk(json_object()); }
+struct json *json_new_array(void) { return chk(json_array()); }
+struct json *json_new_int(int64_t v) { return chk(json_integer(v)); }
+struct json *json_new_bool(int v) { return chk(json_boolean(v)); }
+struct json *json_new_null(void) { return chk(json_null()); }
+
+struct json *
+json_new_str(const char *s)
+{
+	return json_new_strn(s, strlen(s));
+}
+
+struct json *
+json_new_strn(const char *s, size_t n)
+{
+	json_t *j = json_stringn(s, n);
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (j != NULL)
+		return W(j);
+	/* invalid UTF-8 or NUL: keep the ASCII, replace the rest with U+FFFD */
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c != 0 && c < 0x80)
+			strbuf_addch(&sb, c);
+		else
+			strbuf_addstr(&sb, "\xef\xbf\xbd");
+	}
+	j = json_stringn(sb.buf, sb.len);
+	strbuf_release(&sb);
+	return chk(j);
+}
+
+void
+json_set(struct json *obj, const char *key, struct json *val)
+{
+	if (json_object_set_new(J(obj), key, J(val)) < 0)
+		(void)xmalloc(SIZE_MAX);
+}
+
+void
+json_set_str(struct json *obj, const char *key, const char *s)
+{
+	json_set(obj, key, json_new_str(s));
+}
+
+void
+json_set_int(struct json *obj, const char *key, int64_t v)
+{
+	json_set(obj, key, json_new_int(v));
+}
+
+void
+json_set_bool(struct json *obj, const char *key, int v)
+{
+	json_set(obj, key, json_new_bool(v));
+}
+
+void
+json_del(struct json *obj, const char *key)
+{
+	json_object_del(J(obj), key);
+}
+
+void
+json_append(struct json *arr, struct json *val)
+{
+	if (json_array_append_new(J(arr), J(val)) < 0)
+		(void)xmalloc(SIZE_MAX);
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int
+json_object_each(const struct json *obj,
+    int (*fn)(const char *key, struct json *val, void *arg), void *arg)
+{
+	const char **keys;
+	const char *k;
+	json_t *v;
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (obj == NULL || !json_is_object(J(obj)))
+		return 0;
+	keys = xreallocarray(NULL, json_object_size(J(obj)) + 1,
+	    sizeof(*keys));
+	json_object_foreach(J(obj), k, v)
+		keys[n++] = k;
+	qsort(keys, n, sizeof(*keys), cmpstr);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = fn(keys[i], W(json_object_get(J(obj), keys[i])), arg);
+	free(keys);
+	return rc;
+}
+
+static int
+dump_cb(const char *buf, size_t size, void *data)
+{
+	strbuf_add(data, buf, size);
+	return 0;
+}
+
+void
+json_dump(struct strbuf *out, const struct json *j)
+{
+	json_dump_callback(J(j), dump_cb, out,
+	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+	    JSON_REAL_PRECISION(17));
+}
+
+void
+json_dump_pretty(struct strbuf *out, const struct json *j)
+{
+	json_dump_callback(J(j), dump_cb, out,
+	    JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+void
+json_quote(struct strbuf *out, const char *s, size_t n)
+{
+	json_t *j = J(json_new_strn(s, n));
+
+	json_dump_callback(j, dump_cb, out, JSON_ENCODE_ANY);
+	json_decref(j);
+}

@@ -1,0 +1,229 @@
+#include "compat.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "strbuf.h"
+
+int log_verbose;
+static const char *progname = "buildfarm";
+
+void
+prog_init(const char *argv0)
+{
+	const char *s;
+
+	if (argv0 == NULL || *argv0 == '\0')
+		return;
+	s = strrchr(argv0, '/');
+	progname = s != NULL ? s + 1 : argv0;
+}
+
+const char *
+prog_name(void)
+{
+	return progname;
+}
+
+static void
+vreport(const char *fmt, va_list ap, int errnum)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	strbuf_addf(&sb, "%s: ", progname);
+	strbuf_vaddf(&sb, fmt, ap);
+	if (sb.len > 4000) {
+		/* one line, bounded: mark the cut */
+		strbuf_setlen(&sb, 4000);
+		strbuf_addstr(&sb, "...");
+	}
+	if (errnum)
+		strbuf_addf(&sb, ": %s", strerror(errnum));
+	for (i = 0; i < sb.len; i++) {
+		unsigned char c = (unsigned char)sb.buf[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			sb.buf[i] = '?';
+	}
+	strbuf_addch(&sb, '\n');
+	(void)!write(2, sb.buf, sb.len);
+	strbuf_release(&sb);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap, e);
+	va_end(ap);
+	errno = e;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap, 0);
+	va_end(ap);
+	errno = e;
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_verbose < 1)
+		return;
+	va_start(ap, fmt);
+	vreport(fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_verbose < 2)
+		return;
+	va_start(ap, fmt);
+	vreport(fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+fatal(int rc, const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap, e);
+	va_end(ap);
+	exit(rc);
+}
+
+void
+fatalx(int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap, 0);
+	va_end(ap);
+	exit(rc);
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0) {
+		len = 2;
+		cp = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		len = 3;
+		cp = p[0] & 0x0f;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		len = 4;
+		cp = p[0] & 0x07;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	/* overlong, surrogates, out of range, C1 controls */
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+	    (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+		return 0;
+	return len;
+}
+
+void
+log_escape(struct strbuf *out, const void *vp, size_t n)
+{
+	const unsigned char *p = vp;
+	size_t i = 0, l;
+
+	while (i < n) {
+		unsigned char c = p[i];
+
+		if (c == '\\') {
+			strbuf_add(out, "\\\\", 2);
+			i++;
+		} else if (c == '\n') {
+			strbuf_add(out, "\\n", 2);
+			i++;
+		} else if (c == '\t') {
+			strbuf_add(out, "\\t", 2);
+			i++;
+		} else if (c == '\r') {
+			strbuf_add(out, "\\r", 2);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			strbuf_addf(out, "\\x%02x", c);
+			i++;
+		} else if ((l = utf8_len(p + i, n - i)) != 0) {
+			strbuf_add(out, p + i, l);
+			i += l;
+		} else {
+			strbuf_addf(out, "\\x%02x", c);
+			i++;
+		}
+	}
+}
+
+const char *
+escn(const void *p, size_t n)
+{
+	static char ring[8][600];
+	static unsigned slot;
+	struct strbuf sb = STRBUF_INIT;
+	char *out = ring[slot++ % 8];
+	size_t len;
+
+	log_escape(&sb, p, n > 512 ? 512 : n);
+	len = sb.len;
+	if (len > 512) {
+		/* keep whole escapes/UTF-8: cut back to a plain ASCII byte */
+		len = 512;
+		while (len > 0 && ((unsigned char)sb.buf[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(out, sb.buf, len);
+	if (n > 512 || sb.len > len) {
+		memcpy(out + len, "...", 3);
+		len += 3;
+	}
+	out[len] = '\0';
+	strbuf_release(&sb);
+	return out;
+}
+
+const char *
+esc(const char *s)
+{
+	return escn(s, s != NULL ? strlen(s) : 0);
+}

@@ -1,0 +1,925 @@
+#include "compat.h"
+
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "crypto.h"
+#include "json.h"
+#include "lock.h"
+#include "mlog.h"
+#include "rc.h"
+#include "strbuf.h"
+#include "timefmt.h"
+#include "xmalloc.h"
+
+static int read_segs(struct mlog *l, struct mlog_cursor *cur, int one,
+    int (*fn)(const char *buf, size_t len, void *arg), void *arg,
+    struct strbuf *err);
+
+struct mlog {
+	char *dir;
+	int dirfd;
+	int lockfd;		/* >= 0 while we hold the writer lock */
+	int inofd;
+	uint64_t seal_size;
+	struct mlog_seg *segs;
+	size_t nsegs, alloc;
+	/* writer state, valid while locked */
+	uint64_t last_seq;
+	int wfd;		/* growing segment, or -1 */
+	unsigned wnum;		/* its number (or the next to create) */
+	off_t wsize;
+};
+
+const char *
+mlog_dir(const struct mlog *l)
+{
+	return l->dir;
+}
+
+int
+mlog_dirfd(const struct mlog *l)
+{
+	return l->dirfd;
+}
+
+void
+mlog_set_seal_size(struct mlog *l, uint64_t size)
+{
+	l->seal_size = size ? size : MLOG_SEAL_SIZE;
+}
+
+size_t
+mlog_nsegs(const struct mlog *l)
+{
+	return l->nsegs;
+}
+
+const struct mlog_seg *
+mlog_seg(const struct mlog *l, size_t i)
+{
+	return i < l->nsegs ? &l->segs[i] : NULL;
+}
+
+long
+mlog_find(const struct mlog *l, unsigned n)
+{
+	/* segments are numbered 0..nsegs-1 after a successful scan */
+	if (n < l->nsegs && l->segs[n].number == n)
+		return (long)n;
+	return -1;
+}
+
+void
+mlog_growing_name(struct strbuf *out, unsigned n)
+{
+	strbuf_addf(out, "%04u.jsonl", n);
+}
+
+void
+mlog_sealed_name(struct strbuf *out, unsigned n, const char *sha224)
+{
+	strbuf_addf(out, "%04u.%s.jsonl", n, sha224);
+}
+
+int
+mlog_open(struct mlog **lp, const char *dir, int flags, struct strbuf *err)
+{
+	struct mlog *l;
+	int fd;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && (flags & MLOG_CREATE)) {
+		/* create parents too: a fresh farm has no state dir yet */
+		struct strbuf p = STRBUF_INIT;
+		char *s;
+
+		strbuf_addstr(&p, dir);
+		for (s = p.buf + 1; *s != '\0'; s++) {
+			if (*s != '/')
+				continue;
+			*s = '\0';
+			(void)mkdir(p.buf, 0755);
+			*s = '/';
+		}
+		strbuf_release(&p);
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			strbuf_addf(err, "create log directory '%s': %s", dir,
+			    strerror(errno));
+			return RC_TEMP;
+		}
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		strbuf_addf(err, "open log directory '%s': %s", dir,
+		    strerror(errno));
+		return errno == ENOENT || errno == ENOTDIR ? RC_PERM : RC_TEMP;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->dir = xstrdup(dir);
+	l->dirfd = fd;
+	l->lockfd = l->inofd = l->wfd = -1;
+	l->seal_size = MLOG_SEAL_SIZE;
+	*lp = l;
+	return RC_OK;
+}
+
+void
+mlog_close(struct mlog *l)
+{
+	if (l == NULL)
+		return;
+	mlog_unlock(l);
+	if (l->inofd >= 0)
+		close(l->inofd);
+	close(l->dirfd);
+	free(l->segs);
+	free(l->dir);
+	free(l);
+}
+
+/* Parse "NNNN.jsonl" or "NNNN.<56 hex>.jsonl"; 0 on success. */
+static int
+parse_name(const char *name, struct mlog_seg *seg)
+{
+	const char *p = name;
+	unsigned long n = 0;
+	size_t digits = 0, hex;
+	char canon[96];
+
+	while (*p >= '0' && *p <= '9') {
+		n = n * 10 + (unsigned long)(*p - '0');
+		if (n > 99999999)
+			return -1;
+		p++;
+		digits++;
+	}
+	if (digits < 4 || *p != '.')
+		return -1;
+	p++;
+	memset(seg, 0, sizeof(*seg));
+	seg->number = (unsigned)n;
+	if (strcmp(p, "jsonl") == 0) {
+		seg->sealed = 0;
+	} else {
+		hex = strspn(p, "0123456789abcdef");
+		if (hex != 56 || strcmp(p + 56, ".jsonl") != 0)
+			return -1;
+		memcpy(seg->sha224, p, 56);
+		seg->sha224[56] = '\0';
+		seg->sealed = 1;
+	}
+	/* only the canonical spelling: no extra leading zeros */
+	if (seg->sealed)
+		snprintf(canon, sizeof(canon), "%04u.%s.jsonl", seg->number,
+		    seg->sha224);
+	else
+		snprintf(canon, sizeof(canon), "%04u.jsonl", seg->number);
+	if (strcmp(canon, name) != 0)
+		return -1;
+	memcpy(seg->name, canon, strlen(canon) + 1);
+	return 0;
+}
+
+static int
+segcmp(const void *a, const void *b)
+{
+	const struct mlog_seg *x = a, *y = b;
+
+	if (x->number != y->number)
+		return x->number < y->number ? -1 : 1;
+	return x->sealed - y->sealed;
+}
+
+int
+mlog_scan(struct mlog *l, struct strbuf *err)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd;
+	size_t i;
+
+	fd = openat(l->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		strbuf_addf(err, "read log directory '%s': %s", l->dir,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return RC_TEMP;
+	}
+	l->nsegs = 0;
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		struct mlog_seg seg;
+		struct stat st;
+
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "lock") == 0)
+			continue;
+		if (parse_name(de->d_name, &seg) < 0) {
+			strbuf_addf(err, "foreign file '%s' in log directory "
+			    "'%s'", de->d_name, l->dir);
+			closedir(d);
+			return RC_PERM;
+		}
+		if (fstatat(l->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;	/* renamed under us; rescan later */
+			strbuf_addf(err, "stat '%s/%s': %s", l->dir, de->d_name,
+			    strerror(errno));
+			closedir(d);
+			return RC_TEMP;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			strbuf_addf(err, "foreign file '%s' in log directory "
+			    "'%s': not a regular file", de->d_name, l->dir);
+			closedir(d);
+			return RC_PERM;
+		}
+		seg.size = st.st_size;
+		GROW(l->segs, l->nsegs + 1, l->alloc);
+		l->segs[l->nsegs++] = seg;
+	}
+	closedir(d);
+	qsort(l->segs, l->nsegs, sizeof(*l->segs), segcmp);
+	for (i = 0; i < l->nsegs; i++) {
+		if (l->segs[i].number != i) {
+			/*
+			 * A growing file beside the sealed file of the same
+			 * number is the instant of a seal seen by a reader
+			 * racing the rename; it cannot be, since rename is
+			 * atomic -- so any mismatch is damage.
+			 */
+			strbuf_addf(err, "log directory '%s': segment %zu "
+			    "missing or duplicated (found '%s')", l->dir, i,
+			    l->segs[i].name);
+			return RC_PERM;
+		}
+		if (!l->segs[i].sealed && i + 1 != l->nsegs) {
+			strbuf_addf(err, "log directory '%s': growing segment "
+			    "'%s' is not the last", l->dir, l->segs[i].name);
+			return RC_PERM;
+		}
+	}
+	return RC_OK;
+}
+
+static int
+open_seg(struct mlog *l, size_t i, int flags, struct strbuf *err)
+{
+	int fd = openat(l->dirfd, l->segs[i].name, flags | O_CLOEXEC);
+
+	if (fd < 0)
+		strbuf_addf(err, "open '%s/%s': %s", l->dir, l->segs[i].name,
+		    strerror(errno));
+	return fd;
+}
+
+/* Offset just past the last '\n' in fd[0..size), or 0. */
+static int
+last_newline(int fd, off_t size, off_t *endp)
+{
+	char buf[65536];
+	off_t pos = size;
+
+	while (pos > 0) {
+		size_t n = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+		ssize_t r;
+
+		r = pread_all(fd, buf, n, pos - (off_t)n);
+		if (r < 0)
+			return -1;
+		if ((size_t)r != n) {
+			errno = EIO;
+			return -1;
+		}
+		for (size_t j = n; j > 0; j--) {
+			if (buf[j - 1] == '\n') {
+				*endp = pos - (off_t)n + (off_t)j;
+				return 0;
+			}
+		}
+		pos -= (off_t)n;
+	}
+	*endp = 0;
+	return 0;
+}
+
+int
+mlog_seg_readable(struct mlog *l, size_t i, int *fdp, off_t *lenp,
+    struct strbuf *err)
+{
+	struct stat st;
+	int fd;
+
+	if (i >= l->nsegs) {
+		strbuf_addf(err, "no segment %zu in '%s'", i, l->dir);
+		return RC_PERM;
+	}
+	fd = open_seg(l, i, O_RDONLY, err);
+	if (fd < 0) {
+		/* a growing segment sealed under us: caller rescans */
+		return errno == ENOENT ? RC_NO : RC_TEMP;
+	}
+	if (fstat(fd, &st) < 0) {
+		strbuf_addf(err, "stat '%s': %s", l->segs[i].name,
+		    strerror(errno));
+		close(fd);
+		return RC_TEMP;
+	}
+	if (l->segs[i].sealed)
+		*lenp = st.st_size;
+	else if (last_newline(fd, st.st_size, lenp) < 0) {
+		strbuf_addf(err, "read '%s/%s': %s", l->dir, l->segs[i].name,
+		    strerror(errno));
+		close(fd);
+		return RC_TEMP;
+	}
+	if (fdp != NULL)
+		*fdp = fd;
+	else
+		close(fd);
+	return RC_OK;
+}
+
+int
+mlog_seg_hash(struct mlog *l, size_t i, off_t len, char hex[57],
+    struct strbuf *err)
+{
+	struct hash *h;
+	char *buf;
+	off_t pos = 0;
+	int fd;
+
+	if (i >= l->nsegs)
+		return RC_PERM;
+	fd = open_seg(l, i, O_RDONLY, err);
+	if (fd < 0)
+		return errno == ENOENT ? RC_NO : RC_TEMP;
+	h = hash_new(HASH_SHA224);
+	buf = xmalloc(1 << 20);
+	while (pos < len) {
+		size_t want = len - pos > (1 << 20) ? (1 << 20) : (size_t)(len - pos);
+		ssize_t r = pread_all(fd, buf, want, pos);
+
+		if (r <= 0) {
+			strbuf_addf(err, "read '%s/%s': %s", l->dir,
+			    l->segs[i].name, r < 0 ? strerror(errno) :
+			    "file shorter than expected");
+			free(buf);
+			hash_free(h);
+			close(fd);
+			return RC_TEMP;
+		}
+		hash_update(h, buf, (size_t)r);
+		pos += r;
+	}
+	hash_hex(h, hex);
+	free(buf);
+	hash_free(h);
+	close(fd);
+	return RC_OK;
+}
+
+uint64_t
+mlog_line_seq(const char *line, size_t len)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct json *j;
+	int64_t v = 0;
+
+	j = json_parse(line, len, &err);
+	strbuf_release(&err);
+	if (j == NULL)
+		return 0;
+	if (!json_get_int(json_get(j, "seq"), &v) || v < 0)
+		v = 0;
+	json_free(j);
+	return (uint64_t)v;
+}
+
+/* seq of the last line in fd[0..end); 0 when empty; -1 on damage. */
+static int
+last_line_seq(int fd, off_t end, uint64_t *seq)
+{
+	off_t start;
+	char *buf;
+	ssize_t r;
+	size_t n;
+
+	*seq = 0;
+	if (end == 0)
+		return 0;
+	start = end > (off_t)MLOG_MAX_STORED + 1 ? end - (off_t)MLOG_MAX_STORED - 1 : 0;
+	n = (size_t)(end - start);
+	buf = xmalloc(n);
+	r = pread_all(fd, buf, n, start);
+	if (r < 0 || (size_t)r != n) {
+		free(buf);
+		return -1;
+	}
+	/* buf ends in '\n'; find the one before it */
+	{
+		size_t j = n - 1;
+
+		while (j > 0 && buf[j - 1] != '\n')
+			j--;
+		*seq = mlog_line_seq(buf + j, n - 1 - j);
+	}
+	free(buf);
+	return *seq == 0 ? -1 : 0;
+}
+
+static int
+load_tail(struct mlog *l, struct strbuf *err)
+{
+	int rc;
+
+	rc = mlog_scan(l, err);
+	if (rc != RC_OK)
+		return rc;
+	l->last_seq = 0;
+	l->wfd = -1;
+	l->wnum = (unsigned)l->nsegs;
+	l->wsize = 0;
+	if (l->nsegs == 0)
+		return RC_OK;
+
+	size_t i = l->nsegs - 1;
+	struct mlog_seg *s = &l->segs[i];
+	off_t end;
+	int fd;
+
+	fd = open_seg(l, i, s->sealed ? O_RDONLY : O_RDWR | O_APPEND, err);
+	if (fd < 0)
+		return RC_TEMP;
+	if (last_newline(fd, s->size, &end) < 0) {
+		strbuf_addf(err, "read '%s/%s': %s", l->dir, s->name,
+		    strerror(errno));
+		close(fd);
+		return RC_TEMP;
+	}
+	if (!s->sealed && end != s->size) {
+		/* a torn tail from a writer that died mid-write: cut it */
+		if (ftruncate(fd, end) < 0 || fsync(fd) < 0) {
+			strbuf_addf(err, "truncate torn tail of '%s/%s': %s",
+			    l->dir, s->name, strerror(errno));
+			close(fd);
+			return RC_TEMP;
+		}
+		s->size = end;
+	}
+	if (end == 0 && i > 0) {
+		/* empty growing segment: the last seq is in the one before */
+		int pfd = open_seg(l, i - 1, O_RDONLY, err);
+
+		if (pfd < 0) {
+			close(fd);
+			return RC_TEMP;
+		}
+		if (last_line_seq(pfd, l->segs[i - 1].size, &l->last_seq) < 0) {
+			strbuf_addf(err, "log '%s': cannot read the last seq "
+			    "of '%s' (damaged? run maintlog verify)", l->dir,
+			    l->segs[i - 1].name);
+			close(pfd);
+			close(fd);
+			return RC_PERM;
+		}
+		close(pfd);
+	} else if (last_line_seq(fd, end, &l->last_seq) < 0) {
+		strbuf_addf(err, "log '%s': cannot read the last seq of '%s' "
+		    "(damaged? run maintlog verify)", l->dir, s->name);
+		close(fd);
+		return RC_PERM;
+	}
+	if (s->sealed) {
+		close(fd);
+	} else {
+		l->wfd = fd;
+		l->wnum = s->number;
+		l->wsize = end;
+	}
+	return RC_OK;
+}
+
+int
+mlog_lock(struct mlog *l, int timeout_ms, struct strbuf *err)
+{
+	int rc, fd;
+
+	if (l->lockfd >= 0)
+		return RC_OK;
+	fd = openat(l->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		strbuf_addf(err, "open '%s/lock': %s", l->dir, strerror(errno));
+		return errno == EACCES || errno == EROFS ? RC_PERM : RC_TEMP;
+	}
+	rc = lock_fd(fd, 0, timeout_ms, err);
+	if (rc != RC_OK) {
+		close(fd);
+		return rc;
+	}
+	l->lockfd = fd;
+	rc = load_tail(l, err);
+	if (rc != RC_OK)
+		mlog_unlock(l);
+	return rc;
+}
+
+void
+mlog_unlock(struct mlog *l)
+{
+	if (l->wfd >= 0) {
+		close(l->wfd);
+		l->wfd = -1;
+	}
+	if (l->lockfd >= 0) {
+		close(l->lockfd);
+		l->lockfd = -1;
+	}
+}
+
+uint64_t
+mlog_last_seq(const struct mlog *l)
+{
+	return l->last_seq;
+}
+
+/* Seal the growing segment: fsync, hash, chmod, rename, fsync dir. */
+static int
+seal(struct mlog *l, struct strbuf *err)
+{
+	struct strbuf from = STRBUF_INIT, to = STRBUF_INIT;
+	struct hash *h;
+	char hex[HASH_HEX_MAX], *buf;
+	off_t pos = 0;
+	int rc = RC_TEMP;
+
+	h = hash_new(HASH_SHA224);
+	buf = xmalloc(1 << 20);
+	while (pos < l->wsize) {
+		ssize_t r = pread(l->wfd, buf, 1 << 20, pos);
+
+		if (r <= 0) {
+			strbuf_addf(err, "read segment %04u for sealing: %s",
+			    l->wnum, r < 0 ? strerror(errno) : "short file");
+			goto out;
+		}
+		hash_update(h, buf, (size_t)r);
+		pos += r;
+	}
+	hash_hex(h, hex);
+	mlog_growing_name(&from, l->wnum);
+	mlog_sealed_name(&to, l->wnum, hex);
+	if (fchmod(l->wfd, 0444) < 0 || fsync(l->wfd) < 0 ||
+	    renameat(l->dirfd, from.buf, l->dirfd, to.buf) < 0 ||
+	    fsync(l->dirfd) < 0) {
+		strbuf_addf(err, "seal '%s/%s': %s", l->dir, from.buf,
+		    strerror(errno));
+		goto out;
+	}
+	close(l->wfd);
+	l->wfd = -1;
+	l->wnum++;
+	l->wsize = 0;
+	rc = RC_OK;
+out:
+	free(buf);
+	hash_free(h);
+	strbuf_release(&from);
+	strbuf_release(&to);
+	return rc;
+}
+
+static int
+create_growing(struct mlog *l, struct strbuf *err)
+{
+	struct strbuf name = STRBUF_INIT;
+	int fd;
+
+	mlog_growing_name(&name, l->wnum);
+	fd = openat(l->dirfd, name.buf,
+	    O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || fsync(l->dirfd) < 0) {
+		strbuf_addf(err, "create '%s/%s': %s", l->dir, name.buf,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		strbuf_release(&name);
+		return RC_TEMP;
+	}
+	strbuf_release(&name);
+	l->wfd = fd;
+	l->wsize = 0;
+	return RC_OK;
+}
+
+/* write + fsync whole lines to the growing segment */
+static int
+flush(struct mlog *l, const char *buf, size_t len, struct strbuf *err)
+{
+	int rc;
+
+	if (len == 0)
+		return RC_OK;
+	if (l->wfd < 0 && (rc = create_growing(l, err)) != RC_OK)
+		return rc;
+	if (write_all(l->wfd, buf, len) < 0 || fsync(l->wfd) < 0) {
+		int e = errno;
+
+		strbuf_addf(err, "append to '%s/%04u.jsonl': %s", l->dir,
+		    l->wnum, strerror(e));
+		/* do not leave half a batch: cut back to where we began */
+		if (ftruncate(l->wfd, l->wsize) == 0)
+			(void)fsync(l->wfd);
+		/* a full disk or quota is temporary: retry after cleanup */
+		return RC_TEMP;
+	}
+	l->wsize += (off_t)len;
+	return RC_OK;
+}
+
+int
+mlog_write(struct mlog *l, struct json *const *recs, size_t n,
+    const char *type, uint64_t *first_seq, struct strbuf *err)
+{
+	struct strbuf out = STRBUF_INIT, ts = STRBUF_INIT;
+	size_t *ends, i, from = 0, start = 0;
+	uint64_t seq = l->last_seq;
+	int rc = RC_OK;
+
+	if (l->lockfd < 0) {
+		strbuf_addstr(err, "mlog_write without the lock");
+		return RC_PERM;
+	}
+	time_rfc3339(&ts, time_now(), 1);
+	/* encode everything first, so a bad record writes nothing */
+	ends = xcalloc(n ? n : 1, sizeof(*ends));
+	strbuf_grow(&out, n * 200);
+	for (i = 0; i < n; i++) {
+		struct json *r = recs[i];
+		size_t before = out.len;
+
+		if (json_kind(r) != JK_OBJECT) {
+			strbuf_addf(err, "record %zu is not a JSON object",
+			    i + 1);
+			rc = RC_PERM;
+			goto out;
+		}
+		if (type != NULL && json_get(r, "type") == NULL)
+			json_set_str(r, "type", type);
+		if (json_str(json_get(r, "type"), NULL) == NULL) {
+			strbuf_addf(err, "record %zu has no string \"type\"",
+			    i + 1);
+			rc = RC_PERM;
+			goto out;
+		}
+		json_set_int(r, "seq", (int64_t)(seq + i + 1));
+		json_set_str(r, "time", ts.buf);
+		json_dump(&out, r);
+		strbuf_addch(&out, '\n');
+		if (out.len - before > MLOG_MAX_STORED) {
+			strbuf_addf(err, "record %zu is %zu bytes, over the "
+			    "limit of %u", i + 1, out.len - before,
+			    MLOG_MAX_STORED);
+			rc = RC_PERM;
+			goto out;
+		}
+		ends[i] = out.len;
+	}
+	/* write, sealing where the next record would pass the seal size */
+	for (i = 0; i < n; i++) {
+		size_t b = i ? ends[i - 1] : 0;
+
+		if (l->wsize + (off_t)(b - from) > 0 &&
+		    (uint64_t)(l->wsize + (off_t)(ends[i] - from)) >
+		    l->seal_size) {
+			if ((rc = flush(l, out.buf + from, b - from, err)) !=
+			    RC_OK)
+				goto fail;
+			if (l->wfd >= 0 && (rc = seal(l, err)) != RC_OK)
+				goto fail;
+			/* records before i are durable: account for them */
+			l->last_seq = seq + i;
+			start = i;
+			from = b;
+		}
+	}
+	if ((rc = flush(l, out.buf + from, out.len - from, err)) != RC_OK)
+		goto fail;
+	*first_seq = seq + 1;
+	l->last_seq = seq + n;
+	goto out;
+fail:
+	if (start > 0)
+		strbuf_addf(err, " (records 1..%zu were appended)", start);
+out:
+	free(ends);
+	strbuf_release(&out);
+	strbuf_release(&ts);
+	return rc;
+}
+
+int
+mlog_append(struct mlog *l, struct json *const *recs, size_t n,
+    const char *type, uint64_t *first_seq, struct strbuf *err)
+{
+	int rc, held = l->lockfd >= 0;
+
+	if (!held && (rc = mlog_lock(l, MLOG_LOCK_TIMEOUT_MS, err)) != RC_OK)
+		return rc;
+	rc = mlog_write(l, recs, n, type, first_seq, err);
+	if (!held)
+		mlog_unlock(l);
+	return rc;
+}
+
+int
+mlog_read(struct mlog *l, struct mlog_cursor *cur,
+    int (*fn)(const char *buf, size_t len, void *arg), void *arg,
+    struct strbuf *err)
+{
+	return read_segs(l, cur, 0, fn, arg, err);
+}
+
+int
+mlog_read_seg(struct mlog *l, struct mlog_cursor *cur,
+    int (*fn)(const char *buf, size_t len, void *arg), void *arg,
+    struct strbuf *err)
+{
+	return read_segs(l, cur, 1, fn, arg, err);
+}
+
+static int
+read_segs(struct mlog *l, struct mlog_cursor *cur, int one,
+    int (*fn)(const char *buf, size_t len, void *arg), void *arg,
+    struct strbuf *err)
+{
+	for (;;) {
+		long i = mlog_find(l, cur->seg);
+		off_t len;
+		int fd, rc;
+		char *map;
+
+		if (i < 0)
+			return RC_OK;	/* nothing there (yet) */
+		rc = mlog_seg_readable(l, (size_t)i, &fd, &len, err);
+		if (rc == RC_NO) {
+			/* sealed under us: pick up the new name */
+			strbuf_reset(err);
+			if ((rc = mlog_scan(l, err)) != RC_OK)
+				return rc;
+			continue;
+		}
+		if (rc != RC_OK)
+			return rc;
+		if (cur->off > len) {
+			close(fd);
+			strbuf_addf(err, "log '%s' shrank under the reader "
+			    "(segment %04u)", l->dir, cur->seg);
+			return RC_PERM;
+		}
+		if (len > cur->off) {
+			off_t pg = cur->off & ~(off_t)(sysconf(_SC_PAGESIZE) - 1);
+
+			map = mmap(NULL, (size_t)(len - pg), PROT_READ,
+			    MAP_PRIVATE, fd, pg);
+			if (map == MAP_FAILED) {
+				strbuf_addf(err, "mmap '%s/%s': %s", l->dir,
+				    l->segs[i].name, strerror(errno));
+				close(fd);
+				return RC_TEMP;
+			}
+			(void)madvise(map, (size_t)(len - pg), MADV_SEQUENTIAL);
+			rc = fn(map + (cur->off - pg), (size_t)(len - cur->off),
+			    arg);
+			munmap(map, (size_t)(len - pg));
+			if (rc != 0) {
+				close(fd);
+				return rc;
+			}
+			cur->off = len;
+		}
+		close(fd);
+		if (one || !l->segs[i].sealed || (size_t)i + 1 >= l->nsegs)
+			return RC_OK;
+		cur->seg++;
+		cur->off = 0;
+	}
+}
+
+int
+mlog_seek_seq(struct mlog *l, uint64_t seq, struct mlog_cursor *cur,
+    struct strbuf *err)
+{
+	size_t i, best = 0;
+	int fd, rc;
+	off_t len, off;
+	char *map;
+
+	cur->seg = 0;
+	cur->off = 0;
+	if (seq <= 1 || l->nsegs == 0)
+		return RC_OK;
+	/* the last segment whose first record has seq <= wanted */
+	for (i = 0; i < l->nsegs; i++) {
+		char buf[256];
+		uint64_t first;
+		ssize_t r;
+		char *nl;
+		struct strbuf line = STRBUF_INIT;
+
+		rc = mlog_seg_readable(l, i, &fd, &len, err);
+		if (rc != RC_OK)
+			return rc;
+		if (len == 0) {
+			close(fd);
+			break;
+		}
+		r = pread_all(fd, buf, sizeof(buf), 0);
+		nl = r > 0 ? memchr(buf, '\n', (size_t)r) : NULL;
+		if (nl != NULL) {
+			first = mlog_line_seq(buf, (size_t)(nl - buf));
+		} else {
+			/* a long first line: read it whole */
+			char *big = xmalloc(MLOG_MAX_STORED + 1);
+
+			r = pread_all(fd, big, MLOG_MAX_STORED + 1, 0);
+			nl = r > 0 ? memchr(big, '\n', (size_t)r) : NULL;
+			first = nl ? mlog_line_seq(big, (size_t)(nl - big)) : 0;
+			free(big);
+		}
+		strbuf_release(&line);
+		close(fd);
+		if (first == 0 || first > seq)
+			break;
+		best = i;
+	}
+	cur->seg = l->segs[best].number;
+	rc = mlog_seg_readable(l, best, &fd, &len, err);
+	if (rc != RC_OK)
+		return rc;
+	if (len == 0) {
+		close(fd);
+		return RC_OK;
+	}
+	map = mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		strbuf_addf(err, "mmap: %s", strerror(errno));
+		return RC_TEMP;
+	}
+	for (off = 0; off < len;) {
+		char *nl = memchr(map + off, '\n', (size_t)(len - off));
+		size_t ll = (size_t)(nl - (map + off));
+
+		if (mlog_line_seq(map + off, ll) >= seq)
+			break;
+		off += (off_t)ll + 1;
+	}
+	munmap(map, (size_t)len);
+	cur->off = off;
+	return RC_OK;
+}
+
+int
+mlog_watch(struct mlog *l, struct strbuf *err)
+{
+	if (l->inofd >= 0)
+		return RC_OK;
+	l->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (l->inofd < 0 || inotify_add_watch(l->inofd, l->dir,
+	    IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE |
+	    IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+		strbuf_addf(err, "inotify on '%s': %s", l->dir,
+		    strerror(errno));
+		return RC_TEMP;
+	}
+	return RC_OK;
+}
+
+int
+mlog_wait(struct mlog *l, int timeout_ms)
+{
+	struct pollfd pfd;
+	char buf[4096];
+	int r;
+
+	pfd.fd = l->inofd;
+	pfd.events = POLLIN;
+	r = poll(&pfd, 1, timeout_ms);
+	if (r < 0)
+		return errno == EINTR ? 0 : -1;
+	if (r == 0)
+		return 0;
+	/* drain: one wake-up per batch of events is enough */
+	while (read(l->inofd, buf, sizeof(buf)) > 0)
+		;
+	return 1;
+}

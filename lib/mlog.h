@@ -1,0 +1,151 @@
+/*
+ * mlog.h: the farm's append-only logs (maintlog(5)).
+ *
+ * A log is a directory of segments, each a file of JSON lines:
+ *
+ *   lock                        flock(2)ed by writers
+ *   NNNN.jsonl                  the growing segment (at most one, last)
+ *   NNNN.<sha224>.jsonl         sealed segments, immutable, mode 0444
+ *   .*                          temporaries; readers ignore them
+ *
+ * NNNN is the segment number in decimal, at least 4 digits, from 0 with
+ * no gaps.  Each record is one JSON object on one line in canonical form
+ * (compact, keys sorted) carrying "seq" (1, 2, 3, ... across the whole
+ * log), "time" (RFC 3339 UTC with nanoseconds) and "type".  Anything
+ * else in the directory is a foreign file and an error (RC_PERM).
+ *
+ * Durability: mlog_write assigns seqs, writes the records with one
+ * write(2) per segment touched and fsyncs before it returns, all under
+ * the exclusive lock.  A writer killed mid-write leaves a partial last
+ * line (a torn tail): readers only ever see bytes up to the last '\n',
+ * and the next writer cuts the tail off before appending.  A segment is
+ * sealed when the next record would take it past the seal size (16 MiB
+ * by default; records are never split): it is fsynced, hashed, made
+ * read-only and renamed to its sealed name, then the directory is
+ * fsynced.  A crash at any point leaves a valid log.
+ *
+ * Calling sequence for a writer:
+ *   struct mlog *l;
+ *   if (mlog_open(&l, dir, MLOG_CREATE, &err) != RC_OK) ...
+ *   rc = mlog_append(l, recs, n, NULL, &first, &err);  (lock+write+unlock)
+ *   mlog_close(l);
+ * or mlog_lock / mlog_write ... / mlog_unlock to write several batches
+ * under one lock.
+ *
+ * Readers (no lock needed):
+ *   mlog_scan(l, &err)               refresh the list of segments
+ *   mlog_read(l, &cur, fn, arg, &err) call fn on chunks of whole lines
+ *                                    from cursor cur to the current end
+ *   mlog_wait(l, timeout_ms)         block until the directory changes
+ *
+ * Every function returns an RC_* code (rc.h) and fills err on failure.
+ */
+#ifndef BF_MLOG_H
+#define BF_MLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct json;
+struct strbuf;
+
+#define MLOG_SEAL_SIZE (16u << 20)
+#define MLOG_MAX_LINE (1u << 20)	/* largest input record, bytes */
+#define MLOG_MAX_STORED (MLOG_MAX_LINE + 4096)	/* largest stored line */
+#define MLOG_LOCK_TIMEOUT_MS 30000
+
+enum mlog_flags {
+	MLOG_CREATE = 1 << 0,	/* create the directory if missing */
+};
+
+struct mlog_seg {
+	unsigned number;
+	int sealed;
+	char sha224[57];	/* sealed: from the name; else "" */
+	off_t size;		/* file size as of the last scan */
+	char name[96];
+};
+
+struct mlog;
+
+int mlog_open(struct mlog **lp, const char *dir, int flags,
+    struct strbuf *err);
+void mlog_close(struct mlog *l);
+const char *mlog_dir(const struct mlog *l);
+int mlog_dirfd(const struct mlog *l);
+/* Seal size for writers (tests lower it); 0 restores the default. */
+void mlog_set_seal_size(struct mlog *l, uint64_t size);
+
+/* (Re)read the directory.  Foreign files, gaps, damage: RC_PERM. */
+int mlog_scan(struct mlog *l, struct strbuf *err);
+size_t mlog_nsegs(const struct mlog *l);
+const struct mlog_seg *mlog_seg(const struct mlog *l, size_t i);
+/* Index of segment number n in the last scan, or -1. */
+long mlog_find(const struct mlog *l, unsigned n);
+
+/*
+ * Readable length of segment i: its size up to and including the last
+ * '\n' (a torn tail is excluded).  Opens the file; *fdp gets a read
+ * descriptor the caller closes (pass NULL to close it here).
+ */
+int mlog_seg_readable(struct mlog *l, size_t i, int *fdp, off_t *lenp,
+    struct strbuf *err);
+/* SHA-224 (hex) of the first len bytes of segment i. */
+int mlog_seg_hash(struct mlog *l, size_t i, off_t len, char hex[57],
+    struct strbuf *err);
+
+/* Writing. */
+int mlog_lock(struct mlog *l, int timeout_ms, struct strbuf *err);
+void mlog_unlock(struct mlog *l);
+/*
+ * Append n records (JSON objects; each gets "seq" and "time" set, and
+ * "type" = type when type is not NULL and the record has none) and
+ * fsync.  *first_seq gets the first seq assigned (the rest follow).
+ * Needs mlog_lock.  Records that would make a line longer than
+ * MLOG_MAX_STORED, or that have no string "type", are refused before
+ * anything is written (RC_PERM).
+ */
+int mlog_write(struct mlog *l, struct json *const *recs, size_t n,
+    const char *type, uint64_t *first_seq, struct strbuf *err);
+int mlog_append(struct mlog *l, struct json *const *recs, size_t n,
+    const char *type, uint64_t *first_seq, struct strbuf *err);
+/* Last seq in the log (0 when empty); needs mlog_lock. */
+uint64_t mlog_last_seq(const struct mlog *l);
+
+/* Reading. */
+struct mlog_cursor {
+	unsigned seg;	/* segment number */
+	off_t off;	/* byte offset in it, always at a line start */
+};
+/*
+ * Call fn(buf, len, arg) with chunks of whole lines (each chunk ends in
+ * '\n') from *cur to the readable end of the log, advancing *cur.
+ * A non-zero return from fn stops the read and is returned.
+ * Does not rescan: call mlog_scan first to see new segments.
+ */
+int mlog_read(struct mlog *l, struct mlog_cursor *cur,
+    int (*fn)(const char *buf, size_t len, void *arg), void *arg,
+    struct strbuf *err);
+/* The same, but only within segment cur->seg. */
+int mlog_read_seg(struct mlog *l, struct mlog_cursor *cur,
+    int (*fn)(const char *buf, size_t len, void *arg), void *arg,
+    struct strbuf *err);
+/* Cursor at the first record with seq >= seq (needs a scan). */
+int mlog_seek_seq(struct mlog *l, uint64_t seq, struct mlog_cursor *cur,
+    struct strbuf *err);
+/*
+ * Start watching the directory (inotify); call before reading so no
+ * change is missed.  mlog_wait blocks until something changed or
+ * timeout_ms passed (< 0: forever): 1 changed, 0 timeout, -1 error.
+ */
+int mlog_watch(struct mlog *l, struct strbuf *err);
+int mlog_wait(struct mlog *l, int timeout_ms);
+
+/* seq of a stored line (parses it); 0 when the line has none. */
+uint64_t mlog_line_seq(const char *line, size_t len);
+/* Segment file names. */
+void mlog_growing_name(struct strbuf *out, unsigned n);
+void mlog_sealed_name(struct strbuf *out, unsigned n, const char *sha224);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * spool.h: maildir-style work queues (buildfarm(7), FILES; DESIGN §4).
+ *
+ * A spool is a directory with five subdirectories on one filesystem:
+ *
+ *   tmp/    items being written; nobody else looks here
+ *   new/    published items, waiting for a consumer
+ *   cur/    claimed items, each flock(2)ed by the worker that holds it
+ *   done/   finished items
+ *   fail/   items that failed for good
+ *
+ * Every item keeps its name from tmp/ to done/ or fail/:
+ * "<sec>.<usec>P<pid>Q<counter>.<host>", usec zero-padded to 6 digits
+ * so that names sort in creation order, '/' and ':' in the host name
+ * replaced by '_'.  Names starting with '.' are never items: listings
+ * skip them, and every function that takes a name refuses them, as it
+ * refuses "" and names containing '/' (RC_PERM).
+ *
+ * Claims: a worker takes an item by opening new/X, flocking it
+ * (LOCK_EX|LOCK_NB) and only then renaming it to cur/X, so an item is
+ * never in cur/ unlocked while its worker lives.  The kernel drops the
+ * lock when the worker dies; an unlocked cur/X is therefore a dead
+ * claim (spool_stale), which spool_requeue moves back to new/ under the
+ * same lock, so it cannot steal a live claim.
+ *
+ * Calling sequence, producer:
+ *   struct spool sp;
+ *   if (spool_open(&sp, dir, 1, &err) != RC_OK) ...
+ *   rc = spool_put(&sp, json.buf, json.len, &name, &err);
+ *   spool_close(&sp);
+ *
+ * Consumer:
+ *   struct spool_names nv = SPOOL_NAMES_INIT;
+ *   spool_list(&sp, "new", &nv, &err);
+ *   for each nv.v[i]:
+ *       rc = spool_claim(&sp, nv.v[i], &fd, &err);
+ *       RC_NO: someone else has it, go on to the next
+ *       RC_OK: spool_read(&sp, "cur", nv.v[i], &buf, max, &err);
+ *              ... work ...
+ *              spool_finish(&sp, nv.v[i], "done" or "fail", &err);
+ *              close(fd);      (release the claim after the rename)
+ *   spool_names_free(&nv);
+ *
+ * Recovery, at start-up of a consumer:
+ *   for each name in cur/: if (spool_stale(&sp, name) == 1)
+ *                               spool_requeue(&sp, name, &err);
+ *
+ * Return values: RC_OK; RC_NO for the expected negative answers given
+ * with each function; RC_PERM for a bad argument (name, subdirectory),
+ * a missing spool that was not to be created, or an item over the size
+ * limit; RC_TEMP for any other system error.  err gets one line
+ * "what 'path': reason" for everything but RC_OK.  Nothing exits or
+ * prints.
+ */
+#ifndef BF_SPOOL_H
+#define BF_SPOOL_H
+
+#include <stddef.h>
+
+struct strbuf;
+
+enum spool_sub {
+	SPOOL_TMP,
+	SPOOL_NEW,
+	SPOOL_CUR,
+	SPOOL_DONE,
+	SPOOL_FAIL,
+	SPOOL_NSUB,
+};
+
+struct spool {
+	int fd;			/* the spool directory */
+	int sub[SPOOL_NSUB];	/* its subdirectories, by enum spool_sub */
+	char *path;		/* for messages */
+};
+
+/* A sorted list of item names; free with spool_names_free. */
+struct spool_names {
+	char **v;
+	size_t n, alloc;
+};
+#define SPOOL_NAMES_INIT { NULL, 0, 0 }
+
+/*
+ * Open the spool at dir.  With create, make dir (and its parents) and
+ * the subdirectories that are missing (mode 0755 less umask).  Without
+ * create, a missing dir or subdirectory is RC_PERM.  On failure sp is
+ * left closed; spool_close is harmless on it.
+ */
+int spool_open(struct spool *sp, const char *dir, int create,
+    struct strbuf *err);
+void spool_close(struct spool *sp);
+
+/*
+ * Publish data[0..len) as a new item: O_EXCL create in tmp/ (a new name
+ * on EEXIST), write, fsync, rename into new/, fsync new/.  The item's
+ * name is appended to name_out when that is not NULL.  On failure
+ * nothing is left in tmp/ or new/.
+ */
+int spool_put(struct spool *sp, const void *data, size_t len,
+    struct strbuf *name_out, struct strbuf *err);
+
+/*
+ * Replace names with the items in sub ("tmp", "new", "cur", "done",
+ * "fail"), sorted by strcmp (creation order), dot-files skipped.
+ */
+int spool_list(struct spool *sp, const char *sub, struct spool_names *names,
+    struct strbuf *err);
+void spool_names_free(struct spool_names *names);
+
+/*
+ * Claim new/name: RC_OK with *lockfd open (read-only, at the start of
+ * the item) and holding the claim; RC_NO when another worker claimed it
+ * first or is claiming it right now (it is gone from new/ or locked).
+ */
+int spool_claim(struct spool *sp, const char *name, int *lockfd,
+    struct strbuf *err);
+
+/*
+ * Move the claimed cur/name to to ("done" or "fail", else RC_PERM) and
+ * fsync that directory.  RC_NO when cur/name does not exist.  Call it
+ * while still holding the claim's lockfd.
+ */
+int spool_finish(struct spool *sp, const char *name, const char *to,
+    struct strbuf *err);
+
+/*
+ * 1 when cur/name exists and nobody holds its lock (its worker died),
+ * 0 when it is locked (live) or no longer in cur/, -1 with errno set
+ * on other errors (EINVAL for a bad name).
+ */
+int spool_stale(struct spool *sp, const char *name);
+
+/*
+ * Move a dead claim cur/name back to new/, holding its lock while doing
+ * so.  RC_NO when it is locked (live) or gone from cur/.
+ */
+int spool_requeue(struct spool *sp, const char *name, struct strbuf *err);
+
+/*
+ * Replace out with the contents of sub/name.  RC_NO when the item does
+ * not exist there, RC_PERM when it is larger than max bytes (0: no
+ * limit).
+ */
+int spool_read(struct spool *sp, const char *sub, const char *name,
+    struct strbuf *out, size_t max, struct strbuf *err);
+
+#endif
