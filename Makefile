@@ -47,17 +47,16 @@ MAN1 = man/maintlog.1
 MAN5 = man/maintlog.5
 MAN7 = man/buildfarm.7
 
-LIBOBJ = lib/atomicfile.o lib/crypto.o lib/farm.o lib/http.o lib/httpd.o \
-	lib/json.o lib/lock.o lib/log.o lib/mlog.o lib/num.o lib/spool.o \
-	lib/strbuf.o lib/timefmt.o lib/xmalloc.o
+LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
+	lib/http.o lib/httpd.o lib/json.o lib/lock.o lib/log.o lib/mlog.o \
+	lib/num.o lib/spool.o lib/strbuf.o lib/timefmt.o lib/xmalloc.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
 UNITS = t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log \
 	t/unit/bin/u-atomicfile t/unit/bin/u-lock t/unit/bin/u-crypto \
 	t/unit/bin/u-json t/unit/bin/u-timefmt t/unit/bin/u-spool \
-	t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm
-HELPERS = t/helper/test-tool
+	t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm t/unit/bin/u-config
 
 all: $(TOOLS)
 
@@ -79,20 +78,19 @@ cmd/maintlog/maintlog: $(MAINLOG_OBJ) $(LIB)
 	    $(CURL_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) -lpthread
 
 # Unit tests and test helpers.
-UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) -lpthread
+UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
+	-lpthread
 t/unit/tap.o: t/unit/tap.h
 t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log t/unit/bin/u-atomicfile \
 t/unit/bin/u-lock t/unit/bin/u-crypto t/unit/bin/u-json t/unit/bin/u-timefmt \
-t/unit/bin/u-spool t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm: \
+t/unit/bin/u-spool t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm \
+t/unit/bin/u-config: \
     t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
 	    t/unit/tap.o $(LIB) $(UNITLIBS) $(ALLLDFLAGS)
-t/helper/test-tool: t/helper/test-tool.c $(LIB)
-	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -o $@ t/helper/test-tool.c $(LIB) \
-	    $(UNITLIBS) $(ALLLDFLAGS)
 
-tests: all $(UNITS) $(HELPERS)
+tests: all $(UNITS)
 
 check:
 	scripts/install-deps
@@ -131,7 +129,7 @@ uninstall:
 	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
 
 clean:
-	rm -f lib/*.o $(LIB) cmd/*/*.o $(TOOLS) t/unit/*.o $(HELPERS) bench/fsyncloop
+	rm -f lib/*.o $(LIB) cmd/*/*.o $(TOOLS) t/unit/*.o
 	rm -rf t/unit/bin t/trash.* bench/trash
 
 .PHONY: all tests check check-asan lint bench install uninstall clean

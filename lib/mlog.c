@@ -247,7 +247,8 @@ mlog_scan(struct mlog *l, struct strbuf *err)
 		l->segs[l->nsegs++] = seg;
 	}
 	closedir(d);
-	qsort(l->segs, l->nsegs, sizeof(*l->segs), segcmp);
+	if (l->nsegs > 1)
+		qsort(l->segs, l->nsegs, sizeof(*l->segs), segcmp);
 	for (i = 0; i < l->nsegs; i++) {
 		if (l->segs[i].number != i) {
 			/*

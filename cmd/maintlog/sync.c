@@ -367,7 +367,7 @@ sync_seg(struct syncer *s, const struct rseg *rs, int lfd, long long have,
     struct strbuf *err)
 {
 	char hex[57];
-	int pfd = -1, rc, dirfd = mlog_dirfd(s->l), own = 0;
+	int pfd = -1, rc, dirfd = mlog_dirfd(s->l), own = 0, retried = 0;
 
 	if (rs->size < have)
 		return split(s, rs->number, "it is shorter upstream", err);
@@ -376,6 +376,7 @@ sync_seg(struct syncer *s, const struct rseg *rs, int lfd, long long have,
 		if (rc != RC_OK)
 			return rc;
 	}
+verify:
 	if (hash_parts(lfd, have, pfd, hex) < 0) {
 		strbuf_addf(err, "read segment %04u: %s", rs->number,
 		    strerror(errno));
@@ -390,10 +391,20 @@ sync_seg(struct syncer *s, const struct rseg *rs, int lfd, long long have,
 			pfd = -1;
 		}
 		if (have == 0) {
+			/*
+			 * Perhaps a part file left by an earlier run was bad:
+			 * try once more from scratch before giving up.
+			 */
+			if (!retried++) {
+				rc = download(s, rs, 0, rs->size, &pfd, err);
+				if (rc != RC_OK)
+					goto out;
+				goto verify;
+			}
 			strbuf_addf(err, "segment %04u from '%s' does not "
 			    "match its SHA-224; not accepted", rs->number,
 			    esc(s->url));
-			rc = RC_TEMP;
+			rc = RC_PERM;
 			goto out;
 		}
 		/* Fetch the whole segment to tell the two apart. */
@@ -409,7 +420,7 @@ sync_seg(struct syncer *s, const struct rseg *rs, int lfd, long long have,
 			strbuf_addf(err, "segment %04u from '%s' does not "
 			    "match its SHA-224; not accepted", rs->number,
 			    esc(s->url));
-			rc = RC_TEMP;
+			rc = RC_PERM;
 		}
 		goto out;
 	}

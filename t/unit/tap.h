@@ -45,9 +45,12 @@ int tap_check_str(const char *a, const char *b, const char *file, int line,
 #define test_skip(reason) (tap_skip_reason = (reason))
 
 #define check(expr) tap_check(!!(expr), __FILE__, __LINE__, #expr)
-#define check_int(a, op, b) tap_check_int((long long)(a), #op, \
-	(long long)(b), (long long)(a) op (long long)(b), __FILE__, __LINE__, \
-	#a, #b)
+/* each operand is evaluated exactly once (a GNU statement expression) */
+#define check_int(a, op, b) __extension__ ({ \
+	long long tap_a_ = (long long)(a), tap_b_ = (long long)(b); \
+	tap_check_int(tap_a_, #op, tap_b_, tap_a_ op tap_b_, __FILE__, \
+	    __LINE__, #a, #b); \
+})
 #define check_str(a, b) tap_check_str((a), (b), __FILE__, __LINE__, #a, #b)
 
 #endif

@@ -1,0 +1,57 @@
+#!/bin/sh
+test_description='maintlog cat -f and grep -f see new records quickly'
+. ./test-lib.sh
+
+# wait_lines FILE N: until FILE has N lines, at most 5 s
+wait_lines () {
+	i=0
+	while test $(wc -l <"$1") -lt "$2"
+	do
+		i=$((i + 1))
+		test $i -le 500 || return 1
+		perl -e "select(undef,undef,undef,0.01)"
+	done
+}
+
+test_expect_success 'cat -f prints the existing records, then new ones within 1 s' '
+	echo "{\"type\":\"git\",\"n\":1}" | maintlog -d log append >/dev/null &&
+	start_daemon follow maintlog -d log cat -f >followed &&
+	wait_lines followed 1 &&
+	for n in 2 3 4
+	do
+		t0=$(date +%s%N) &&
+		echo "{\"type\":\"git\",\"n\":$n}" | maintlog -d log append >/dev/null &&
+		wait_lines followed $n &&
+		t1=$(date +%s%N) &&
+		test $(( (t1 - t0) / 1000000 )) -lt 1000 || return 1
+	done &&
+	stop_daemon follow &&
+	maintlog -d log cat >expect &&
+	test_cmp expect followed
+'
+
+test_expect_success 'cat -f crosses into new segments when the growing one is sealed' '
+	start_daemon follow2 maintlog -d seal cat -f >followed2 &&
+	perl -e "for (1..50) { print qq({\"type\":\"git\",\"n\":\$_,\"pad\":\"), q(s) x 100, qq(\"}\n) }" >in &&
+	maintlog -d seal append -S 1k -b 3 <in >/dev/null &&
+	wait_lines followed2 50 &&
+	stop_daemon follow2 &&
+	maintlog -d seal cat >expect &&
+	test_cmp expect followed2 &&
+	test $(ls seal | grep -c "\.[0-9a-f]\{56\}\.jsonl$") -ge 5
+'
+
+test_expect_success 'grep -f prints only matching new records' '
+	start_daemon gf maintlog -d log grep -f n=7 >matched &&
+	for n in 5 6 7 8
+	do
+		echo "{\"type\":\"git\",\"n\":$n}" | maintlog -d log append >/dev/null || return 1
+	done &&
+	wait_lines matched 1 &&
+	perl -e "select(undef,undef,undef,0.3)" &&
+	stop_daemon gf &&
+	test_line_count = 1 matched &&
+	grep "\"n\":7," matched
+'
+
+test_done
