@@ -92,6 +92,12 @@ t/unit/bin/u-config: \
 
 tests: all $(UNITS)
 
+# The README's first command: a local farm demo in a scratch directory.
+demo:
+	scripts/install-deps
+	$(MAKE) all
+	scripts/demo
+
 check:
 	scripts/install-deps
 	$(MAKE) tests
@@ -132,4 +138,4 @@ clean:
 	rm -f lib/*.o $(LIB) cmd/*/*.o $(TOOLS) t/unit/*.o
 	rm -rf t/unit/bin t/trash.* bench/trash
 
-.PHONY: all tests check check-asan lint bench install uninstall clean
+.PHONY: all demo tests check check-asan lint bench install uninstall clean
