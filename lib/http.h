@@ -7,8 +7,10 @@
  *   HTTP_OK        2xx (and 304 when the caller asked for it)
  *   HTTP_NOTFOUND  404 or 410                          -> RC_PERM or RC_NO
  *   HTTP_AUTH      401 or 403                          -> RC_PERM
- *   HTTP_PERM      other 4xx, malformed URL, bad TLS certificate,
- *                  body over the size cap               -> RC_PERM
+ *   HTTP_PERM      other 4xx, a final 3xx (redirects are followed
+ *                  for GET only; 304 without ok_304), malformed URL,
+ *                  bad TLS certificate, body over the size cap
+ *                                                      -> RC_PERM
  *   HTTP_TEMP      connect/DNS failure, timeout, 5xx, 408, 429, a
  *                  connection that died mid-transfer   -> RC_TEMP
  *
@@ -21,6 +23,8 @@
  * sites.  Credentials: when opt->netrc is set, libcurl reads $NETRC or
  * ~/.netrc (CURL_NETRC_OPTIONAL); opt->user/opt->password set HTTP Basic
  * directly.  Nothing here retries: retrying is the caller's decision.
+ * Each thread keeps one libcurl handle between calls, so consecutive
+ * requests from one thread reuse kept-alive connections.
  *
  * Calling sequence:
  *   struct http_opt opt = HTTP_OPT_INIT;
@@ -61,8 +65,10 @@ struct http_opt {
 	 */
 	long long range_from;
 	/*
-	 * When sink_fd >= 0 the body is written there (write_all) instead
-	 * of into resp.body, as it arrives; max_body still applies.
+	 * When sink_fd >= 0 the body of a 2xx response is written there
+	 * (write_all) instead of into resp.body, as it arrives; max_body
+	 * still applies.  Any other response's body (an error page) goes
+	 * to resp.body, cut at 64 KiB, and never to sink_fd.
 	 */
 	int sink_fd;
 	const char *cacert;	/* CA file for https (tests); NULL: system */
@@ -91,8 +97,9 @@ enum http_class http_put_fd(const char *url, const char *ctype, int fd,
     const struct http_opt *opt, struct http_resp *resp, struct strbuf *err);
 
 /*
- * Response header value (first match, case-insensitive name) copied
- * into out; returns 0, or -1 when absent.  Trailers are included.
+ * Response header value (first match, case-insensitive name, spaces
+ * around the value trimmed) copied into out, replacing its contents;
+ * returns 0, or -1 when absent.  Trailers are included.
  */
 int http_resp_header(const struct http_resp *resp, const char *name,
     struct strbuf *out);
@@ -104,7 +111,7 @@ const char *http_class_name(enum http_class c);
 /*
  * Resolve ref (absolute URL, absolute path or relative path) against
  * base, appending the result to out.  Returns 0, or -1 when base is
- * not an absolute http(s) URL.
+ * not an absolute http(s) URL or ref is not a valid URL reference.
  */
 int http_resolve(const char *base, const char *ref, struct strbuf *out);
 

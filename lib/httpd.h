@@ -19,10 +19,14 @@
  * cfg.max_body bytes; a larger body is answered 413 without calling the
  * handler) -- unless cfg.body_mode says HTTPD_BODY_PIPE for the request,
  * in which case the handler runs while the body is still arriving and
- * reads it from httpd_body_fd(req) (a pipe; EOF at the end of the body;
- * chunked request bodies without Content-Length are fine).  A handler
+ * reads it from httpd_body_fd(req) (one end of a unix socket pair that
+ * reads like a pipe; EOF at the end of the body; chunked request bodies
+ * without Content-Length are fine; when the client goes away mid-body,
+ * read() fails with ECONNRESET after the bytes that did arrive, so a
+ * truncated upload is never mistaken for a complete one).  A handler
  * that stops reading early simply closes nothing: the rest of the body
- * is discarded by the wrapper.
+ * is discarded by the wrapper.  The reply is sent once the whole body
+ * has arrived and the handler has returned.
  *
  * The handler must call exactly one httpd_reply* function; if it
  * returns without one, the client gets 500.  Headers added with
@@ -105,7 +109,11 @@ int httpd_basic_auth(struct httpd_req *req, char **user, char **pass);
 /* Response building. */
 void httpd_add_header(struct httpd_req *req, const char *name,
     const char *value);
-/* A complete body (copied); ctype NULL: "text/plain; charset=utf-8". */
+/*
+ * A complete body (copied).  ctype NULL: the Content-Type given with
+ * httpd_add_header, else "text/plain; charset=utf-8" (also for the
+ * other httpd_reply* functions).
+ */
 void httpd_reply(struct httpd_req *req, int status, const char *ctype,
     const void *body, size_t len);
 /* printf-style text body. */
@@ -147,8 +155,11 @@ void httpd_stream_trailer(struct httpd_req *req, const char *name,
  * 101 Switching Protocols with Upgrade: proto, then fn(fd, arg) runs in
  * its own thread with the raw socket (bytes the client sent after the
  * request are delivered first: the wrapper pre-reads them into fd's
- * stream via a socketpair when needed).  fn must close nothing; the
- * wrapper closes the connection when fn returns.
+ * stream via a socketpair when needed).  fd is blocking; write to it
+ * with send(MSG_NOSIGNAL) (or ignore SIGPIPE) since the client may be
+ * gone.  fn must close nothing; the wrapper closes the connection when
+ * fn returns.  httpd_stop shuts the socket down (reads see EOF) and
+ * waits for fn to return.
  */
 void httpd_reply_upgrade(struct httpd_req *req, const char *proto,
     void (*fn)(int fd, void *arg), void *arg);

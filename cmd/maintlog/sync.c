@@ -221,6 +221,8 @@ download(struct syncer *s, const struct rseg *rs, long long from,
 			goto out;
 		}
 		if (r.status != 206) {
+			/* what arrived is not the range we asked for */
+			(void)!ftruncate(fd, st.st_size);
 			strbuf_addf(err, "'%s' ignored the Range request "
 			    "(HTTP %ld)", esc(url.buf), r.status);
 			rc = RC_PERM;

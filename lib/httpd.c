@@ -1,0 +1,1533 @@
+#include "compat.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "httpd.h"
+#include "log.h"
+#include "num.h"
+#include "strbuf.h"
+#include "xmalloc.h"
+
+#define DEFAULT_MAX_BODY	(1024 * 1024)
+#define DEFAULT_MAX_CONNS	1000
+#define DEFAULT_TIMEOUT_S	300
+#define STREAM_BLOCK		(32 * 1024)
+#define PEM_MAX			(1024 * 1024)
+#define PP_BUFSIZE		4096
+#define TEXT_PLAIN		"text/plain; charset=utf-8"
+
+struct kv {
+	char *key;
+	char *val;
+};
+
+struct kvlist {
+	struct kv *v;
+	size_t nr, alloc;
+};
+
+/*
+ * A running upgraded connection.  The records live in the server's
+ * list until their thread has been joined, so httpd_stop can wake and
+ * wait for every one before libmicrohttpd frees the connections
+ * (MHD_upgrade_action on a stopped daemon is a use after free).
+ */
+struct upg {
+	struct upg *next;
+	void (*fn)(int fd, void *arg);
+	void *arg;
+	char *extra;
+	size_t nextra;
+	int sock;
+	struct MHD_UpgradeResponseHandle *urh;
+	pthread_t thr;
+	atomic_int done;
+};
+
+struct httpd {
+	struct MHD_Daemon *d;
+	struct httpd_config cfg;
+	struct strbuf cert, key;	/* PEM text, alive as long as d */
+	int port;
+	atomic_int stopping;
+	pthread_mutex_t mu;	/* guards upgs */
+	struct upg *upgs;
+};
+
+/* What the handler asked httpd_reply_upgrade for. */
+struct upg_req {
+	void (*fn)(int fd, void *arg);
+	void *arg;
+};
+
+/*
+ * A streamed response.  It belongs to the MHD response and is freed by
+ * its free callback, which libmicrohttpd may run after the request
+ * (and so req) is gone; req is only used from inside read().
+ */
+struct stream {
+	ssize_t (*read)(void *arg, char *buf, size_t max);
+	void (*done)(void *arg, int closed);
+	void *arg;
+	struct httpd_req *req;
+	int eof;
+};
+
+struct httpd_req {
+	struct httpd *h;
+	struct MHD_Connection *conn;
+	char *method, *path, *version;
+	char peer[INET6_ADDRSTRLEN + 8];
+	struct timespec t0;
+	struct kvlist hdrs, query, form;
+	void **allocs;		/* httpd_form_all arrays */
+	size_t nallocs, aallocs;
+
+	enum httpd_body_mode mode;
+	struct strbuf body;
+	struct MHD_PostProcessor *pp;
+	int too_big;		/* buffered body over the cap: discard */
+	int body_done;		/* the final access-handler call came */
+
+	/* pipe mode: the handler runs in thr and reads body_r */
+	int body_r, body_w;
+	pthread_t thr;
+	int thr_running;
+
+	/* the reply, recorded by httpd_reply*, queued by on_access */
+	struct kvlist rhdrs;
+	struct MHD_Response *resp;
+	struct MHD_Response *live;	/* queued; valid while it is sent */
+	struct upg_req *upg;
+	int status;
+	int replied;
+	int queued;
+	long long bytes;
+};
+
+static void
+kv_add(struct kvlist *l, const char *k, size_t klen, const char *v,
+    size_t vlen)
+{
+	GROW(l->v, l->nr + 1, l->alloc);
+	l->v[l->nr].key = xmemdupz(k, klen);
+	l->v[l->nr].val = xmemdupz(v != NULL ? v : "", v != NULL ? vlen : 0);
+	l->nr++;
+}
+
+static void
+kv_free(struct kvlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++) {
+		free(l->v[i].key);
+		free(l->v[i].val);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->nr = l->alloc = 0;
+}
+
+static const char *
+kv_get(const struct kvlist *l, const char *key, int icase)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++)
+		if (icase ? strcasecmp(l->v[i].key, key) == 0 :
+		    strcmp(l->v[i].key, key) == 0)
+			return l->v[i].val;
+	return NULL;
+}
+
+static long long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)(t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* ---- listen addresses ---- */
+
+/*
+ * Split "host:port", "[v6]:port" or ":port" into host (maybe empty)
+ * and port.  Returns 0 or -1.
+ */
+static int
+split_listen(const char *s, struct strbuf *host, int *port)
+{
+	const char *colon;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return -1;
+		strbuf_add(host, s + 1, (size_t)(rb - s - 1));
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return -1;	/* no port, or v6 without brackets */
+		strbuf_add(host, s, (size_t)(colon - s));
+	}
+	return num_parse_int(colon + 1, 0, 65535, port);
+}
+
+int
+httpd_listen_is_loopback(const char *listen)
+{
+	struct strbuf host = STRBUF_INIT;
+	struct in_addr a4;
+	struct in6_addr a6;
+	const char *p, *rb;
+	int ret = 0;
+
+	if (listen == NULL)
+		return 0;
+	if (listen[0] == '[') {
+		if ((rb = strchr(listen, ']')) != NULL)
+			strbuf_add(&host, listen + 1,
+			    (size_t)(rb - listen - 1));
+	} else if ((p = strchr(listen, ':')) != NULL && strchr(p + 1, ':') ==
+	    NULL)
+		strbuf_add(&host, listen, (size_t)(p - listen));
+	else
+		strbuf_addstr(&host, listen);	/* bare host or bare v6 */
+
+	if (strcasecmp(host.buf, "localhost") == 0)
+		ret = 1;
+	else if (inet_pton(AF_INET, host.buf, &a4) == 1)
+		ret = (ntohl(a4.s_addr) >> 24) == 127;
+	else if (inet_pton(AF_INET6, host.buf, &a6) == 1)
+		ret = IN6_IS_ADDR_LOOPBACK(&a6) ||
+		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	strbuf_release(&host);
+	return ret;
+}
+
+static void
+format_peer(const struct sockaddr *sa, char *out, size_t outsz)
+{
+	char host[INET6_ADDRSTRLEN], serv[8];
+	socklen_t len;
+	const char *h = host;
+
+	snprintf(out, outsz, "?");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		len = sizeof(struct sockaddr_in);
+	else if (sa->sa_family == AF_INET6)
+		len = sizeof(struct sockaddr_in6);
+	else
+		return;
+	if (getnameinfo(sa, len, host, sizeof(host), serv, sizeof(serv),
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return;
+	/* a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d */
+	if (strncmp(host, "::ffff:", 7) == 0 && strchr(host + 7, ':') == NULL)
+		h = host + 7;
+	if (strchr(h, ':') != NULL) {
+		if (snprintf(out, outsz, "[%s]:%s", h, serv) >= (int)outsz)
+			snprintf(out, outsz, "?");
+	} else if (snprintf(out, outsz, "%s:%s", h, serv) >= (int)outsz)
+		snprintf(out, outsz, "?");
+}
+
+/* ---- the access log ---- */
+
+/* Percent-encode bytes outside keep (and unreserved) for the log. */
+static void
+log_pct(struct strbuf *out, const char *s, const char *keep)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL ||
+		    strchr(keep, *p) != NULL)
+			strbuf_addch(out, *p);
+		else {
+			strbuf_addch(out, '%');
+			strbuf_addch(out, hex[*p >> 4]);
+			strbuf_addch(out, hex[*p & 15]);
+		}
+	}
+}
+
+static void
+log_request(struct httpd_req *req)
+{
+	struct httpd *h = req->h;
+	struct strbuf line = STRBUF_INIT;
+	size_t i;
+
+	if (h->cfg.quiet)
+		return;
+	log_pct(&line, req->method, "");
+	strbuf_addch(&line, ' ');
+	log_pct(&line, req->path, "/:@!$'()*+,;=");
+	for (i = 0; i < req->query.nr; i++) {
+		strbuf_addch(&line, i == 0 ? '?' : '&');
+		log_pct(&line, req->query.v[i].key, "/:@!$'()*,;");
+		strbuf_addch(&line, '=');
+		log_pct(&line, req->query.v[i].val, "/:@!$'()*,;");
+	}
+	strbuf_addf(&line, " %d %lld %lldms %s", req->status, req->bytes,
+	    ms_since(&req->t0), req->peer);
+	if (h->cfg.log != NULL)
+		h->cfg.log(line.buf, h->cfg.arg);
+	else
+		log_warnx("%s", line.buf);
+	strbuf_release(&line);
+}
+
+/* ---- requests ---- */
+
+static enum MHD_Result
+collect(void *cls, enum MHD_ValueKind kind, const char *key, size_t klen,
+    const char *val, size_t vlen)
+{
+	struct kvlist *l = cls;
+
+	(void)kind;
+	kv_add(l, key, klen, val, vlen);
+	return MHD_YES;
+}
+
+static enum MHD_Result
+on_post(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *filename, const char *ctype, const char *te,
+    const char *data, uint64_t off, size_t size)
+{
+	struct httpd_req *req = cls;
+	struct kv *last;
+	size_t n;
+
+	(void)kind;
+	(void)filename;
+	(void)ctype;
+	(void)te;
+	/* a long value arrives in pieces: off > 0 continues the last one */
+	if (off > 0 && req->form.nr > 0 &&
+	    strcmp((last = &req->form.v[req->form.nr - 1])->key, key) == 0) {
+		n = strlen(last->val);
+		last->val = xrealloc(last->val, n + size + 1);
+		memcpy(last->val + n, data, size);
+		last->val[n + size] = '\0';
+	} else
+		kv_add(&req->form, key, strlen(key), data, size);
+	return MHD_YES;
+}
+
+static int
+is_urlencoded(const char *ct)
+{
+	static const char want[] = "application/x-www-form-urlencoded";
+	size_t n = sizeof(want) - 1;
+
+	return ct != NULL && strncasecmp(ct, want, n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+static struct httpd_req *
+req_new(struct httpd *h, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct httpd_req *req;
+
+	req = xcalloc(1, sizeof(*req));
+	clock_gettime(CLOCK_MONOTONIC, &req->t0);
+	req->h = h;
+	req->conn = conn;
+	req->method = xstrdup(method);
+	req->path = xstrdup(url);
+	req->version = xstrdup(version);
+	req->body_r = req->body_w = -1;
+	strbuf_init(&req->body, 0);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	format_peer(ci != NULL ? ci->client_addr : NULL, req->peer,
+	    sizeof(req->peer));
+	/*
+	 * Copies, not MHD's lists: in pipe mode the handler reads them in
+	 * its own thread while MHD may still be adding request trailers.
+	 */
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect, &req->hdrs);
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect,
+	    &req->query);
+	return req;
+}
+
+static void
+req_free(struct httpd_req *req)
+{
+	size_t i;
+
+	if (req->pp != NULL)
+		MHD_destroy_post_processor(req->pp);
+	if (req->resp != NULL)
+		MHD_destroy_response(req->resp);	/* never queued */
+	if (req->body_r >= 0)
+		close(req->body_r);
+	if (req->body_w >= 0)
+		close(req->body_w);
+	kv_free(&req->hdrs);
+	kv_free(&req->query);
+	kv_free(&req->form);
+	kv_free(&req->rhdrs);
+	for (i = 0; i < req->nallocs; i++)
+		free(req->allocs[i]);
+	free(req->allocs);
+	strbuf_release(&req->body);
+	free(req->upg);
+	free(req->method);
+	free(req->path);
+	free(req->version);
+	free(req);
+}
+
+/* ---- pipe mode ---- */
+
+static void *
+pipe_main(void *arg)
+{
+	struct httpd_req *req = arg;
+	char buf[16384];
+	ssize_t n;
+
+	req->h->cfg.handler(req, req->h->cfg.arg);
+	/*
+	 * Whatever the handler left unread is drained here, so the
+	 * connection thread writing the body never blocks on a full
+	 * socket buffer; EOF comes when it closes its end.
+	 */
+	do
+		n = read(req->body_r, buf, sizeof(buf));
+	while (n > 0 || (n == -1 && errno == EINTR));
+	return NULL;
+}
+
+static int
+pipe_start(struct httpd_req *req)
+{
+	int sv[2];
+
+	/*
+	 * A socket pair rather than a pipe: send(MSG_NOSIGNAL) cannot
+	 * raise SIGPIPE, and an aborted upload can be reported to the
+	 * reader as ECONNRESET instead of a clean EOF (see pipe_finish).
+	 */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	req->body_r = sv[0];
+	req->body_w = sv[1];
+	if (pthread_create(&req->thr, NULL, pipe_main, req) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		req->body_r = req->body_w = -1;
+		return -1;
+	}
+	req->thr_running = 1;
+	return 0;
+}
+
+static void
+pipe_feed(struct httpd_req *req, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0 && req->body_w >= 0) {
+		w = send(req->body_w, p, n, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;	/* reader gone: discard the rest */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* End of body: EOF for the handler, then wait for it. */
+static void
+pipe_finish(struct httpd_req *req, int aborted)
+{
+	if (!req->thr_running)
+		return;
+	if (aborted) {
+		/*
+		 * Closing a unix stream socket with unread data in its own
+		 * receive queue makes the peer's reads fail with ECONNRESET
+		 * once it has read what was sent: so the handler can tell a
+		 * truncated upload from a complete one.
+		 */
+		(void)send(req->body_r, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	close(req->body_w);
+	req->body_w = -1;
+	pthread_join(req->thr, NULL);
+	req->thr_running = 0;
+}
+
+/* ---- queueing ---- */
+
+/*
+ * Reset the connection's idle timer (setting the timeout from 0 to
+ * non-zero does that in MHD 0.9.75), so a handler or a stream read that
+ * blocked longer than the idle timeout does not get its connection
+ * closed under it.
+ */
+static void
+touch(struct httpd_req *req)
+{
+	unsigned t = req->h->cfg.timeout_s ? req->h->cfg.timeout_s :
+	    DEFAULT_TIMEOUT_S;
+
+	MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+	    0u);
+	MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, t);
+}
+
+static enum MHD_Result
+queue(struct httpd_req *req)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t i;
+
+	if (req->resp == NULL) {
+		req->replied = 0;
+		httpd_error(req, 500, "internal server error");
+	}
+	if ((r = req->resp) == NULL)
+		return MHD_NO;
+	for (i = 0; i < req->rhdrs.nr; i++) {
+		const struct kv *e = &req->rhdrs.v[i];
+
+		/* a ctype given to the reply wins, as in Go's http.Error */
+		if (strcasecmp(e->key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0 &&
+		    MHD_get_response_header(r, e->key) != NULL)
+			continue;
+		MHD_add_response_header(r, e->key, e->val);
+	}
+	/* and with none given nor added, Go's default for text */
+	if (req->upg == NULL &&
+	    MHD_get_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE) == NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    TEXT_PLAIN);
+	ret = MHD_queue_response(req->conn, (unsigned)req->status, r);
+	req->resp = NULL;
+	req->queued = 1;
+	req->live = ret == MHD_YES ? r : NULL;
+	MHD_destroy_response(r);	/* MHD holds its own reference */
+	return ret;
+}
+
+static enum MHD_Result
+on_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *data,
+    size_t *size, void **con_cls)
+{
+	struct httpd *h = cls;
+	struct httpd_req *req = *con_cls;
+	size_t max = h->cfg.max_body ? h->cfg.max_body : DEFAULT_MAX_BODY;
+	const char *s;
+	uint64_t clen;
+
+	if (req == NULL) {
+		/*
+		 * First call, headers only.  Queueing a reply now would cost
+		 * keep-alive (platform-notes §1), so only set up.
+		 */
+		req = req_new(h, conn, url, method, version);
+		*con_cls = req;
+		req->mode = h->cfg.body_mode != NULL ?
+		    h->cfg.body_mode(req, h->cfg.arg) : HTTPD_BODY_BUFFER;
+		if (req->mode == HTTPD_BODY_PIPE) {
+			if (pipe_start(req) == -1) {
+				req->mode = HTTPD_BODY_BUFFER;
+				req->too_big = 1;
+				httpd_error(req, 500, "cannot start handler");
+			}
+			return MHD_YES;
+		}
+		if ((s = httpd_header(req, "Content-Length")) != NULL &&
+		    num_parse_u64(s, 0, UINT64_MAX, &clen) == 0 &&
+		    clen > max) {
+			req->too_big = 1;
+			/*
+			 * A client waiting for 100-continue has not sent the
+			 * body: refuse now (the connection then closes).
+			 */
+			if ((s = httpd_header(req, "Expect")) != NULL &&
+			    strcasecmp(s, "100-continue") == 0) {
+				httpd_error(req, 413, "request body too large");
+				return queue(req);
+			}
+		}
+		if (!req->too_big &&
+		    is_urlencoded(httpd_header(req, "Content-Type")))
+			req->pp = MHD_create_post_processor(conn, PP_BUFSIZE,
+			    on_post, req);
+		return MHD_YES;
+	}
+
+	if (*size > 0) {
+		if (req->mode == HTTPD_BODY_PIPE)
+			pipe_feed(req, data, *size);
+		else if (!req->too_big) {
+			if (*size > max - req->body.len) {
+				req->too_big = 1;	/* discard the rest */
+				strbuf_release(&req->body);
+				if (req->pp != NULL)
+					MHD_destroy_post_processor(req->pp);
+				req->pp = NULL;
+				kv_free(&req->form);
+			} else {
+				strbuf_add(&req->body, data, *size);
+				if (req->pp != NULL && MHD_post_process(req->pp,
+				    data, *size) != MHD_YES) {
+					/* not a well-formed form after all */
+					MHD_destroy_post_processor(req->pp);
+					req->pp = NULL;
+					kv_free(&req->form);
+				}
+			}
+		}
+		*size = 0;
+		return MHD_YES;
+	}
+
+	/* the whole body is in */
+	if (req->queued)
+		return MHD_YES;
+	req->body_done = 1;
+	if (req->mode == HTTPD_BODY_PIPE)
+		pipe_finish(req, 0);
+	else if (req->too_big) {
+		if (!req->replied)
+			httpd_error(req, 413, "request body too large");
+	} else {
+		if (req->pp != NULL) {
+			/* flushes a last value not followed by '&' */
+			MHD_destroy_post_processor(req->pp);
+			req->pp = NULL;
+		}
+		h->cfg.handler(req, h->cfg.arg);
+	}
+	return queue(req);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct httpd_req *req = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	if (req == NULL)
+		return;
+	*con_cls = NULL;
+	pipe_finish(req, !req->body_done &&
+	    toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	log_request(req);
+	req_free(req);
+}
+
+/* ---- start and stop ---- */
+
+static int
+read_pem(const char *path, struct strbuf *out, struct strbuf *err)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		strbuf_addstr(err, "open '");
+		log_escape(err, path, strlen(path));
+		strbuf_addf(err, "': %s", strerror(errno));
+		return -1;
+	}
+	if (strbuf_read_fd(out, fd, PEM_MAX) == -1) {
+		strbuf_addstr(err, "read '");
+		log_escape(err, path, strlen(path));
+		strbuf_addf(err, "': %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * libmicrohttpd says only "failed" (its log is off); bind a probe
+ * socket to the same address to learn why, for the message.  Returns
+ * 0 when binding works (so the trouble was elsewhere), else -1 with
+ * the reason in err.
+ */
+static int
+explain_bind(const struct sockaddr *sa, socklen_t len, struct strbuf *err)
+{
+	int fd, one = 1, ret = -1;
+
+	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		strbuf_addf(err, "socket: %s", strerror(errno));
+	else {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, sa, len) == -1)
+			strbuf_addf(err, "bind: %s", strerror(errno));
+		else
+			ret = 0;
+		close(fd);
+	}
+	return ret;
+}
+
+static struct MHD_Daemon *
+start_daemon(struct httpd *h, unsigned flags, const struct sockaddr *sa)
+{
+	const struct httpd_config *c = &h->cfg;
+	unsigned conns = c->max_conns ? c->max_conns : DEFAULT_MAX_CONNS;
+	unsigned tmo = c->timeout_s ? c->timeout_s : DEFAULT_TIMEOUT_S;
+
+	flags |= MHD_USE_THREAD_PER_CONNECTION |
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_UPGRADE | MHD_USE_ITC;
+	if (h->cert.len > 0) {
+		flags |= MHD_USE_TLS;
+		return MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
+		    MHD_OPTION_SOCK_ADDR, sa,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		    MHD_OPTION_CONNECTION_LIMIT, conns,
+		    MHD_OPTION_CONNECTION_TIMEOUT, tmo,
+		    MHD_OPTION_HTTPS_MEM_KEY, h->key.buf,
+		    MHD_OPTION_HTTPS_MEM_CERT, h->cert.buf,
+		    MHD_OPTION_END);
+	}
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
+	    MHD_OPTION_SOCK_ADDR, sa,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_CONNECTION_LIMIT, conns,
+	    MHD_OPTION_CONNECTION_TIMEOUT, tmo,
+	    MHD_OPTION_END);
+}
+
+static void
+httpd_free(struct httpd *h)
+{
+	if (h->key.alloc)
+		bf_wipe(h->key.buf, h->key.len);
+	strbuf_release(&h->key);
+	strbuf_release(&h->cert);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
+
+struct httpd *
+httpd_start(const struct httpd_config *cfg, struct strbuf *err)
+{
+	struct strbuf host = STRBUF_INIT;
+	struct addrinfo hints, *res = NULL, *ai, *pick;
+	struct sockaddr_in6 any6;
+	struct sockaddr_in any4;
+	const struct sockaddr *sa;
+	socklen_t salen;
+	const union MHD_DaemonInfo *di;
+	struct httpd *h;
+	char portstr[8];
+	int port, rc;
+
+	if (cfg->listen == NULL || cfg->handler == NULL) {
+		strbuf_addstr(err, "httpd: no listen address or no handler");
+		return NULL;
+	}
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+		strbuf_addstr(err, "httpd: TLS needs both a certificate and "
+		    "a key");
+		return NULL;
+	}
+	if (split_listen(cfg->listen, &host, &port) == -1) {
+		strbuf_addstr(err, "bad listen address '");
+		log_escape(err, cfg->listen, strlen(cfg->listen));
+		strbuf_addstr(err, "': want host:port, [v6]:port or :port");
+		strbuf_release(&host);
+		return NULL;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->cfg = *cfg;
+	h->cfg.listen = NULL;	/* the caller's strings are not ours */
+	h->cfg.tls_cert = h->cfg.tls_key = NULL;
+	strbuf_init(&h->cert, 0);
+	strbuf_init(&h->key, 0);
+	pthread_mutex_init(&h->mu, NULL);
+	atomic_init(&h->stopping, 0);
+	if (cfg->tls_cert != NULL &&
+	    (read_pem(cfg->tls_cert, &h->cert, err) == -1 ||
+	    read_pem(cfg->tls_key, &h->key, err) == -1))
+		goto fail;
+
+	if (host.len == 0) {
+		/* every address: one dual-stack socket, else IPv4 alone */
+		memset(&any6, 0, sizeof(any6));
+		any6.sin6_family = AF_INET6;
+		any6.sin6_addr = in6addr_any;
+		any6.sin6_port = htons((uint16_t)port);
+		h->d = start_daemon(h, MHD_USE_DUAL_STACK,
+		    (struct sockaddr *)&any6);
+		memset(&any4, 0, sizeof(any4));
+		any4.sin_family = AF_INET;
+		any4.sin_addr.s_addr = htonl(INADDR_ANY);
+		any4.sin_port = htons((uint16_t)port);
+		if (h->d == NULL)
+			h->d = start_daemon(h, 0, (struct sockaddr *)&any4);
+		sa = (struct sockaddr *)&any4;
+		salen = sizeof(any4);
+	} else {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		/*
+		 * No AI_ADDRCONFIG: it hides "localhost" on a host whose
+		 * only interface is the loopback one (CI sandboxes).
+		 */
+		hints.ai_flags = AI_NUMERICSERV;
+		snprintf(portstr, sizeof(portstr), "%d", port);
+		if ((rc = getaddrinfo(host.buf, portstr, &hints, &res)) != 0) {
+			strbuf_addstr(err, "listen '");
+			log_escape(err, cfg->listen, strlen(cfg->listen));
+			strbuf_addf(err, "': %s", gai_strerror(rc));
+			goto fail;
+		}
+		/* like Go, prefer IPv4 when a name has both ("localhost") */
+		for (pick = res, ai = res; ai != NULL; ai = ai->ai_next)
+			if (ai->ai_family == AF_INET) {
+				pick = ai;
+				break;
+			}
+		sa = pick->ai_addr;
+		salen = pick->ai_addrlen;
+		h->d = start_daemon(h, sa->sa_family == AF_INET6 ?
+		    MHD_USE_IPv6 : 0, sa);
+	}
+	if (h->d == NULL) {
+		strbuf_addstr(err, "listen '");
+		log_escape(err, cfg->listen, strlen(cfg->listen));
+		strbuf_addstr(err, "': ");
+		if (explain_bind(sa, salen, err) == 0)
+			strbuf_addstr(err, h->cert.len > 0 ? "cannot start "
+			    "HTTPS server (bad key or certificate?)" :
+			    "cannot start HTTP server");
+		goto fail;
+	}
+	if (res != NULL)
+		freeaddrinfo(res);
+	strbuf_release(&host);
+	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = di != NULL ? di->port : port;
+	return h;
+fail:
+	if (res != NULL)
+		freeaddrinfo(res);
+	strbuf_release(&host);
+	httpd_free(h);
+	return NULL;
+}
+
+int
+httpd_port(const struct httpd *h)
+{
+	return h->port;
+}
+
+int
+httpd_stopping(const struct httpd *h)
+{
+	return atomic_load(&((struct httpd *)h)->stopping);
+}
+
+void
+httpd_stop(struct httpd *h)
+{
+	struct upg *u, *next;
+
+	if (h == NULL)
+		return;
+	atomic_store(&h->stopping, 1);
+	/*
+	 * Upgraded connections first: wake their threads (reads return
+	 * EOF) and wait, since MHD frees them in MHD_stop_daemon.  No new
+	 * ones start once stopping is set (on_upgrade checks it under mu).
+	 */
+	pthread_mutex_lock(&h->mu);
+	for (u = h->upgs; u != NULL; u = u->next)
+		if (!atomic_load(&u->done))
+			shutdown(u->sock, SHUT_RDWR);
+	u = h->upgs;
+	h->upgs = NULL;
+	pthread_mutex_unlock(&h->mu);
+	for (; u != NULL; u = next) {
+		next = u->next;
+		pthread_join(u->thr, NULL);
+		free(u->extra);
+		free(u);
+	}
+	MHD_stop_daemon(h->d);
+	httpd_free(h);
+}
+
+/* ---- request accessors ---- */
+
+struct httpd *
+httpd_req_server(struct httpd_req *req)
+{
+	return req->h;
+}
+
+const char *
+httpd_method(struct httpd_req *req)
+{
+	return req->method;
+}
+
+const char *
+httpd_path(struct httpd_req *req)
+{
+	return req->path;
+}
+
+const char *
+httpd_version(struct httpd_req *req)
+{
+	return req->version;
+}
+
+const char *
+httpd_peer(struct httpd_req *req)
+{
+	return req->peer;
+}
+
+const char *
+httpd_header(struct httpd_req *req, const char *name)
+{
+	return kv_get(&req->hdrs, name, 1);
+}
+
+const char *
+httpd_query(struct httpd_req *req, const char *key)
+{
+	return kv_get(&req->query, key, 0);
+}
+
+const char *
+httpd_form(struct httpd_req *req, const char *key)
+{
+	const char *v;
+
+	if ((v = kv_get(&req->form, key, 0)) != NULL)
+		return v;
+	return kv_get(&req->query, key, 0);
+}
+
+size_t
+httpd_form_all(struct httpd_req *req, const char *key,
+    const char *const **vals)
+{
+	const struct kvlist *l = &req->form;
+	const char **arr;
+	size_t i, n = 0;
+
+	if (kv_get(l, key, 0) == NULL)
+		l = &req->query;
+	for (i = 0; i < l->nr; i++)
+		n += strcmp(l->v[i].key, key) == 0;
+	arr = xcalloc(n + 1, sizeof(*arr));
+	for (i = 0, n = 0; i < l->nr; i++)
+		if (strcmp(l->v[i].key, key) == 0)
+			arr[n++] = l->v[i].val;
+	GROW(req->allocs, req->nallocs + 1, req->aallocs);
+	req->allocs[req->nallocs++] = arr;
+	*vals = arr;
+	return n;
+}
+
+const void *
+httpd_body(struct httpd_req *req, size_t *lenp)
+{
+	if (lenp != NULL)
+		*lenp = req->body.len;
+	return req->body.buf;
+}
+
+int
+httpd_body_fd(struct httpd_req *req)
+{
+	return req->mode == HTTPD_BODY_PIPE ? req->body_r : -1;
+}
+
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Standard base64 with padding; returns the decoded length or -1. */
+static ssize_t
+b64decode(const char *s, size_t n, unsigned char *out)
+{
+	size_t i, o = 0, pad = 0;
+	int v, k;
+	unsigned long acc;
+
+	if (n % 4 != 0)
+		return -1;
+	for (i = 0; i < n; i += 4) {
+		acc = 0;
+		for (k = 0; k < 4; k++) {
+			if (s[i + k] == '=' && i + 4 == n && k >= 2) {
+				pad++;
+				acc <<= 6;
+				continue;
+			}
+			if (pad > 0 ||
+			    (v = b64val((unsigned char)s[i + k])) < 0)
+				return -1;
+			acc = acc << 6 | (unsigned long)v;
+		}
+		out[o++] = (unsigned char)(acc >> 16);
+		if (pad < 2)
+			out[o++] = (unsigned char)(acc >> 8);
+		if (pad < 1)
+			out[o++] = (unsigned char)acc;
+	}
+	return (ssize_t)o;
+}
+
+int
+httpd_basic_auth(struct httpd_req *req, char **user, char **pass)
+{
+	const char *a = httpd_header(req, "Authorization"), *colon;
+	unsigned char *buf;
+	ssize_t n;
+	size_t len;
+
+	*user = *pass = NULL;
+	if (a == NULL || strncasecmp(a, "Basic ", 6) != 0)
+		return -1;
+	for (a += 6; *a == ' '; a++)
+		;
+	len = strcspn(a, " \t");
+	if (a[len] != '\0' && a[len + strspn(a + len, " \t")] != '\0')
+		return -1;
+	buf = xmalloc(len / 4 * 3 + 1);
+	if ((n = b64decode(a, len, buf)) < 0 ||
+	    (colon = memchr(buf, ':', (size_t)n)) == NULL ||
+	    memchr(buf, '\0', (size_t)n) != NULL) {
+		bf_wipe(buf, len / 4 * 3 + 1);
+		free(buf);
+		return -1;
+	}
+	*user = xmemdupz(buf, (size_t)(colon - (char *)buf));
+	*pass = xmemdupz(colon + 1, (size_t)(n - (colon + 1 - (char *)buf)));
+	bf_wipe(buf, len / 4 * 3 + 1);
+	free(buf);
+	return 0;
+}
+
+/* ---- replies ---- */
+
+void
+httpd_add_header(struct httpd_req *req, const char *name, const char *value)
+{
+	kv_add(&req->rhdrs, name, strlen(name), value, strlen(value));
+}
+
+/* Record r as the reply; a second reply is a bug and is dropped. */
+static void
+set_reply(struct httpd_req *req, int status, struct MHD_Response *r,
+    long long bytes)
+{
+	if (r == NULL)
+		return;		/* out of memory: the client gets 500 */
+	if (req->replied) {
+		MHD_destroy_response(r);
+		return;
+	}
+	req->replied = 1;
+	req->resp = r;
+	req->status = status;
+	req->bytes = bytes;
+}
+
+static struct MHD_Response *
+buffer_response(const char *ctype, const void *body, size_t len)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_buffer(len, (void *)(len ? body : ""),
+	    MHD_RESPMEM_MUST_COPY);
+	if (r != NULL && ctype != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	return r;
+}
+
+void
+httpd_reply(struct httpd_req *req, int status, const char *ctype,
+    const void *body, size_t len)
+{
+	if (req->replied)
+		return;
+	set_reply(req, status, buffer_response(ctype, body, len),
+	    (long long)len);
+}
+
+void
+httpd_replyf(struct httpd_req *req, int status, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	httpd_reply(req, status, NULL, sb.buf, sb.len);
+	strbuf_release(&sb);
+}
+
+void
+httpd_error(struct httpd_req *req, int status, const char *msg)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct MHD_Response *r;
+
+	if (req->replied)
+		return;
+	strbuf_addf(&sb, "%s\n", msg);
+	r = buffer_response(TEXT_PLAIN, sb.buf, sb.len);
+	if (r != NULL)
+		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	set_reply(req, status, r, (long long)sb.len);
+	strbuf_release(&sb);
+}
+
+void
+httpd_reply_auth(struct httpd_req *req, const char *realm)
+{
+	struct strbuf v = STRBUF_INIT;
+	const char *p;
+
+	strbuf_addstr(&v, "Basic realm=\"");
+	for (p = realm; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			strbuf_addch(&v, '\\');
+		if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+			strbuf_addch(&v, *p);
+	}
+	strbuf_addch(&v, '"');
+	httpd_add_header(req, "WWW-Authenticate", v.buf);
+	strbuf_release(&v);
+	httpd_error(req, 401, "unauthorized");
+}
+
+/*
+ * One range of "bytes=a-b", "bytes=a-" or "bytes=-n" against size.
+ * Returns 1 with [*a, *b] set, 0 to ignore the header (malformed or
+ * several ranges: RFC 9110 lets us send the whole thing), -1 when
+ * unsatisfiable.
+ */
+static int
+parse_range(const char *s, off_t size, off_t *a, off_t *b)
+{
+	uint64_t x, y;
+	const char *dash;
+	char num[24];
+	size_t n;
+
+	if (strncasecmp(s, "bytes=", 6) != 0)
+		return 0;
+	s += 6;
+	while (*s == ' ')
+		s++;
+	if (strchr(s, ',') != NULL || (dash = strchr(s, '-')) == NULL)
+		return 0;
+	n = strcspn(dash + 1, " ");
+	if (dash[1 + n + strspn(dash + 1 + n, " ")] != '\0')
+		return 0;
+	if (dash == s) {
+		/* suffix: the last n bytes */
+		if (n == 0 || n >= sizeof(num))
+			return 0;
+		memcpy(num, dash + 1, n);
+		num[n] = '\0';
+		if (num_parse_u64(num, 0, INT64_MAX, &y) == -1)
+			return 0;
+		if (y == 0 || size == 0)
+			return -1;
+		*a = (uint64_t)size > y ? size - (off_t)y : 0;
+		*b = size - 1;
+		return 1;
+	}
+	if ((size_t)(dash - s) >= sizeof(num))
+		return 0;
+	memcpy(num, s, (size_t)(dash - s));
+	num[dash - s] = '\0';
+	if (num_parse_u64(num, 0, INT64_MAX, &x) == -1)
+		return 0;
+	if (n == 0)
+		y = UINT64_MAX;
+	else {
+		if (n >= sizeof(num))
+			return 0;
+		memcpy(num, dash + 1, n);
+		num[n] = '\0';
+		if (num_parse_u64(num, 0, UINT64_MAX, &y) == -1 || y < x)
+			return 0;
+	}
+	if (x >= (uint64_t)size)
+		return -1;
+	*a = (off_t)x;
+	*b = y >= (uint64_t)size ? size - 1 : (off_t)y;
+	return 1;
+}
+
+void
+httpd_reply_fd(struct httpd_req *req, int status, const char *ctype,
+    int fd, off_t off, off_t len, int flags)
+{
+	struct MHD_Response *r;
+	const char *rh;
+	char cr[80];
+	off_t a = 0, b = 0;
+	int pr = 0;
+
+	if (req->replied || off < 0 || len < 0) {
+		close(fd);
+		return;
+	}
+	if ((flags & HTTPD_RANGE) && status == 200 &&
+	    (rh = httpd_header(req, "Range")) != NULL)
+		pr = parse_range(rh, len, &a, &b);
+	if (pr == -1) {
+		close(fd);
+		httpd_error(req, 416, "requested range not satisfiable");
+		if (req->resp != NULL) {
+			snprintf(cr, sizeof(cr), "bytes */%lld",
+			    (long long)len);
+			MHD_add_response_header(req->resp,
+			    MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+			MHD_add_response_header(req->resp,
+			    MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+		}
+		return;
+	}
+	if (pr == 1) {
+		if (snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld",
+		    (long long)a, (long long)b, (long long)len) >=
+		    (int)sizeof(cr)) {
+			close(fd);
+			return;
+		}
+		status = 206;
+		off += a;
+		len = b - a + 1;
+	}
+	if (len == 0) {
+		close(fd);
+		r = MHD_create_response_from_buffer(0, (void *)"",
+		    MHD_RESPMEM_PERSISTENT);
+	} else if ((r = MHD_create_response_from_fd_at_offset64(
+	    (uint64_t)len, fd, (uint64_t)off)) == NULL)
+		close(fd);
+	if (r == NULL)
+		return;
+	if (ctype != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    ctype);
+	if (flags & HTTPD_RANGE)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES,
+		    "bytes");
+	if (pr == 1)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+	set_reply(req, status, r, (long long)len);
+}
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	ssize_t n;
+
+	(void)pos;
+	n = st->read(st->arg, buf, max);
+	touch(st->req);
+	if (n > 0 && (size_t)n <= max) {
+		st->req->bytes += n;
+		return n;
+	}
+	if (n == 0) {
+		st->eof = 1;
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void
+stream_free(void *cls)
+{
+	struct stream *st = cls;
+
+	if (st->done != NULL)
+		st->done(st->arg, !st->eof);
+	free(st);
+}
+
+void
+httpd_reply_stream(struct httpd_req *req, int status, const char *ctype,
+    ssize_t (*read)(void *arg, char *buf, size_t max),
+    void (*done)(void *arg, int closed), void *arg)
+{
+	struct MHD_Response *r;
+	struct stream *st;
+
+	if (req->replied) {
+		if (done != NULL)
+			done(arg, 1);
+		return;
+	}
+	st = xcalloc(1, sizeof(*st));
+	st->read = read;
+	st->done = done;
+	st->arg = arg;
+	st->req = req;
+	/* unknown size on HTTP/1.1: MHD sends it chunked, headers first */
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+	    stream_read, st, stream_free);
+	if (r == NULL) {
+		stream_free(st);
+		return;
+	}
+	if (ctype != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    ctype);
+	set_reply(req, status, r, 0);
+}
+
+void
+httpd_stream_trailer(struct httpd_req *req, const char *name,
+    const char *value)
+{
+	/* called from read(), while the response is being sent */
+	if (req->live != NULL)
+		MHD_add_response_footer(req->live, name, value);
+}
+
+/* ---- upgrades ---- */
+
+struct relay {
+	int from, to;
+	const char *pre;	/* bytes to deliver first */
+	size_t npre;
+};
+
+static int
+send_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Copy one direction until EOF or error, then pass the EOF on. */
+static void *
+relay_main(void *arg)
+{
+	struct relay *r = arg;
+	char buf[16384];
+	ssize_t n;
+
+	if (r->npre > 0 && send_all(r->to, r->pre, r->npre) == -1)
+		goto out;
+	for (;;) {
+		n = read(r->from, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0 || send_all(r->to, buf, (size_t)n) == -1)
+			break;
+	}
+out:
+	shutdown(r->to, SHUT_WR);
+	return NULL;
+}
+
+static void
+set_blocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl != -1 && (fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+}
+
+/*
+ * Bytes MHD read past the request go first: fn gets one end of a
+ * socket pair, and two relay threads copy between the other end and
+ * the connection, starting with those bytes.
+ */
+static void
+run_bridged(struct upg *u)
+{
+	struct relay in, out;
+	pthread_t tin, tout;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return;
+	in.from = u->sock;
+	in.to = sv[1];
+	in.pre = u->extra;
+	in.npre = u->nextra;
+	out.from = sv[1];
+	out.to = u->sock;
+	out.pre = NULL;
+	out.npre = 0;
+	if (pthread_create(&tin, NULL, relay_main, &in) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	if (pthread_create(&tout, NULL, relay_main, &out) != 0) {
+		shutdown(u->sock, SHUT_RDWR);
+		pthread_join(tin, NULL);
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	u->fn(sv[0], u->arg);
+	close(sv[0]);		/* out sees EOF once fn's output is sent */
+	pthread_join(tout, NULL);
+	shutdown(u->sock, SHUT_RDWR);	/* wakes in */
+	pthread_join(tin, NULL);
+	close(sv[1]);
+}
+
+static void *
+upg_main(void *arg)
+{
+	struct upg *u = arg;
+
+	set_blocking(u->sock);
+	if (u->nextra > 0)
+		run_bridged(u);
+	else
+		u->fn(u->sock, u->arg);
+	MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+	atomic_store(&u->done, 1);
+	return NULL;
+}
+
+static void
+on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
+    const char *extra, size_t nextra, MHD_socket sock,
+    struct MHD_UpgradeResponseHandle *urh)
+{
+	struct httpd_req *req = con_cls;
+	struct httpd *h = cls;
+	struct upg *u, **pp;
+
+	(void)conn;
+	pthread_mutex_lock(&h->mu);
+	/* reap finished ones so the list stays short */
+	for (pp = &h->upgs; (u = *pp) != NULL;) {
+		if (atomic_load(&u->done)) {
+			*pp = u->next;
+			pthread_join(u->thr, NULL);
+			free(u->extra);
+			free(u);
+		} else
+			pp = &u->next;
+	}
+	if (atomic_load(&h->stopping) || req == NULL || req->upg == NULL) {
+		pthread_mutex_unlock(&h->mu);
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		return;
+	}
+	u = xcalloc(1, sizeof(*u));
+	u->fn = req->upg->fn;
+	u->arg = req->upg->arg;
+	u->sock = sock;
+	u->urh = urh;
+	atomic_init(&u->done, 0);
+	if (nextra > 0) {
+		u->extra = xmemdupz(extra, nextra);
+		u->nextra = nextra;
+	}
+	if (pthread_create(&u->thr, NULL, upg_main, u) != 0) {
+		pthread_mutex_unlock(&h->mu);
+		free(u->extra);
+		free(u);
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		return;
+	}
+	u->next = h->upgs;
+	h->upgs = u;
+	pthread_mutex_unlock(&h->mu);
+}
+
+void
+httpd_reply_upgrade(struct httpd_req *req, const char *proto,
+    void (*fn)(int fd, void *arg), void *arg)
+{
+	struct MHD_Response *r;
+
+	if (req->replied)
+		return;
+	r = MHD_create_response_for_upgrade(on_upgrade, req->h);
+	if (r == NULL)
+		return;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, proto);
+	req->upg = xcalloc(1, sizeof(*req->upg));
+	req->upg->fn = fn;
+	req->upg->arg = arg;
+	set_reply(req, 101, r, 0);
+}

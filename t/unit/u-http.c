@@ -1,0 +1,1194 @@
+/*
+ * u-http: lib/http.c against lib/httpd.c, both for real, on 127.0.0.1
+ * with ephemeral ports.
+ */
+#include "compat.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "http.h"
+#include "httpd.h"
+#include "strbuf.h"
+#include "tap.h"
+#include "xmalloc.h"
+
+#define PUT_SIZE	(20 * 1024 * 1024)
+#define FILE_SIZE	10000
+
+static struct httpd *srv;
+static int port;
+static char tmpdir[64];
+static char filepath[128];
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct strbuf logbuf = STRBUF_INIT;
+
+static long long
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static const char *
+url(const char *path)
+{
+	static char buf[8][256];
+	static int i;
+	char *b = buf[i++ % 8];
+
+	snprintf(b, sizeof(buf[0]), "http://127.0.0.1:%d%s", port, path);
+	return b;
+}
+
+/* ---- the server side ---- */
+
+struct chunks {
+	const char *const *parts;
+	int i;
+	int sleep_ms;		/* before the first chunk */
+	int fail_at;		/* read returns -1 at this index; -1: never */
+	struct httpd_req *req;
+	int *done_flag;
+};
+
+static int stream_done_closed = -1;
+
+static ssize_t
+chunks_read(void *arg, char *buf, size_t max)
+{
+	struct chunks *c = arg;
+	size_t n;
+
+	if (c->sleep_ms && c->i == 0)
+		usleep((useconds_t)c->sleep_ms * 1000);
+	if (c->i == c->fail_at)
+		return -1;
+	if (c->parts[c->i] == NULL) {
+		httpd_stream_trailer(c->req, "Process-State", "ok");
+		return 0;
+	}
+	n = strlen(c->parts[c->i]);
+	if (n > max)
+		n = max;
+	memcpy(buf, c->parts[c->i++], n);
+	return (ssize_t)n;
+}
+
+static void
+chunks_done(void *arg, int closed)
+{
+	struct chunks *c = arg;
+
+	if (c->done_flag != NULL)
+		__atomic_store_n(c->done_flag, closed, __ATOMIC_SEQ_CST);
+	free(c);
+}
+
+static void
+reply_stream(struct httpd_req *req, int sleep_ms, int fail_at)
+{
+	static const char *const parts[] = { "chunk1,", "chunk2", NULL };
+	struct chunks *c = xcalloc(1, sizeof(*c));
+
+	c->parts = parts;
+	c->sleep_ms = sleep_ms;
+	c->fail_at = fail_at;
+	c->req = req;
+	c->done_flag = sleep_ms || fail_at >= 0 ? NULL : &stream_done_closed;
+	httpd_add_header(req, "Trailer", "Process-State");
+	httpd_reply_stream(req, 200, NULL, chunks_read, chunks_done, c);
+}
+
+static void
+echo_fn(int fd, void *arg)
+{
+	char buf[256];
+	ssize_t n;
+
+	(void)arg;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
+			break;
+}
+
+static void
+serve_put(struct httpd_req *req)
+{
+	struct hash *h = hash_new(HASH_SHA256);
+	char hex[HASH_HEX_MAX], *buf = xmalloc(65536);
+	const char *te = httpd_header(req, "Transfer-Encoding");
+	long long total = 0;
+	size_t blen;
+	ssize_t n;
+	int fd = httpd_body_fd(req);
+
+	while ((n = read(fd, buf, 65536)) > 0) {
+		hash_update(h, buf, (size_t)n);
+		total += n;
+	}
+	hash_hex(h, hex);
+	hash_free(h);
+	free(buf);
+	httpd_body(req, &blen);
+	httpd_replyf(req, n == 0 ? 200 : 500,
+	    "%s %lld te=%s cl=%s buffered=%zu", hex, total, te ? te : "-",
+	    httpd_header(req, "Content-Length") ? "yes" : "no", blen);
+}
+
+/* What the handler of an aborted upload saw: bytes, then errno. */
+static int abort_bytes = -1, abort_errno = -1;
+
+static void
+serve_putabort(struct httpd_req *req)
+{
+	char buf[256];
+	ssize_t n;
+	int total = 0;
+
+	while ((n = read(httpd_body_fd(req), buf, sizeof(buf))) > 0)
+		total += (int)n;
+	__atomic_store_n(&abort_bytes, total, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&abort_errno, n == 0 ? 0 : errno, __ATOMIC_SEQ_CST);
+	httpd_replyf(req, 200, "%d", total);
+}
+
+static void
+join_vals(struct httpd_req *req, const char *key, struct strbuf *out)
+{
+	const char *const *v;
+	size_t i, n;
+
+	n = httpd_form_all(req, key, &v);
+	strbuf_addf(out, "%s=", key);
+	for (i = 0; i < n; i++)
+		strbuf_addf(out, "%s[%s]", i ? "," : "", v[i]);
+	strbuf_addch(out, ' ');
+}
+
+static void
+handler(struct httpd_req *req, void *arg)
+{
+	const char *p = httpd_path(req), *s;
+	struct strbuf sb = STRBUF_INIT;
+	char *user, *pass;
+	size_t len;
+	int fd;
+
+	(void)arg;
+	if (strcmp(p, "/q") == 0) {
+		join_vals(req, "a", &sb);
+		s = httpd_query(req, "b");
+		strbuf_addf(&sb, "b=%s", s ? s : "(none)");
+		httpd_reply(req, 200, NULL, sb.buf, sb.len);
+	} else if (strcmp(p, "/form") == 0) {
+		join_vals(req, "cmd", &sb);
+		join_vals(req, "e", &sb);
+		join_vals(req, "k", &sb);
+		s = httpd_form(req, "mode");
+		strbuf_addf(&sb, "mode=%s ", s ? s : "(none)");
+		s = httpd_form(req, "fromq");
+		strbuf_addf(&sb, "fromq=%s", s ? s : "(none)");
+		httpd_reply(req, 200, NULL, sb.buf, sb.len);
+	} else if (strcmp(p, "/body") == 0) {
+		httpd_body(req, &len);
+		httpd_replyf(req, 200, "%zu", len);
+	} else if (strcmp(p, "/status") == 0) {
+		s = httpd_query(req, "code");
+		httpd_error(req, s ? atoi(s) : 500, "status page");
+	} else if (strcmp(p, "/big") == 0) {
+		strbuf_grow(&sb, 100000);
+		memset(sb.buf, 'x', 100000);
+		strbuf_setlen(&sb, 100000);
+		httpd_reply(req, 200, "application/octet-stream", sb.buf,
+		    sb.len);
+	} else if (strcmp(p, "/file") == 0) {
+		fd = open(filepath, O_RDONLY);
+		httpd_reply_fd(req, 200, "application/octet-stream", fd, 0,
+		    FILE_SIZE, HTTPD_RANGE);
+	} else if (strcmp(p, "/stream") == 0)
+		reply_stream(req, 0, -1);
+	else if (strcmp(p, "/slowstream") == 0)
+		reply_stream(req, 1000, -1);
+	else if (strcmp(p, "/veryslow") == 0)
+		reply_stream(req, 1300, -1);
+	else if (strcmp(p, "/die") == 0)
+		reply_stream(req, 0, 1);
+	else if (strcmp(p, "/json") == 0) {
+		httpd_add_header(req, "Content-Type", "application/json");
+		httpd_add_header(req, "X-Extra", "1");
+		httpd_reply(req, 200, NULL, "{}", 2);
+	} else if (strcmp(p, "/peer") == 0)
+		httpd_replyf(req, 200, "%s", httpd_peer(req));
+	else if (strcmp(p, "/sleep") == 0) {
+		sleep(1);
+		httpd_replyf(req, 200, "slept");
+	} else if (strcmp(p, "/put") == 0)
+		serve_put(req);
+	else if (strcmp(p, "/putabort") == 0)
+		serve_putabort(req);
+	else if (strcmp(p, "/putnoread") == 0)
+		httpd_replyf(req, 200, "ignored");
+	else if (strcmp(p, "/up") == 0)
+		httpd_reply_upgrade(req, "echo", echo_fn, NULL);
+	else if (strcmp(p, "/auth") == 0) {
+		if (httpd_basic_auth(req, &user, &pass) == 0 &&
+		    strcmp(pass, "s3cret") == 0)
+			httpd_replyf(req, 200, "user=%s", user);
+		else
+			httpd_reply_auth(req, "test");
+		if (user != NULL) {
+			bf_wipe(pass, strlen(pass));
+			free(user);
+			free(pass);
+		}
+	} else if (strcmp(p, "/redir") == 0) {
+		httpd_add_header(req, "Location", "/q?a=r");
+		httpd_reply(req, 302, NULL, "moved\n", 6);
+	} else if (strcmp(p, "/none") == 0)
+		;	/* no reply at all: the wrapper sends 500 */
+	else
+		httpd_error(req, 404, "404 page not found");
+	strbuf_release(&sb);
+}
+
+static enum httpd_body_mode
+body_mode(struct httpd_req *req, void *arg)
+{
+	(void)arg;
+	return strncmp(httpd_path(req), "/put", 4) == 0 ? HTTPD_BODY_PIPE :
+	    HTTPD_BODY_BUFFER;
+}
+
+static void
+log_line(const char *line, void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&log_mu);
+	strbuf_addf(&logbuf, "%s\n", line);
+	pthread_mutex_unlock(&log_mu);
+}
+
+/* ---- raw socket helpers ---- */
+
+static int
+dial(int p)
+{
+	struct sockaddr_in sa;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)p);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Read into sb until it contains want (or EOF/timeout); 0 if found. */
+static int
+read_until(int fd, struct strbuf *sb, const char *want, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+	struct pollfd pfd;
+	char buf[4096];
+	ssize_t n;
+
+	while (memmem(sb->buf, sb->len, want, strlen(want)) == NULL) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+			return -1;
+		if ((n = read(fd, buf, sizeof(buf))) <= 0)
+			return -1;
+		strbuf_add(sb, buf, (size_t)n);
+	}
+	return 0;
+}
+
+/* 0 when the peer closes within timeout_ms (after any data). */
+static int
+wait_eof(int fd, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+	struct pollfd pfd;
+	char buf[256];
+	ssize_t n;
+
+	for (;;) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+			return -1;
+		if ((n = read(fd, buf, sizeof(buf))) <= 0)
+			return 0;
+	}
+}
+
+/* ---- tests ---- */
+
+static void
+t_query(void)
+{
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, h = STRBUF_INIT;
+
+	check_int(http_get(url("/q?a=1&b=x+y%21&a=2&a="), NULL, &r, &err),
+	    ==, HTTP_OK);
+	check_int(r.status, ==, 200);
+	check_str(r.body.buf, "a=[1],[2],[] b=x y!");
+	check_int(r.body_len, ==, (long long)r.body.len);
+	check_str(err.buf, "");
+	/* a Content-Type set by the handler beats the default */
+	check_int(http_get(url("/json"), NULL, &r, &err), ==, HTTP_OK);
+	check_int(http_resp_header(&r, "Content-Type", &h), ==, 0);
+	check_str(h.buf, "application/json");
+	check_int(http_resp_header(&r, "x-extra", &h), ==, 0);
+	check_str(h.buf, "1");
+	check_int(http_resp_header(&r, "X-Missing", &h), ==, -1);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&h);
+}
+
+static void
+t_form(void)
+{
+	static const char body[] = "cmd=go&cmd=test+-short&e=&mode=a%26b"
+	    "&cmd=%C3%A9&k&cmd=last";
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, ct = STRBUF_INIT;
+
+	check_int(http_post(url("/form?fromq=yes&mode=fromquery"),
+	    "application/x-www-form-urlencoded", body, strlen(body), NULL,
+	    &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "cmd=[go],[test -short],[\xc3\xa9],[last] "
+	    "e=[] k=[] mode=a&b fromq=yes");
+	check_int(http_resp_header(&r, "content-type", &ct), ==, 0);
+	check_str(ct.buf, "text/plain; charset=utf-8");
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&ct);
+}
+
+static void
+t_body_cap(void)
+{
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, big = STRBUF_INIT;
+
+	strbuf_grow(&big, 5000);
+	memset(big.buf, 'z', 5000);
+	strbuf_setlen(&big, 5000);
+	/* cap is 4096 in this server */
+	check_int(http_post(url("/body"), "application/octet-stream", big.buf,
+	    4096, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "4096");
+	check_int(http_post(url("/body"), "application/octet-stream", big.buf,
+	    big.len, NULL, &r, &err), ==, HTTP_PERM);
+	check_int(r.status, ==, 413);
+	check_str(r.body.buf, "request body too large\n");
+	check(strstr(err.buf, "HTTP 413") != NULL);
+	/* the connection is still good for the next request */
+	strbuf_reset(&err);
+	check_int(http_get(url("/q?b=1"), NULL, &r, &err), ==, HTTP_OK);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&big);
+}
+
+static void
+t_classes(void)
+{
+	static const struct {
+		int code;
+		enum http_class cls;
+	} cases[] = {
+		{ 400, HTTP_PERM }, { 401, HTTP_AUTH }, { 403, HTTP_AUTH },
+		{ 404, HTTP_NOTFOUND }, { 410, HTTP_NOTFOUND },
+		{ 408, HTTP_TEMP }, { 429, HTTP_TEMP }, { 500, HTTP_TEMP },
+		{ 503, HTTP_TEMP }, { 418, HTTP_PERM }, { 304, HTTP_PERM },
+	};
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, u = STRBUF_INIT, h = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		strbuf_reset(&u);
+		strbuf_addf(&u, "/status?code=%d", cases[i].code);
+		strbuf_reset(&err);
+		if (!check_int(http_get(url(u.buf), NULL, &r, &err), ==,
+		    cases[i].cls))
+			test_msg("code %d: %s", cases[i].code, err.buf);
+		check_int(r.status, ==, cases[i].code);
+	}
+	/* the message: URL, status, first line of the body */
+	strbuf_reset(&err);
+	http_get(url("/status?code=503"), NULL, &r, &err);
+	strbuf_reset(&u);
+	strbuf_addf(&u, "GET '%s': HTTP 503: status page",
+	    url("/status?code=503"));
+	check_str(err.buf, u.buf);
+	/* Go's http.Error headers */
+	check_int(http_resp_header(&r, "X-Content-Type-Options", &h), ==, 0);
+	check_str(h.buf, "nosniff");
+	/* no password in messages */
+	strbuf_reset(&u);
+	strbuf_addf(&u, "http://user:hunter2@127.0.0.1:%d/status?code=503",
+	    port);
+	strbuf_reset(&err);
+	check_int(http_get(u.buf, NULL, &r, &err), ==, HTTP_TEMP);
+	check(strstr(err.buf, "hunter2") == NULL);
+	check(strstr(err.buf, "user") == NULL);
+	check(strstr(err.buf, "127.0.0.1") != NULL);
+	/* 304 is success only when asked for */
+	opt.ok_304 = 1;
+	strbuf_reset(&err);
+	check_int(http_get(url("/status?code=304"), &opt, &r, &err), ==,
+	    HTTP_OK);
+	check_str(err.buf, "");
+	/* 404 for an unknown path; a handler that forgot to reply: 500 */
+	check_int(http_get(url("/nope"), NULL, &r, &err), ==, HTTP_NOTFOUND);
+	check_int(http_get(url("/none"), NULL, &r, &err), ==, HTTP_TEMP);
+	check_int(r.status, ==, 500);
+	/* a redirect is followed for GET */
+	check_int(http_get(url("/redir"), NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "a=[r] b=(none)");
+	check(r.effective_url != NULL &&
+	    strstr(r.effective_url, "/q?a=r") != NULL);
+	check_int(http_class_rc(HTTP_OK), ==, 0);
+	check_int(http_class_rc(HTTP_NOTFOUND), ==, 100);
+	check_int(http_class_rc(HTTP_AUTH), ==, 100);
+	check_int(http_class_rc(HTTP_PERM), ==, 100);
+	check_int(http_class_rc(HTTP_TEMP), ==, 111);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&u);
+	strbuf_release(&h);
+}
+
+static void
+t_transport(void)
+{
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, u = STRBUF_INIT;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd, dead;
+
+	/* the server dies in the middle of the body */
+	check_int(http_get(url("/die"), NULL, &r, &err), ==, HTTP_TEMP);
+	check_int(r.status, ==, 200);
+	test_msg("mid-body: %s", err.buf);
+	/* nothing listening */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	dead = ntohs(sa.sin_port);
+	close(fd);
+	strbuf_addf(&u, "http://127.0.0.1:%d/", dead);
+	strbuf_reset(&err);
+	check_int(http_get(u.buf, NULL, &r, &err), ==, HTTP_TEMP);
+	check_int(r.status, ==, 0);
+	test_msg("refused: %s", err.buf);
+	/* body over the client's cap */
+	opt.max_body = 1000;
+	strbuf_reset(&err);
+	check_int(http_get(url("/big"), &opt, &r, &err), ==, HTTP_PERM);
+	check(strstr(err.buf, "response body over 1000 bytes") != NULL);
+	opt.max_body = 0;
+	strbuf_reset(&err);
+	check_int(http_get(url("/big"), &opt, &r, &err), ==, HTTP_OK);
+	check_int(r.body.len, ==, 100000);
+	/* malformed URL, wrong scheme */
+	strbuf_reset(&err);
+	check_int(http_get("http://[::1", NULL, &r, &err), ==, HTTP_PERM);
+	check_int(http_get("ftp://127.0.0.1/", NULL, &r, &err), ==,
+	    HTTP_PERM);
+	/* a timeout */
+	opt.timeout_ms = 200;
+	strbuf_reset(&err);
+	check_int(http_get(url("/sleep"), &opt, &r, &err), ==, HTTP_TEMP);
+	test_msg("timeout: %s", err.buf);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&u);
+}
+
+static void
+t_range(void)
+{
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, h = STRBUF_INIT, want = STRBUF_INIT;
+	const char *hdrs[2] = { NULL, NULL };
+	int i;
+
+	for (i = 0; i < FILE_SIZE; i++)
+		strbuf_addch(&want, 'a' + i % 26);
+	check_int(http_get(url("/file"), NULL, &r, &err), ==, HTTP_OK);
+	check_int(r.status, ==, 200);
+	check_int(r.body.len, ==, FILE_SIZE);
+	check(r.body.len == want.len &&
+	    memcmp(r.body.buf, want.buf, want.len) == 0);
+	check_int(http_resp_header(&r, "Accept-Ranges", &h), ==, 0);
+	check_str(h.buf, "bytes");
+
+	opt.range_from = 9990;
+	check_int(http_get(url("/file"), &opt, &r, &err), ==, HTTP_OK);
+	check_int(r.status, ==, 206);
+	check_int(r.body.len, ==, 10);
+	check(memcmp(r.body.buf, want.buf + 9990, 10) == 0);
+	check_int(http_resp_header(&r, "Content-Range", &h), ==, 0);
+	check_str(h.buf, "bytes 9990-9999/10000");
+
+	opt.range_from = -1;
+	hdrs[0] = "Range: bytes=100-104";
+	opt.headers = hdrs;
+	check_int(http_get(url("/file"), &opt, &r, &err), ==, HTTP_OK);
+	check_int(r.status, ==, 206);
+	check_int(r.body.len, ==, 5);
+	check(memcmp(r.body.buf, want.buf + 100, 5) == 0);
+
+	hdrs[0] = "Range: bytes=-3";
+	check_int(http_get(url("/file"), &opt, &r, &err), ==, HTTP_OK);
+	check_int(r.status, ==, 206);
+	check(r.body.len == 3 && memcmp(r.body.buf, want.buf + 9997, 3) == 0);
+
+	hdrs[0] = "Range: bytes=9999-20000";
+	check_int(http_get(url("/file"), &opt, &r, &err), ==, HTTP_OK);
+	check(r.status == 206 && r.body.len == 1);
+
+	hdrs[0] = "Range: bytes=10000-";
+	strbuf_reset(&err);
+	check_int(http_get(url("/file"), &opt, &r, &err), ==, HTTP_PERM);
+	check_int(r.status, ==, 416);
+	check_int(http_resp_header(&r, "Content-Range", &h), ==, 0);
+	check_str(h.buf, "bytes */10000");
+
+	/* malformed or multiple ranges: the whole file */
+	hdrs[0] = "Range: bytes=1-2,5-6";
+	check_int(http_get(url("/file"), &opt, &r, &err), ==, HTTP_OK);
+	check(r.status == 200 && r.body.len == FILE_SIZE);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&h);
+	strbuf_release(&want);
+}
+
+static void
+t_sink(void)
+{
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, got = STRBUF_INIT, path = STRBUF_INIT;
+	int fd;
+
+	strbuf_addf(&path, "%s/sink", tmpdir);
+	fd = open(path.buf, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	opt.sink_fd = fd;
+	opt.range_from = 5000;
+	check_int(http_get(url("/file"), &opt, &r, &err), ==, HTTP_OK);
+	check_int(r.status, ==, 206);
+	check_int(r.body.len, ==, 0);
+	check_int(r.body_len, ==, 5000);
+	lseek(fd, 0, SEEK_SET);
+	strbuf_read_fd(&got, fd, 0);
+	check_int(got.len, ==, 5000);
+	check(got.len == 5000 && got.buf[0] == 'a' + 5000 % 26);
+	/* an error page never lands in the sink */
+	opt.range_from = -1;
+	check_int(http_get(url("/status?code=404"), &opt, &r, &err), ==,
+	    HTTP_NOTFOUND);
+	check_int(lseek(fd, 0, SEEK_END), ==, 5000);
+	check_str(r.body.buf, "status page\n");
+	close(fd);
+	unlink(path.buf);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&got);
+	strbuf_release(&path);
+}
+
+static void
+t_stream(void)
+{
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, h = STRBUF_INIT, raw = STRBUF_INIT;
+	long long t0;
+	int fd;
+
+	__atomic_store_n(&stream_done_closed, -1, __ATOMIC_SEQ_CST);
+	check_int(http_get(url("/stream"), NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "chunk1,chunk2");
+	check_int(http_resp_header(&r, "Transfer-Encoding", &h), ==, 0);
+	check_str(h.buf, "chunked");
+	check_int(http_resp_header(&r, "process-state", &h), ==, 0);
+	check_str(h.buf, "ok");
+	/* done() runs when MHD lets go of the response, maybe a bit later */
+	t0 = now_ms();
+	while (__atomic_load_n(&stream_done_closed, __ATOMIC_SEQ_CST) == -1 &&
+	    now_ms() - t0 < 2000)
+		usleep(1000);
+	check_int(__atomic_load_n(&stream_done_closed, __ATOMIC_SEQ_CST), ==,
+	    0);
+
+	/* headers arrive before the first (slow) read() returns */
+	if (!check((fd = dial(port)) >= 0))
+		return;
+	t0 = now_ms();
+	dprintf(fd, "GET /slowstream HTTP/1.1\r\nHost: x\r\n\r\n");
+	check_int(read_until(fd, &raw, "\r\n\r\n", 3000), ==, 0);
+	check_int(now_ms() - t0, <, 500);
+	check(strncmp(raw.buf, "HTTP/1.1 200", 12) == 0);
+	check_int(read_until(fd, &raw, "Process-State: ok", 3000), ==, 0);
+	check_int(now_ms() - t0, >=, 900);
+	close(fd);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&h);
+	strbuf_release(&raw);
+}
+
+static void
+t_keepalive(void)
+{
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, first = STRBUF_INIT;
+
+	check_int(http_get(url("/peer"), NULL, &r, &err), ==, HTTP_OK);
+	strbuf_addstr(&first, r.body.buf);
+	check(strncmp(first.buf, "127.0.0.1:", 10) == 0);
+	check_int(http_get(url("/peer"), NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, first.buf);
+	/* and after a POST and a PUT-less error page */
+	check_int(http_post(url("/body"), "text/plain", "abc", 3, NULL, &r,
+	    &err), ==, HTTP_OK);
+	check_int(http_get(url("/status?code=404"), NULL, &r, &err), ==,
+	    HTTP_NOTFOUND);
+	check_int(http_get(url("/peer"), NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, first.buf);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&first);
+}
+
+static void
+t_pipe_put(void)
+{
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT, path = STRBUF_INIT;
+	struct hash *h = hash_new(HASH_SHA256);
+	char hex[HASH_HEX_MAX], *buf;
+	uint32_t x = 12345;
+	size_t i;
+	int fd;
+
+	buf = xmalloc(PUT_SIZE);
+	for (i = 0; i < PUT_SIZE; i++) {
+		x = x * 1103515245 + 12345;
+		buf[i] = (char)(x >> 16);
+	}
+	hash_update(h, buf, PUT_SIZE);
+	hash_hex(h, hex);
+	hash_free(h);
+	strbuf_addf(&path, "%s/put", tmpdir);
+	fd = open(path.buf, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	check_int(write(fd, buf, PUT_SIZE), ==, PUT_SIZE);
+	free(buf);
+	lseek(fd, 0, SEEK_SET);
+	check_int(http_put_fd(url("/put"), "application/octet-stream", fd,
+	    NULL, &r, &err), ==, HTTP_OK);
+	strbuf_addf(&want, "%s %d te=chunked cl=no buffered=0", hex,
+	    PUT_SIZE);
+	check_str(r.body.buf, want.buf);
+	check_str(err.buf, "");
+	close(fd);
+	unlink(path.buf);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&want);
+	strbuf_release(&path);
+}
+
+struct bg {
+	const char *url;
+	enum http_class cls;
+	struct strbuf body;
+};
+
+static void *
+bg_get(void *arg)
+{
+	struct bg *b = arg;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT;
+
+	b->cls = http_get(b->url, NULL, &r, &err);
+	strbuf_addstr(&b->body, r.body.buf);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	return NULL;
+}
+
+static void
+t_concurrent(void)
+{
+	struct bg b = { NULL, HTTP_PERM, STRBUF_INIT };
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT;
+	pthread_t t;
+	long long t0;
+
+	b.url = url("/sleep");
+	t0 = now_ms();
+	pthread_create(&t, NULL, bg_get, &b);
+	usleep(100 * 1000);
+	check_int(http_get(url("/q?b=fast"), NULL, &r, &err), ==, HTTP_OK);
+	check_int(now_ms() - t0, <, 600);
+	check_str(r.body.buf, "a= b=fast");
+	pthread_join(t, NULL);
+	check_int(b.cls, ==, HTTP_OK);
+	check_str(b.body.buf, "slept");
+	check_int(now_ms() - t0, >=, 1000);
+	strbuf_release(&b.body);
+	http_resp_release(&r);
+	strbuf_release(&err);
+}
+
+static void
+t_upgrade(void)
+{
+	struct strbuf raw = STRBUF_INIT;
+	int fd, i;
+
+	for (i = 0; i < 2; i++) {
+		if (!check((fd = dial(port)) >= 0))
+			return;
+		strbuf_reset(&raw);
+		/* first round: data right behind the request (extra_in) */
+		dprintf(fd, "GET /up HTTP/1.1\r\nHost: x\r\n"
+		    "Connection: Upgrade\r\nUpgrade: echo\r\n\r\n%s",
+		    i == 0 ? "hello\n" : "");
+		check_int(read_until(fd, &raw, "\r\n\r\n", 3000), ==, 0);
+		check(strncmp(raw.buf, "HTTP/1.1 101", 12) == 0);
+		check(strcasestr(raw.buf, "\r\nUpgrade: echo\r\n") != NULL);
+		if (i == 1)
+			dprintf(fd, "hello\n");
+		check_int(read_until(fd, &raw, "\r\n\r\nhello\n", 3000), ==, 0);
+		dprintf(fd, "world\n");
+		check_int(read_until(fd, &raw, "hello\nworld\n", 3000), ==, 0);
+		shutdown(fd, SHUT_WR);
+		check_int(wait_eof(fd, 3000), ==, 0);
+		close(fd);
+	}
+	strbuf_release(&raw);
+}
+
+static void
+t_auth(void)
+{
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, h = STRBUF_INIT, raw = STRBUF_INIT;
+	int fd;
+
+	check_int(http_get(url("/auth"), &opt, &r, &err), ==, HTTP_AUTH);
+	check_int(r.status, ==, 401);
+	check_int(http_resp_header(&r, "WWW-Authenticate", &h), ==, 0);
+	check_str(h.buf, "Basic realm=\"test\"");
+	opt.user = "gomote";
+	opt.password = "wrong";
+	strbuf_reset(&err);
+	check_int(http_get(url("/auth"), &opt, &r, &err), ==, HTTP_AUTH);
+	check(strstr(err.buf, "wrong") == NULL);
+	opt.password = "s3cret";
+	check_int(http_get(url("/auth"), &opt, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "user=gomote");
+	/* credentials from $NETRC */
+	opt.user = opt.password = NULL;
+	opt.netrc = 1;
+	strbuf_reset(&h);
+	strbuf_addf(&h, "%s/netrc", tmpdir);
+	fd = open(h.buf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dprintf(fd, "machine 127.0.0.1 login netuser password s3cret\n");
+	close(fd);
+	setenv("NETRC", h.buf, 1);
+	check_int(http_get(url("/auth"), &opt, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "user=netuser");
+	unsetenv("NETRC");
+	unlink(h.buf);
+	/* malformed credentials are refused, not crashed on */
+	if (check((fd = dial(port)) >= 0)) {
+		dprintf(fd, "GET /auth HTTP/1.1\r\nHost: x\r\n"
+		    "Authorization: Basic !!!=\r\nConnection: close\r\n\r\n");
+		check_int(read_until(fd, &raw, "\r\n\r\n", 3000), ==, 0);
+		check(strncmp(raw.buf, "HTTP/1.1 401", 12) == 0);
+		close(fd);
+	}
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&h);
+	strbuf_release(&raw);
+}
+
+static void
+t_pipe_edges(void)
+{
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, raw = STRBUF_INIT, path = STRBUF_INIT;
+	char *buf;
+	long long t0;
+	int fd;
+
+	/* the client goes away mid-body: the handler gets an error */
+	if (check((fd = dial(port)) >= 0)) {
+		dprintf(fd, "PUT /putabort HTTP/1.1\r\nHost: x\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+		usleep(100 * 1000);
+		close(fd);
+		t0 = now_ms();
+		while (__atomic_load_n(&abort_errno, __ATOMIC_SEQ_CST) == -1 &&
+		    now_ms() - t0 < 3000)
+			usleep(10 * 1000);
+		check_int(__atomic_load_n(&abort_bytes, __ATOMIC_SEQ_CST), ==,
+		    5);
+		check_int(__atomic_load_n(&abort_errno, __ATOMIC_SEQ_CST), ==,
+		    ECONNRESET);
+	}
+	/* a handler that never reads: the wrapper drains the body */
+	strbuf_addf(&path, "%s/mb", tmpdir);
+	fd = open(path.buf, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	buf = xcalloc(1, 1 << 20);
+	check_int(write(fd, buf, 1 << 20), ==, 1 << 20);
+	free(buf);
+	lseek(fd, 0, SEEK_SET);
+	check_int(http_put_fd(url("/putnoread"), NULL, fd, NULL, &r, &err),
+	    ==, HTTP_OK);
+	check_str(r.body.buf, "ignored");
+	close(fd);
+	unlink(path.buf);
+	/* a buffered request with Expect: 100-continue, too big: 413 now */
+	if (check((fd = dial(port)) >= 0)) {
+		dprintf(fd, "POST /body HTTP/1.1\r\nHost: x\r\n"
+		    "Content-Length: 100000\r\nExpect: 100-continue\r\n\r\n");
+		check_int(read_until(fd, &raw, "\r\n\r\n", 3000), ==, 0);
+		check(strncmp(raw.buf, "HTTP/1.1 413", 12) == 0);
+		close(fd);
+	}
+	/* a form whose body arrives in two pieces, a value split across */
+	if (check((fd = dial(port)) >= 0)) {
+		struct strbuf body = STRBUF_INIT;
+
+		strbuf_addstr(&body, "cmd=x&cmd=");
+		while (body.len < 3000)
+			strbuf_addstr(&body, "abcdefghij");
+		strbuf_addstr(&body, "&mode=m");
+		strbuf_reset(&raw);
+		dprintf(fd, "POST /form HTTP/1.1\r\nHost: x\r\n"
+		    "Content-Type: application/x-www-form-urlencoded\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+		    body.len);
+		check_int(write(fd, body.buf, 1500), ==, 1500);
+		usleep(50 * 1000);
+		check_int(write(fd, body.buf + 1500, body.len - 1500), ==,
+		    (ssize_t)body.len - 1500);
+		check_int(read_until(fd, &raw, "mode=m fromq", 3000), ==, 0);
+		check(strstr(raw.buf, "cmd=[x],[abcdefghij") != NULL);
+		check(strstr(raw.buf, "abcdefghij] e=") != NULL);
+		test_msg("form split: body %zu, reply %zu", body.len, raw.len);
+		close(fd);
+		strbuf_release(&body);
+	}
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&raw);
+	strbuf_release(&path);
+}
+
+static void
+t_stop_and_timeout(void)
+{
+	struct httpd_config cfg = HTTPD_CONFIG_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, raw = STRBUF_INIT, u = STRBUF_INIT;
+	struct httpd *h;
+	long long t0;
+	int fd;
+
+	cfg.listen = "127.0.0.1:0";
+	cfg.handler = handler;
+	cfg.quiet = 1;
+	cfg.timeout_s = 1;
+	if (!check((h = httpd_start(&cfg, &err)) != NULL))
+		return;
+	/* a read() slower than the idle timeout does not lose the reply */
+	strbuf_addf(&u, "http://127.0.0.1:%d/veryslow", httpd_port(h));
+	check_int(http_get(u.buf, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "chunk1,chunk2");
+	/* stopping wakes an upgraded connection's fn */
+	if (check((fd = dial(httpd_port(h))) >= 0)) {
+		dprintf(fd, "GET /up HTTP/1.1\r\nHost: x\r\n"
+		    "Connection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+		check_int(read_until(fd, &raw, "\r\n\r\n", 3000), ==, 0);
+		check(strncmp(raw.buf, "HTTP/1.1 101", 12) == 0);
+		t0 = now_ms();
+		httpd_stop(h);
+		h = NULL;
+		check_int(now_ms() - t0, <, 2000);
+		check_int(wait_eof(fd, 3000), ==, 0);
+		close(fd);
+	}
+	if (h != NULL)
+		httpd_stop(h);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&raw);
+	strbuf_release(&u);
+}
+
+static void
+t_tls(void)
+{
+	struct httpd_config cfg = HTTPD_CONFIG_INIT;
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, cmd = STRBUF_INIT, u = STRBUF_INIT;
+	struct strbuf key = STRBUF_INIT, crt = STRBUF_INIT;
+	struct httpd *h;
+
+	strbuf_addf(&key, "%s/key.pem", tmpdir);
+	strbuf_addf(&crt, "%s/cert.pem", tmpdir);
+	strbuf_addf(&cmd, "openssl req -x509 -newkey rsa:2048 -nodes "
+	    "-subj /CN=localhost -days 1 -keyout %s -out %s >/dev/null 2>&1",
+	    key.buf, crt.buf);
+	if (system(cmd.buf) != 0) {
+		test_skip("openssl cannot make a certificate");
+		goto out;
+	}
+	cfg.listen = "localhost:0";
+	cfg.tls_cert = crt.buf;
+	cfg.tls_key = key.buf;
+	cfg.handler = handler;
+	cfg.quiet = 1;
+	if (!check((h = httpd_start(&cfg, &err)) != NULL)) {
+		test_msg("%s", err.buf);
+		goto out;
+	}
+	strbuf_addf(&u, "https://localhost:%d/q?a=tls", httpd_port(h));
+	opt.cacert = crt.buf;
+	check_int(http_get(u.buf, &opt, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "a=[tls] b=(none)");
+	opt.cacert = NULL;
+	strbuf_reset(&err);
+	check_int(http_get(u.buf, &opt, &r, &err), ==, HTTP_PERM);
+	test_msg("untrusted: %s", err.buf);
+	opt.insecure = 1;
+	check_int(http_get(u.buf, &opt, &r, &err), ==, HTTP_OK);
+	httpd_stop(h);
+	/* a key that is not a key */
+	cfg.tls_key = crt.buf;
+	strbuf_reset(&err);
+	check((h = httpd_start(&cfg, &err)) == NULL);
+	check(err.len > 0);
+	if (h != NULL)
+		httpd_stop(h);
+out:
+	unlink(key.buf);
+	unlink(crt.buf);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&cmd);
+	strbuf_release(&u);
+	strbuf_release(&key);
+	strbuf_release(&crt);
+}
+
+static void
+t_start_errors(void)
+{
+	struct httpd_config cfg = HTTPD_CONFIG_INIT;
+	struct strbuf err = STRBUF_INIT, l = STRBUF_INIT;
+	struct httpd *h;
+
+	cfg.handler = handler;
+	cfg.quiet = 1;
+	cfg.listen = "127.0.0.1";
+	check(httpd_start(&cfg, &err) == NULL);
+	check(strstr(err.buf, "bad listen address") != NULL);
+	strbuf_addf(&l, "127.0.0.1:%d", port);
+	cfg.listen = l.buf;
+	strbuf_reset(&err);
+	check(httpd_start(&cfg, &err) == NULL);
+	check(strstr(err.buf, "in use") != NULL);
+	test_msg("%s", err.buf);
+	cfg.listen = ":0";
+	strbuf_reset(&err);
+	if (check((h = httpd_start(&cfg, &err)) != NULL)) {
+		check_int(httpd_port(h), >, 0);
+		httpd_stop(h);
+	}
+	cfg.listen = "[::1]:0";
+	strbuf_reset(&err);
+	h = httpd_start(&cfg, &err);
+	if (h != NULL)
+		httpd_stop(h);
+	else
+		test_msg("no ::1 here: %s", err.buf);
+	strbuf_release(&err);
+	strbuf_release(&l);
+}
+
+static void
+t_resolve(void)
+{
+	static const char *const cases[][3] = {
+		{ "http://h/a/b/c", "d", "http://h/a/b/d" },
+		{ "http://h/a/b/c", "/x/y", "http://h/x/y" },
+		{ "http://h/a/b/c", "../x", "http://h/a/x" },
+		{ "http://h/a/b/", "seg/1", "http://h/a/b/seg/1" },
+		{ "http://h:81/a", "?q=1", "http://h:81/a?q=1" },
+		{ "http://h/a", "https://o/p", "https://o/p" },
+		{ "https://h/a", "//o/p", "https://o/p" },
+	};
+	struct strbuf out = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		strbuf_reset(&out);
+		check_int(http_resolve(cases[i][0], cases[i][1], &out), ==, 0);
+		check_str(out.buf, cases[i][2]);
+	}
+	strbuf_reset(&out);
+	check_int(http_resolve("ftp://h/a", "b", &out), ==, -1);
+	check_int(http_resolve("/just/a/path", "b", &out), ==, -1);
+	check_int(http_resolve("", "b", &out), ==, -1);
+	check_int(out.len, ==, 0);
+	http_urlencode(&out, "a b&c=d/é~");
+	check_str(out.buf, "a%20b%26c%3Dd%2F%C3%A9~");
+	strbuf_release(&out);
+}
+
+static void
+t_loopback(void)
+{
+	check_int(httpd_listen_is_loopback("127.0.0.1:80"), ==, 1);
+	check_int(httpd_listen_is_loopback("127.1.2.3:0"), ==, 1);
+	check_int(httpd_listen_is_loopback("127.0.0.1"), ==, 1);
+	check_int(httpd_listen_is_loopback("[::1]:8080"), ==, 1);
+	check_int(httpd_listen_is_loopback("[::1]"), ==, 1);
+	check_int(httpd_listen_is_loopback("::1"), ==, 1);
+	check_int(httpd_listen_is_loopback("localhost:0"), ==, 1);
+	check_int(httpd_listen_is_loopback("localhost"), ==, 1);
+	check_int(httpd_listen_is_loopback(":8080"), ==, 0);
+	check_int(httpd_listen_is_loopback("0.0.0.0:80"), ==, 0);
+	check_int(httpd_listen_is_loopback("[::]:80"), ==, 0);
+	check_int(httpd_listen_is_loopback("10.0.0.1:80"), ==, 0);
+	check_int(httpd_listen_is_loopback("example.com:80"), ==, 0);
+	check_int(httpd_listen_is_loopback("128.0.0.1:80"), ==, 0);
+	check_int(httpd_listen_is_loopback(""), ==, 0);
+}
+
+static void
+t_log(void)
+{
+	pthread_mutex_lock(&log_mu);
+	check(strstr(logbuf.buf, "GET /q?a=1&b=x%20y!&a=2&a= 200 ") != NULL);
+	check(strstr(logbuf.buf, "POST /body 413 23 ") != NULL);
+	check(strstr(logbuf.buf, "PUT /put 200 ") != NULL);
+	check(strstr(logbuf.buf, "GET /up 101 0 ") != NULL);
+	check(strstr(logbuf.buf, "s3cret") == NULL);
+	check(strstr(logbuf.buf, "Authorization") == NULL);
+	check(strstr(logbuf.buf, "ms 127.0.0.1:") != NULL);
+	pthread_mutex_unlock(&log_mu);
+}
+
+int
+main(void)
+{
+	struct httpd_config cfg = HTTPD_CONFIG_INIT;
+	struct strbuf err = STRBUF_INIT, data = STRBUF_INIT;
+	long long t0 = now_ms();
+	int fd, i;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/u-http.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(filepath, sizeof(filepath), "%s/file", tmpdir);
+	for (i = 0; i < FILE_SIZE; i++)
+		strbuf_addch(&data, 'a' + i % 26);
+	fd = open(filepath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd == -1 || write(fd, data.buf, data.len) != (ssize_t)data.len) {
+		perror("write");
+		return 1;
+	}
+	close(fd);
+	strbuf_release(&data);
+
+	cfg.listen = "127.0.0.1:0";
+	cfg.handler = handler;
+	cfg.body_mode = body_mode;
+	cfg.max_body = 4096;
+	cfg.log = log_line;
+	srv = httpd_start(&cfg, &err);
+	if (srv == NULL) {
+		printf("Bail out! httpd_start: %s\n", err.buf);
+		return 1;
+	}
+	port = httpd_port(srv);
+
+	TEST(t_query(), "GET with a query, repeated keys");
+	TEST(t_form(), "POST form with repeated and empty fields");
+	TEST(t_body_cap(), "buffered body cap answers 413");
+	TEST(t_classes(), "status codes map to outcome classes");
+	TEST(t_transport(), "transport failures and the client body cap");
+	TEST(t_range(), "httpd_reply_fd ranges: 206 and 416");
+	TEST(t_sink(), "sink_fd gets the body, never an error page");
+	TEST(t_stream(), "streamed response: chunked, trailer, early headers");
+	TEST(t_keepalive(), "keep-alive connection is reused");
+	TEST(t_pipe_put(), "pipe mode: 20 MB chunked PUT hashed in handler");
+	TEST(t_concurrent(), "a blocking handler does not hold up others");
+	TEST(t_upgrade(), "upgrade to an echo protocol");
+	TEST(t_auth(), "basic auth");
+	TEST(t_pipe_edges(), "pipe abort and drain, 100-continue, split form");
+	TEST(t_stop_and_timeout(), "slow stream vs idle timeout, stop upgrade");
+	TEST(t_tls(), "TLS with a self-signed certificate");
+	TEST(t_start_errors(), "listen addresses and start errors");
+	TEST(t_resolve(), "http_resolve and http_urlencode");
+	TEST(t_loopback(), "httpd_listen_is_loopback");
+	httpd_stop(srv);
+	TEST(t_log(), "access log lines");
+
+	unlink(filepath);
+	rmdir(tmpdir);
+	strbuf_release(&err);
+	strbuf_release(&logbuf);
+	test_msg("took %lld ms", now_ms() - t0);
+	return test_done();
+}
