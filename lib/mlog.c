@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -646,84 +647,233 @@ flush(struct mlog *l, const char *buf, size_t len, struct strbuf *err)
 	return RC_OK;
 }
 
+/*
+ * Placeholders for the envelope.  A record is encoded (parse, dump with
+ * sorted keys: the expensive part) with "seq" and "time" set to two
+ * random tokens, in any thread, before the lock is taken; the writer
+ * then only splices the real seq and time into the text.  The tokens
+ * are 128 random bits each, so a record cannot contain them by
+ * accident; mlog_prep_add checks anyway that each occurs exactly once.
+ */
+static char tok_seq[40], tok_time[40];
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+
+static void
+tok_init(void)
+{
+	unsigned char r[32];
+	static const char x[] = "0123456789abcdef";
+	int i;
+
+	if (random_bytes(r, sizeof(r)) < 0) {
+		/* no CSPRNG: still unique per process and time */
+		struct timespec ts = time_now();
+
+		for (i = 0; i < 32; i++)
+			r[i] = (unsigned char)((ts.tv_nsec >> (i % 8)) ^
+			    (getpid() >> (i % 4)) ^ (i * 37));
+	}
+	for (i = 0; i < 16; i++) {
+		tok_seq[2 * i] = x[r[i] >> 4];
+		tok_seq[2 * i + 1] = x[r[i] & 15];
+		tok_time[2 * i] = x[r[16 + i] >> 4];
+		tok_time[2 * i + 1] = x[r[16 + i] & 15];
+	}
+	memcpy(tok_seq + 32, "seq", 4);
+	memcpy(tok_time + 32, "tim", 4);
+}
+
+void
+mlog_prep_init(struct mlog_prep *p)
+{
+	memset(p, 0, sizeof(*p));
+	strbuf_init(&p->text, 0);
+	pthread_once(&tok_once, tok_init);
+}
+
+void
+mlog_prep_release(struct mlog_prep *p)
+{
+	strbuf_release(&p->text);
+	free(p->ends);
+	free(p->seqpos);
+	free(p->timepos);
+	memset(p, 0, sizeof(*p));
+	strbuf_init(&p->text, 0);
+}
+
+static const char *
+find_once(const char *hay, size_t n, const char *tok, size_t tl)
+{
+	const char *a = memmem(hay, n, tok, tl);
+
+	if (a == NULL || memmem(a + tl, n - (size_t)(a - hay) - tl, tok, tl))
+		return NULL;
+	return a;
+}
+
 int
-mlog_write(struct mlog *l, struct json *const *recs, size_t n,
-    const char *type, uint64_t *first_seq, struct strbuf *err)
+mlog_prep_add(struct mlog_prep *p, struct json *r, const char *type,
+    struct strbuf *err)
+{
+	size_t before = p->text.len;
+	const char *a, *b;
+	char qs[48], qt[48];
+
+	if (json_kind(r) != JK_OBJECT) {
+		strbuf_addstr(err, "not a JSON object");
+		return RC_PERM;
+	}
+	if (type != NULL && json_get(r, "type") == NULL)
+		json_set_str(r, "type", type);
+	if (json_str(json_get(r, "type"), NULL) == NULL) {
+		strbuf_addstr(err, "no string \"type\"");
+		return RC_PERM;
+	}
+	json_set_str(r, "seq", tok_seq);
+	json_set_str(r, "time", tok_time);
+	json_dump(&p->text, r);
+	strbuf_addch(&p->text, '\n');
+	json_del(r, "seq");
+	json_del(r, "time");
+	snprintf(qs, sizeof(qs), "\"%s\"", tok_seq);
+	snprintf(qt, sizeof(qt), "\"%s\"", tok_time);
+	a = find_once(p->text.buf + before, p->text.len - before, qs, 37);
+	b = find_once(p->text.buf + before, p->text.len - before, qt, 37);
+	if (a == NULL || b == NULL) {
+		strbuf_setlen(&p->text, before);
+		strbuf_addstr(err, "record contains a reserved token");
+		return RC_PERM;
+	}
+	if (p->text.len - before > MLOG_MAX_STORED) {
+		strbuf_setlen(&p->text, before);
+		strbuf_addf(err, "record over the limit of %u bytes",
+		    MLOG_MAX_STORED);
+		return RC_PERM;
+	}
+	GROW(p->ends, p->n + 1, p->aends);
+	GROW(p->seqpos, p->n + 1, p->aseq);
+	GROW(p->timepos, p->n + 1, p->atime);
+	p->seqpos[p->n] = (size_t)(a - p->text.buf);
+	p->timepos[p->n] = (size_t)(b - p->text.buf);
+	p->ends[p->n] = p->text.len;
+	p->n++;
+	return RC_OK;
+}
+
+/* Splice record i of p with its seq and time into out. */
+static void
+splice_rec(struct strbuf *out, const struct mlog_prep *p, size_t i,
+    uint64_t seq, const char *ts, size_t tslen)
+{
+	size_t b = i ? p->ends[i - 1] : 0, e = p->ends[i];
+	size_t s = p->seqpos[i], t = p->timepos[i];
+	size_t first = s < t ? s : t, second = s < t ? t : s;
+	char num[24];
+	int nl;
+
+	nl = snprintf(num, sizeof(num), "%llu", (unsigned long long)seq);
+	strbuf_add(out, p->text.buf + b, first - b);
+	if (first == s)
+		strbuf_add(out, num, (size_t)nl);
+	else {
+		strbuf_addch(out, '"');
+		strbuf_add(out, ts, tslen);
+		strbuf_addch(out, '"');
+	}
+	strbuf_add(out, p->text.buf + first + 37, second - first - 37);
+	if (second == s)
+		strbuf_add(out, num, (size_t)nl);
+	else {
+		strbuf_addch(out, '"');
+		strbuf_add(out, ts, tslen);
+		strbuf_addch(out, '"');
+	}
+	strbuf_add(out, p->text.buf + second + 37, e - second - 37);
+}
+
+int
+mlog_write_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
+    size_t to, uint64_t *first_seq, struct strbuf *err)
 {
 	struct strbuf out = STRBUF_INIT, ts = STRBUF_INIT;
-	size_t *ends, i, from = 0, start = 0;
 	uint64_t seq = l->last_seq;
+	size_t *ends, i, done = 0, start = from;
 	int rc = RC_OK;
 
 	if (l->lockfd < 0) {
 		strbuf_addstr(err, "mlog_write without the lock");
 		return RC_PERM;
 	}
+	if (to > p->n || from > to) {
+		strbuf_addstr(err, "mlog_write_prep: bad range");
+		return RC_PERM;
+	}
 	time_rfc3339(&ts, time_now(), 1);
-	/* encode everything first, so a bad record writes nothing */
-	ends = xcalloc(n ? n : 1, sizeof(*ends));
-	strbuf_grow(&out, n * 200);
-	for (i = 0; i < n; i++) {
-		struct json *r = recs[i];
-		size_t before = out.len;
-
-		if (json_kind(r) != JK_OBJECT) {
-			strbuf_addf(err, "record %zu is not a JSON object",
-			    i + 1);
-			rc = RC_PERM;
-			goto out;
-		}
-		if (type != NULL && json_get(r, "type") == NULL)
-			json_set_str(r, "type", type);
-		if (json_str(json_get(r, "type"), NULL) == NULL) {
-			strbuf_addf(err, "record %zu has no string \"type\"",
-			    i + 1);
-			rc = RC_PERM;
-			goto out;
-		}
-		json_set_int(r, "seq", (int64_t)(seq + i + 1));
-		json_set_str(r, "time", ts.buf);
-		json_dump(&out, r);
-		strbuf_addch(&out, '\n');
-		if (out.len - before > MLOG_MAX_STORED) {
-			strbuf_addf(err, "record %zu is %zu bytes, over the "
-			    "limit of %u", i + 1, out.len - before,
-			    MLOG_MAX_STORED);
-			rc = RC_PERM;
-			goto out;
-		}
-		ends[i] = out.len;
+	ends = xcalloc(to - from + 1, sizeof(*ends));
+	strbuf_grow(&out, (from < to ? p->ends[to - 1] -
+	    (from ? p->ends[from - 1] : 0) : 0) + (to - from) * 40);
+	for (i = from; i < to; i++) {
+		splice_rec(&out, p, i, seq + (i - from) + 1, ts.buf, ts.len);
+		ends[i - from] = out.len;
 	}
 	/* write, sealing where the next record would pass the seal size */
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < to - from; i++) {
 		size_t b = i ? ends[i - 1] : 0;
 
-		if (l->wsize + (off_t)(b - from) > 0 &&
-		    (uint64_t)(l->wsize + (off_t)(ends[i] - from)) >
+		if (l->wsize + (off_t)(b - done) > 0 &&
+		    (uint64_t)(l->wsize + (off_t)(ends[i] - done)) >
 		    l->seal_size) {
-			if ((rc = flush(l, out.buf + from, b - from, err)) !=
+			if ((rc = flush(l, out.buf + done, b - done, err)) !=
 			    RC_OK)
 				goto fail;
 			if (l->wfd >= 0 && (rc = seal(l, err)) != RC_OK)
 				goto fail;
 			/* records before i are durable: account for them */
 			l->last_seq = seq + i;
-			start = i;
-			from = b;
+			start = from + i;
+			done = b;
 		}
 	}
-	if ((rc = flush(l, out.buf + from, out.len - from, err)) != RC_OK)
+	if ((rc = flush(l, out.buf + done, out.len - done, err)) != RC_OK)
 		goto fail;
 	*first_seq = seq + 1;
-	l->last_seq = seq + n;
+	l->last_seq = seq + (to - from);
 	goto out;
 fail:
-	if (start > 0)
-		strbuf_addf(err, " (records 1..%zu were appended)", start);
+	if (start > from)
+		strbuf_addf(err, " (records %zu..%zu were appended)",
+		    from + 1, start);
 out:
 	free(ends);
 	strbuf_release(&out);
 	strbuf_release(&ts);
+	return rc;
+}
+
+int
+mlog_write(struct mlog *l, struct json *const *recs, size_t n,
+    const char *type, uint64_t *first_seq, struct strbuf *err)
+{
+	struct mlog_prep p;
+	size_t i;
+	int rc = RC_OK;
+
+	mlog_prep_init(&p);
+	for (i = 0; i < n && rc == RC_OK; i++) {
+		rc = mlog_prep_add(&p, recs[i], type, err);
+		if (rc != RC_OK) {
+			struct strbuf m = STRBUF_INIT;
+
+			strbuf_addf(&m, "record %zu: %s", i + 1, err->buf);
+			strbuf_reset(err);
+			strbuf_add(err, m.buf, m.len);
+			strbuf_release(&m);
+		}
+	}
+	if (rc == RC_OK)
+		rc = mlog_write_prep(l, &p, 0, n, first_seq, err);
+	mlog_prep_release(&p);
 	return rc;
 }
 

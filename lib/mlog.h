@@ -47,6 +47,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "strbuf.h"
+
 struct json;
 struct strbuf;
 
@@ -110,6 +112,26 @@ int mlog_write(struct mlog *l, struct json *const *recs, size_t n,
     const char *type, uint64_t *first_seq, struct strbuf *err);
 int mlog_append(struct mlog *l, struct json *const *recs, size_t n,
     const char *type, uint64_t *first_seq, struct strbuf *err);
+/*
+ * Encoding ahead of the lock, for large batches: mlog_prep_add encodes
+ * a record (canonical text, with the envelope left as placeholders) and
+ * may run in any thread on its own struct mlog_prep; it sets "type" as
+ * mlog_write does and leaves recs otherwise unchanged.  Errors are
+ * RC_PERM ("not a JSON object", no type, over MLOG_MAX_STORED).
+ * mlog_write_prep then appends records [from, to) of p under the lock,
+ * assigning seqs and the time: only a splice and the I/O.
+ */
+struct mlog_prep {
+	struct strbuf text;	/* encoded lines */
+	size_t *ends, *seqpos, *timepos;
+	size_t n, aends, aseq, atime;
+};
+void mlog_prep_init(struct mlog_prep *p);
+void mlog_prep_release(struct mlog_prep *p);
+int mlog_prep_add(struct mlog_prep *p, struct json *rec, const char *type,
+    struct strbuf *err);
+int mlog_write_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
+    size_t to, uint64_t *first_seq, struct strbuf *err);
 /* Last seq in the log (0 when empty); needs mlog_lock. */
 uint64_t mlog_last_seq(const struct mlog *l);
 

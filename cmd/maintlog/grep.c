@@ -49,6 +49,12 @@ value_matches(const struct expr *e, const struct json *v)
 	int m;
 
 	if (json_kind(v) == JK_ARRAY) {
+		if (e->op == OP_EQ && e->value[0] == '[') {
+			json_scalar_text(v, &t);
+			m = strcmp(t.buf, e->value) == 0;
+			strbuf_release(&t);
+			return m;
+		}
 		/* a list field matches when any element does */
 		for (i = 0; i < json_array_len(v); i++)
 			if (value_matches(e, json_array_at(v, i)))
@@ -141,6 +147,8 @@ literal(const struct expr *e, struct strbuf *out)
 	const char *last;
 
 	strbuf_reset(out);
+	if (e->op == OP_EQ && (e->value[0] == '{' || e->value[0] == '['))
+		return;	/* an object or array: compared as canonical JSON */
 	if (e->op == OP_EQ) {
 		/* the value as JSON writes it inside a string */
 		json_quote(out, e->value, strlen(e->value));
@@ -172,6 +180,24 @@ parse_expr(struct expr *e, const char *s)
 	e->value = xstrdup(s + n + 1);
 	if (s[n] == '=') {
 		e->op = OP_EQ;
+		/*
+		 * An object or array value matches a field whose canonical
+		 * JSON text is the same: canonicalise it once here.
+		 */
+		if (e->value[0] == '{' || e->value[0] == '[') {
+			struct strbuf err = STRBUF_INIT, c = STRBUF_INIT;
+			struct json *j = json_parse(e->value, strlen(e->value),
+			    &err);
+
+			if (j == NULL)
+				fatalx(RC_PERM, "bad JSON value in '%s': %s",
+				    esc(s), err.buf);
+			json_dump(&c, j);
+			json_free(j);
+			free(e->value);
+			e->value = strbuf_detach(&c, NULL);
+			strbuf_release(&err);
+		}
 		return;
 	}
 	e->op = OP_RE;

@@ -34,14 +34,13 @@
 #include "xmalloc.h"
 
 #define MAX_INPUT ((size_t)1 << 30)	/* one append invocation */
-#define KEEP_MAX ((size_t)64 << 20)	/* parse once below this input size */
 
 static const char *dflag;
 
-void
-usage(void)
+static void
+print_usage(FILE *fp)
 {
-	fprintf(stderr,
+	fprintf(fp,
 "usage: maintlog [-hv] [-d logdir] append [-b count] [-S size] [-t type]\n"
 "       maintlog [-hv] [-d logdir] cat [-f] [-s seq] [-t type]\n"
 "       maintlog [-hv] [-d logdir] grep [-cf] [-s seq] [-t type] expr ...\n"
@@ -49,17 +48,23 @@ usage(void)
 "       maintlog [-hv] [-d logdir] verify\n"
 "       maintlog [-hv] [-d logdir] serve [-l addr] [-w seconds]\n"
 "       maintlog [-hv] [-d logdir] sync [-f] url\n");
+}
+
+void
+usage(void)
+{
+	print_usage(stderr);
 	exit(RC_PERM);
 }
 
+/* -h: the synopsis on stdout, exit 0 */
 static void
 help(void)
 {
-	/* -h: the synopsis on stdout, exit 0 */
-	if (freopen("/dev/stdout", "w", stderr) == NULL)
+	print_usage(stdout);
+	if (fflush(stdout) == EOF)
 		exit(RC_TEMP);
-	fflush(stdout);
-	usage();
+	exit(RC_OK);
 }
 
 static int
@@ -73,18 +78,19 @@ valid_type(const char *t)
 }
 
 /*
- * append: read every line first, validating it, so one bad line rejects
- * the whole invocation before anything is written; then write batches of
- * bflag records, each fsynced, printing the seqs of a batch once it is
- * durable.  Validation (parsing) runs on two threads for large inputs:
- * it is most of the work, and the machine has the cores.
+ * append: read every line first, validating and encoding it, so one bad
+ * line rejects the whole invocation before anything is written; then
+ * write batches of bflag records, each fsynced, printing the seqs of a
+ * batch once it is durable.  Parsing and encoding (mlog_prep_add) are
+ * nearly all the work, so large inputs are split over two threads; the
+ * writer only splices seqs in under the lock.
  */
 struct vjob {
 	char *buf;		/* the input, lines NUL-terminated */
 	size_t *offs, *lens;
 	size_t from, to;	/* lines [from, to) */
 	const char *tflag;
-	struct json **kept;	/* NULL: do not keep the parsed records */
+	struct mlog_prep prep;	/* the encoded records */
 	size_t bad;		/* first bad line index + 1, or 0 */
 	struct strbuf why;
 };
@@ -119,14 +125,11 @@ validate(void *arg)
 			strbuf_addstr(&v->why, "record has no \"type\" (use -t)");
 		else if (t != NULL && !valid_type(t))
 			strbuf_addf(&v->why, "bad type '%s'", esc(t));
-		if (v->why.len) {
-			json_free(rec);
+		else if (mlog_prep_add(&v->prep, rec, v->tflag, &err) != RC_OK)
+			strbuf_addstr(&v->why, err.buf);
+		json_free(rec);
+		if (v->why.len)
 			goto bad;
-		}
-		if (v->kept != NULL)
-			v->kept[i] = rec;
-		else
-			json_free(rec);
 	}
 	strbuf_release(&err);
 	return NULL;
@@ -141,13 +144,12 @@ cmd_append(struct mlog *l, int argc, char **argv)
 {
 	struct strbuf in = STRBUF_INIT, err = STRBUF_INIT;
 	size_t *offs = NULL, *lens = NULL, noffs = 0, aoffs = 0, alens = 0;
-	size_t i, j, p;
+	size_t i, j, k, p;
 	uint64_t bflag = 1000, Sflag = 0;
 	const char *tflag = NULL;
-	struct json **batch, **kept = NULL;
 	struct vjob v[2];
 	pthread_t tid;
-	int ch, rc = RC_OK, keep, nthr;
+	int ch, rc = RC_OK, nthr;
 
 	while ((ch = getopt(argc, argv, "+b:S:t:")) != -1) {
 		switch (ch) {
@@ -197,79 +199,73 @@ cmd_append(struct mlog *l, int argc, char **argv)
 	if (noffs == 0)
 		return RC_OK;
 
-	/* validate; keep the parsed records unless the input is huge */
-	keep = in.len <= KEEP_MAX;
-	if (keep)
-		kept = xcalloc(noffs, sizeof(*kept));
+	/*
+	 * Validate and encode, on two threads when there is enough work;
+	 * the split falls on a batch boundary so batches stay whole.
+	 */
 	nthr = noffs >= 2000 ? 2 : 1;
 	memset(v, 0, sizeof(v));
-	for (i = 0; i < (size_t)nthr; i++) {
+	for (i = 0; i < 2; i++) {
 		v[i].buf = in.buf;
 		v[i].offs = offs;
 		v[i].lens = lens;
-		v[i].from = noffs * i / (size_t)nthr;
-		v[i].to = noffs * (i + 1) / (size_t)nthr;
 		v[i].tflag = tflag;
-		v[i].kept = kept;
+		mlog_prep_init(&v[i].prep);
 		strbuf_init(&v[i].why, 0);
 	}
-	if (nthr == 2 && pthread_create(&tid, NULL, validate, &v[1]) != 0)
-		fatalx(RC_TEMP, "pthread_create failed");
+	v[0].to = noffs;
+	if (nthr == 2) {
+		size_t half = noffs / 2 / bflag * bflag;
+
+		if (half == 0)
+			half = noffs / 2;
+		v[0].to = v[1].from = half;
+		v[1].to = noffs;
+		if (pthread_create(&tid, NULL, validate, &v[1]) != 0)
+			fatalx(RC_TEMP, "pthread_create failed");
+	}
 	validate(&v[0]);
 	if (nthr == 2)
 		pthread_join(tid, NULL);
-	for (i = 0; i < (size_t)nthr; i++)
+	for (i = 0; i < 2; i++)
 		if (v[i].bad)
 			fatalx(RC_PERM, "line %zu: %s; nothing appended",
 			    v[i].bad, v[i].why.buf);
+	strbuf_release(&in);
 
 	/* write */
 	rc = mlog_lock(l, MLOG_LOCK_TIMEOUT_MS, &err);
 	if (rc != RC_OK)
 		fatalx(rc, "%s", err.buf);
-	batch = xcalloc(bflag, sizeof(*batch));
-	for (i = 0; i < noffs && rc == RC_OK; i += bflag) {
-		size_t n = noffs - i < bflag ? noffs - i : (size_t)bflag;
-		uint64_t first;
+	for (k = 0; k < (size_t)nthr && rc == RC_OK; k++) {
+		struct mlog_prep *pp = &v[k].prep;
 
-		for (j = 0; j < n; j++) {
-			const char *s = in.buf + offs[i + j];
+		for (i = 0; i < pp->n; i += bflag) {
+			size_t n = pp->n - i < bflag ? pp->n - i : (size_t)bflag;
+			uint64_t first;
 
-			if (keep) {
-				batch[j] = kept[i + j];
-				continue;
+			rc = mlog_write_prep(l, pp, i, i + n, &first, &err);
+			if (rc != RC_OK) {
+				log_warnx("%s", err.buf);
+				if (v[k].from + i > 0)
+					log_warnx("records of lines 1..%zu "
+					    "were appended; the rest were not",
+					    v[k].from + i);
+				break;
 			}
-			batch[j] = json_parse(s, lens[i + j], &err);
-			if (batch[j] == NULL)	/* validated above */
-				fatalx(RC_TEMP, "line %zu: %s", i + j + 1,
-				    err.buf);
+			for (j = 0; j < n; j++)
+				printf("%llu\n", (unsigned long long)(first + j));
+			if (fflush(stdout) == EOF)
+				fatal(RC_TEMP, "write stdout");
 		}
-		rc = mlog_write(l, batch, n, tflag, &first, &err);
-		for (j = 0; j < n; j++)
-			json_free(batch[j]);
-		if (rc != RC_OK) {
-			log_warnx("%s", err.buf);
-			if (i > 0)
-				log_warnx("records of lines 1..%zu were "
-				    "appended; the rest were not", i);
-			break;
-		}
-		for (j = 0; j < n; j++)
-			printf("%llu\n", (unsigned long long)(first + j));
-		if (fflush(stdout) == EOF)
-			fatal(RC_TEMP, "write stdout");
 	}
 	mlog_unlock(l);
-	if (keep)
-		for (j = i + (size_t)bflag; j < noffs; j++)
-			json_free(kept[j]);	/* a failed batch's successors */
-	free(lens);
-	strbuf_release(&v[0].why);
-	strbuf_release(&v[1].why);
-	free(kept);
-	free(batch);
+	for (i = 0; i < 2; i++) {
+		mlog_prep_release(&v[i].prep);
+		strbuf_release(&v[i].why);
+	}
 	free(offs);
-	strbuf_release(&in);
+	free(lens);
 	strbuf_release(&err);
 	return rc;
 }
@@ -565,8 +561,6 @@ walk(struct mlog *l, int verify, int jflag)
 			printf("segment %04u '%s' offset %lld: %s\n",
 			    seg->number, seg->name, (long long)s.bad_off,
 			    s.why.buf);
-			if (!verify)
-				return RC_PERM;
 			return RC_PERM;
 		}
 		if (verify && !seg->sealed && len != seg->size)

@@ -528,7 +528,7 @@ cmd_sync(struct mlog *l, int argc, char **argv)
 {
 	struct strbuf err = STRBUF_INIT;
 	struct syncer s;
-	long long total = 0;
+	long long total = 0, last_total = -1;
 	int ch, fflag = 0, rc, backoff = 1, first = 1;
 
 	while ((ch = getopt(argc, argv, "+f")) != -1) {
@@ -564,6 +564,14 @@ cmd_sync(struct mlog *l, int argc, char **argv)
 			s.moved = 0;
 		}
 		if (rc == RC_OK || rc == RC_NO) {
+			/*
+			 * A server without long polls answers at once: do
+			 * not spin, ask again in a second (as maintner does).
+			 */
+			if (fflag && rc == RC_OK && !first &&
+			    total == last_total)
+				sleep(1);
+			last_total = total;
 			first = 0;
 			backoff = 1;
 			if (!fflag)

@@ -1,0 +1,48 @@
+#!/bin/sh
+# maintlog-grep: the grep target of DESIGN §9.
+#
+# On a log of 1,000,000 records (appended in batches of 100,000 with
+# -b 100000, and kept in bench/trash for later runs), time
+# "maintlog grep commit=VALUE" against "grep -F VALUE" over the same
+# segment files, for a VALUE held by one commit.  Both read from the
+# page cache and write their matches to a file (GNU grep stops at the
+# first match when its output is /dev/null).  Best of three each;
+# target: maintlog grep takes at most 2.0 times as long.
+#
+# usage: sh bench/maintlog-grep.sh
+. "$(dirname "$0")/lib.sh"
+
+LOG=$TRASH/big1m
+big_log "$LOG" 1000000
+
+value=$(perl -MDigest::SHA=sha1_hex -e 'print sha1_hex("commit 777771")')
+set -- "$LOG"/*.jsonl
+echo "log: $(cat "$@" | wc -c) bytes in $# segments; commit=$value" >&2
+
+mgrep() {
+	"$MAINTLOG" -d "$LOG" grep "commit=$value" >"$TRASH/grep.m"
+}
+fgrep_() {
+	grep -hF "$value" "$LOG"/*.jsonl >"$TRASH/grep.f"
+}
+
+cat "$@" >/dev/null	# into the page cache
+mruns=
+gruns=
+for _ in 1 2 3; do
+	t=$(timeit mgrep)
+	mruns="$mruns $t"
+	t=$(timeit fgrep_)
+	gruns="$gruns $t"
+done
+[ "$(wc -l <"$TRASH/grep.m")" -eq 1 ] ||
+    bench_die "maintlog grep found $(wc -l <"$TRASH/grep.m") records, not 1"
+# shellcheck disable=SC2086
+m=$(best $mruns)
+# shellcheck disable=SC2086
+g=$(best $gruns)
+echo "maintlog grep commit=VALUE: $m s; grep -F VALUE: $g s" \
+    "($(wc -l <"$TRASH/grep.f") lines: the commit and its child's parent)"
+check "ratio maintlog grep / grep -F" "$(ratio "$m" "$g")" "<=" 2.0 ""
+rm -f "$TRASH/grep.m" "$TRASH/grep.f"
+exit 0
