@@ -66,7 +66,7 @@ test_expect_success 'not an object, no type, bad type, empty line: exit 100, not
 '
 
 test_expect_success 'a record over 1 MiB is refused; one of just under is taken' '
-	perl -e "print q({\"type\":\"git\",\"x\":\"), q(a) x (1048576 - 25), qq(\"}\n)" >big &&
+	perl -e "print q({\"type\":\"git\",\"x\":\"), q(a) x (1048576 - 20), qq(\"}\n)" >big &&
 	test_expect_code 100 maintlog -d log append <big 2>err &&
 	grep "line 1: record longer than 1048576 bytes" err &&
 	test_cmp before log/0000.jsonl &&

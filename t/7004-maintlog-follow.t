@@ -31,14 +31,20 @@ test_expect_success 'cat -f prints the existing records, then new ones within 1 
 '
 
 test_expect_success 'cat -f crosses into new segments when the growing one is sealed' '
+	echo "{\"type\":\"git\",\"n\":0}" | maintlog -d seal append >/dev/null &&
 	start_daemon follow2 maintlog -d seal cat -f >followed2 &&
 	perl -e "for (1..50) { print qq({\"type\":\"git\",\"n\":\$_,\"pad\":\"), q(s) x 100, qq(\"}\n) }" >in &&
 	maintlog -d seal append -S 1k -b 3 <in >/dev/null &&
-	wait_lines followed2 50 &&
+	wait_lines followed2 51 &&
 	stop_daemon follow2 &&
 	maintlog -d seal cat >expect &&
 	test_cmp expect followed2 &&
 	test $(ls seal | grep -c "\.[0-9a-f]\{56\}\.jsonl$") -ge 5
+'
+
+test_expect_success 'cat -f on a missing log directory fails at once (100)' '
+	test_expect_code 100 maintlog -d nothing-here cat -f 2>err &&
+	grep "open log directory .nothing-here." err
 '
 
 test_expect_success 'grep -f prints only matching new records' '
