@@ -43,8 +43,11 @@ DEPCFLAGS = $(CURL_CFLAGS) $(GIT2_CFLAGS) $(JANSSON_CFLAGS) $(SSL_CFLAGS) \
 	$(Z_CFLAGS) $(ARCHIVE_CFLAGS) $(MHD_CFLAGS)
 
 TOOLS = cmd/maintlog/maintlog
+TOOLS += cmd/pollgerrit/pollgerrit
 MAN1 = man/maintlog.1
+MAN1 += man/pollgerrit.1
 MAN5 = man/maintlog.5
+MAN5 += man/buildfarm.conf.5
 MAN7 = man/buildfarm.7
 
 LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
@@ -57,6 +60,7 @@ UNITS = t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log \
 	t/unit/bin/u-atomicfile t/unit/bin/u-lock t/unit/bin/u-crypto \
 	t/unit/bin/u-json t/unit/bin/u-timefmt t/unit/bin/u-spool \
 	t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm t/unit/bin/u-config
+UNITS += t/unit/bin/u-spool-named
 
 all: $(TOOLS)
 
@@ -77,6 +81,15 @@ cmd/maintlog/maintlog: $(MAINLOG_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(MAINLOG_OBJ) $(LIB) $(MHD_LIBS) \
 	    $(CURL_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) -lpthread
 
+POLLGERRIT_OBJ = cmd/pollgerrit/pollgerrit.o cmd/pollgerrit/change.o \
+	cmd/pollgerrit/conf.o cmd/pollgerrit/gerrit.o cmd/pollgerrit/poll.o \
+	cmd/pollgerrit/query.o cmd/pollgerrit/state.o cmd/pollgerrit/stream.o \
+	cmd/pollgerrit/try.o
+$(POLLGERRIT_OBJ): $(LIBHDR) cmd/pollgerrit/extern.h
+cmd/pollgerrit/pollgerrit: $(POLLGERRIT_OBJ) $(LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $(POLLGERRIT_OBJ) $(LIB) $(CURL_LIBS) \
+	    $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) -lpthread
+
 # Unit tests and test helpers.
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -86,6 +99,11 @@ t/unit/bin/u-lock t/unit/bin/u-crypto t/unit/bin/u-json t/unit/bin/u-timefmt \
 t/unit/bin/u-spool t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm \
 t/unit/bin/u-config: \
     t/unit/tap.o $(LIB) t/unit/tap.h
+	@mkdir -p t/unit/bin
+	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
+	    t/unit/tap.o $(LIB) $(UNITLIBS) $(ALLLDFLAGS)
+
+t/unit/bin/u-spool-named: t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
 	    t/unit/tap.o $(LIB) $(UNITLIBS) $(ALLLDFLAGS)
@@ -139,3 +157,4 @@ clean:
 	rm -rf t/unit/bin t/trash.* bench/trash
 
 .PHONY: all demo tests check check-asan lint bench install uninstall clean
+

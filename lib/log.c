@@ -202,18 +202,45 @@ escn(const void *p, size_t n)
 	static unsigned slot;
 	struct strbuf sb = STRBUF_INIT;
 	char *out = ring[slot++ % 8];
-	size_t len;
+	const unsigned char *up = p;
+	size_t len, in = n;
 
-	log_escape(&sb, p, n > 512 ? 512 : n);
+	/* cut the input before a UTF-8 sequence that crosses byte 512 */
+	if (in > 512) {
+		in = 512;
+		while (in > 509 && (up[in] & 0xc0) == 0x80)
+			in--;
+	}
+	log_escape(&sb, p, in);
 	len = sb.len;
 	if (len > 512) {
-		/* keep whole escapes/UTF-8: cut back to a plain ASCII byte */
-		len = 512;
-		while (len > 0 && ((unsigned char)sb.buf[len] & 0xc0) == 0x80)
-			len--;
+		/*
+		 * Keep whole escapes and UTF-8 sequences: every '\\' in sb
+		 * starts an escape (\\, \n, \t, \r or \xNN).
+		 */
+		size_t i = 0, u;
+
+		while (i < sb.len) {
+			unsigned char c = (unsigned char)sb.buf[i];
+
+			if (c == '\\')
+				u = sb.buf[i + 1] == 'x' ? 4 : 2;
+			else if (c >= 0xf0)
+				u = 4;
+			else if (c >= 0xe0)
+				u = 3;
+			else if (c >= 0xc0)
+				u = 2;
+			else
+				u = 1;
+			if (i + u > 512)
+				break;
+			i += u;
+		}
+		len = i;
 	}
 	memcpy(out, sb.buf, len);
-	if (n > 512 || sb.len > len) {
+	if (in < n || sb.len > len) {
 		memcpy(out + len, "...", 3);
 		len += 3;
 	}

@@ -11,10 +11,11 @@
  *
  * Every item keeps its name from tmp/ to done/ or fail/:
  * "<sec>.<usec>P<pid>Q<counter>.<host>", usec zero-padded to 6 digits
- * so that names sort in creation order, '/' and ':' in the host name
- * replaced by '_'.  Names starting with '.' are never items: listings
- * skip them, and every function that takes a name refuses them, as it
- * refuses "" and names containing '/' (RC_PERM).
+ * so that names sort in creation order (as far as the clock is right),
+ * '/' and ':' in the host name replaced by '_'.  Names starting with
+ * '.' are never items: listings skip them, and every function that
+ * takes a name refuses them, as it refuses "" and names containing '/'
+ * (RC_PERM).
  *
  * Claims: a worker takes an item by opening new/X, flocking it
  * (LOCK_EX|LOCK_NB) and only then renaming it to cur/X, so an item is
@@ -144,5 +145,29 @@ int spool_requeue(struct spool *sp, const char *name, struct strbuf *err);
  */
 int spool_read(struct spool *sp, const char *sub, const char *name,
     struct strbuf *out, size_t max, struct strbuf *err);
+
+/*
+ * Items with names chosen by the producer, for work that must be queued
+ * at most once ("server-change-patchset"): the name is the identity of
+ * the work, and it is never reused, whatever became of the item.
+ *
+ * spool_find(sp, name) looks for name in new/, cur/, done/ and fail/:
+ * the subdirectory index (SPOOL_NEW ... SPOOL_FAIL) where it is, -1
+ * when it is nowhere, -2 with errno set on errors (EINVAL: bad name).
+ * Consumers may move the item while it looks; the four directories are
+ * searched in the order items move and then new/ and cur/ once more,
+ * so that only an item moved several times within the search (a claim,
+ * requeue and claim again) could be missed.
+ *
+ * spool_put_named(sp, name, data, len, err) publishes data as new/name
+ * unless spool_find finds name (RC_NO).  It writes tmp/name (replacing
+ * a leftover of a producer that died), fsyncs it, links it into new/
+ * (never replacing an item there), fsyncs new/ and removes tmp/name.
+ * Producers of one name must serialise among themselves (a lock); the
+ * spool's consumers need not.
+ */
+int spool_find(struct spool *sp, const char *name);
+int spool_put_named(struct spool *sp, const char *name, const void *data,
+    size_t len, struct strbuf *err);
 
 #endif
