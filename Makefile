@@ -119,7 +119,7 @@ demo:
 check:
 	scripts/install-deps
 	$(MAKE) tests
-	cd t && $(PROVE) -j$(PROVE_JOBS) --timer *.t unit/bin/
+	cd t && $(PROVE) -j$(PROVE_JOBS) --timer *.t unit/bin/*
 
 check-asan:
 	scripts/install-deps
@@ -127,7 +127,7 @@ check-asan:
 	$(MAKE) SANITIZE=address,undefined tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    sh -c 'cd t && $(PROVE) -j$(PROVE_JOBS) *.t unit/bin/'
+	    sh -c 'cd t && $(PROVE) -j$(PROVE_JOBS) *.t unit/bin/*'
 	$(MAKE) clean
 
 lint:

@@ -42,6 +42,8 @@ json_ref(struct json *j)
 enum json_kind
 json_kind(const struct json *j)
 {
+	if (j == NULL)
+		return JK_NULL;	/* an absent value reads as null */
 	switch (json_typeof(J(j))) {
 	case JSON_OBJECT: return JK_OBJECT;
 	case JSON_ARRAY: return JK_ARRAY;
@@ -194,23 +196,54 @@ json_new_str(const char *s)
 	return json_new_strn(s, strlen(s));
 }
 
+/* Length of a valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (p[0] != 0 && p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0)
+		len = 2, cp = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		len = 3, cp = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+	    (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
 struct json *
 json_new_strn(const char *s, size_t n)
 {
 	json_t *j = json_stringn(s, n);
 	struct strbuf sb = STRBUF_INIT;
-	size_t i;
+	size_t i, l;
 
 	if (j != NULL)
 		return W(j);
-	/* invalid UTF-8 or NUL: keep the ASCII, replace the rest with U+FFFD */
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c != 0 && c < 0x80)
-			strbuf_addch(&sb, c);
-		else
+	/* NUL or invalid UTF-8: keep every valid sequence, replace the rest */
+	for (i = 0; i < n; i += l) {
+		l = utf8_seq((const unsigned char *)s + i, n - i);
+		if (l == 0) {
 			strbuf_addstr(&sb, "\xef\xbf\xbd");
+			l = 1;
+		} else
+			strbuf_add(&sb, s + i, l);
 	}
 	j = json_stringn(sb.buf, sb.len);
 	strbuf_release(&sb);

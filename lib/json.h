@@ -41,6 +41,7 @@ struct json *json_parse(const char *buf, size_t len, struct strbuf *err);
 void json_free(struct json *j);
 struct json *json_ref(struct json *j);	/* one more reference */
 
+/* The kind of j; NULL (an absent value) is JK_NULL. */
 enum json_kind json_kind(const struct json *j);
 const char *json_kind_name(enum json_kind k);
 
@@ -71,7 +72,8 @@ size_t json_object_len(const struct json *j);
 struct json *json_new_object(void);
 struct json *json_new_array(void);
 struct json *json_new_str(const char *s);
-struct json *json_new_strn(const char *s, size_t n);	/* may contain non-UTF-8: replaced */
+/* NUL bytes and invalid UTF-8 sequences become U+FFFD; valid text stays. */
+struct json *json_new_strn(const char *s, size_t n);
 struct json *json_new_int(int64_t v);
 struct json *json_new_bool(int v);
 struct json *json_new_null(void);

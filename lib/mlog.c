@@ -1026,13 +1026,38 @@ mlog_seek_seq(struct mlog *l, uint64_t seq, struct mlog_cursor *cur,
 		strbuf_addf(err, "mmap: %s", strerror(errno));
 		return RC_TEMP;
 	}
-	for (off = 0; off < len;) {
-		char *nl = memchr(map + off, '\n', (size_t)(len - off));
-		size_t ll = (size_t)(nl - (map + off));
+	/*
+	 * Seqs rise along the segment: binary search over line starts,
+	 * parsing only the O(log n) lines probed.  lo is a line start whose
+	 * seq is < seq (or 0), hi a line start (or len) whose seq is >= seq.
+	 */
+	{
+		off_t lo = 0, hi = len;
 
-		if (mlog_line_seq(map + off, ll) >= seq)
-			break;
-		off += (off_t)ll + 1;
+		if (mlog_line_seq(map, (size_t)((char *)memchr(map, '\n',
+		    (size_t)len) - map)) >= seq)
+			hi = 0;
+		while (hi > 0) {
+			off_t mid = lo + (hi - lo) / 2, ls;
+			char *nl;
+
+			/* the start of the line holding byte mid ... */
+			nl = memrchr(map + lo, '\n', (size_t)(mid - lo));
+			ls = nl != NULL ? (off_t)(nl - map) + 1 : lo;
+			if (ls <= lo) {
+				/* ... or else the line after lo */
+				nl = memchr(map + lo, '\n', (size_t)(len - lo));
+				ls = (off_t)(nl - map) + 1;
+			}
+			if (ls >= hi)
+				break;	/* hi is the line right after lo */
+			nl = memchr(map + ls, '\n', (size_t)(len - ls));
+			if (mlog_line_seq(map + ls, (size_t)(nl - (map + ls))) < seq)
+				lo = ls;
+			else
+				hi = ls;
+		}
+		off = hi;
 	}
 	munmap(map, (size_t)len);
 	cur->off = off;

@@ -101,9 +101,10 @@ int mlog_seg_hash(struct mlog *l, size_t i, off_t len, char hex[57],
 int mlog_lock(struct mlog *l, int timeout_ms, struct strbuf *err);
 void mlog_unlock(struct mlog *l);
 /*
- * Append n records (JSON objects; each gets "seq" and "time" set, and
- * "type" = type when type is not NULL and the record has none) and
- * fsync.  *first_seq gets the first seq assigned (the rest follow).
+ * Append n records (JSON objects, stored with "seq" and "time" added,
+ * and "type" = type when type is not NULL and the record has none) and
+ * fsync.  The objects get "type" set as stored; any "seq" or "time" they
+ * had is removed (the stored line has the assigned ones).  *first_seq gets the first seq assigned (the rest follow).
  * Needs mlog_lock.  Records that would make a line longer than
  * MLOG_MAX_STORED, or that have no string "type", are refused before
  * anything is written (RC_PERM).
