@@ -196,8 +196,10 @@ cmd_append(struct mlog *l, int argc, char **argv)
 		in.buf[e] = '\0';	/* in.buf[in.len] is the NUL already */
 		p = e + 1;
 	}
-	if (noffs == 0)
+	if (noffs == 0) {
+		strbuf_release(&in);
 		return RC_OK;
+	}
 
 	/*
 	 * Validate and encode, on two threads when there is enough work;
@@ -533,7 +535,7 @@ walk(struct mlog *l, int verify, int jflag)
 				printf("segment %04u '%s': SHA-224 is %s, not "
 				    "the %s of its name\n", seg->number,
 				    seg->name, hex, seg->sha224);
-				return RC_PERM;
+				goto damaged;
 			}
 		} else if (seg->sealed) {
 			memcpy(hex, seg->sha224, sizeof(hex));
@@ -550,7 +552,7 @@ walk(struct mlog *l, int verify, int jflag)
 				close(fd);
 				printf("segment %04u '%s': ends without a "
 				    "newline\n", seg->number, seg->name);
-				return RC_PERM;
+				goto damaged;
 			}
 			close(fd);
 		}
@@ -561,7 +563,7 @@ walk(struct mlog *l, int verify, int jflag)
 			printf("segment %04u '%s' offset %lld: %s\n",
 			    seg->number, seg->name, (long long)s.bad_off,
 			    s.why.buf);
-			return RC_PERM;
+			goto damaged;
 		}
 		if (verify && !seg->sealed && len != seg->size)
 			log_warnx("segment %04u: torn tail of %lld bytes "
@@ -570,7 +572,7 @@ walk(struct mlog *l, int verify, int jflag)
 		if (verify && seg->sealed && s.count == 0) {
 			printf("segment %04u '%s': sealed but empty\n",
 			    seg->number, seg->name);
-			return RC_PERM;
+			goto damaged;
 		}
 		total += s.count;
 		if (verify)
@@ -619,6 +621,11 @@ walk(struct mlog *l, int verify, int jflag)
 			printf("total %zu segments %llu records\n",
 			    mlog_nsegs(l), (unsigned long long)total);
 	}
+	rc = RC_OK;
+	if (0) {
+damaged:
+		rc = RC_PERM;
+	}
 	for (i = 0; i < s.ntypes; i++)
 		free(s.types[i]);
 	free(s.types);
@@ -628,7 +635,7 @@ walk(struct mlog *l, int verify, int jflag)
 	strbuf_release(&out);
 	if (fflush(stdout) == EOF)
 		fatal(RC_TEMP, "write stdout");
-	return RC_OK;
+	return rc;
 }
 
 static int
