@@ -91,6 +91,22 @@ cmd/pollgerrit/pollgerrit: $(POLLGERRIT_OBJ) $(LIB)
 	    $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) -lpthread
 
 # Unit tests and test helpers.
+# each unit test binary depends on its own source
+t/unit/bin/u-strbuf: t/unit/u-strbuf.c
+t/unit/bin/u-num: t/unit/u-num.c
+t/unit/bin/u-log: t/unit/u-log.c
+t/unit/bin/u-atomicfile: t/unit/u-atomicfile.c
+t/unit/bin/u-lock: t/unit/u-lock.c
+t/unit/bin/u-crypto: t/unit/u-crypto.c
+t/unit/bin/u-json: t/unit/u-json.c
+t/unit/bin/u-timefmt: t/unit/u-timefmt.c
+t/unit/bin/u-spool: t/unit/u-spool.c
+t/unit/bin/u-mlog: t/unit/u-mlog.c
+t/unit/bin/u-http: t/unit/u-http.c
+t/unit/bin/u-farm: t/unit/u-farm.c
+t/unit/bin/u-config: t/unit/u-config.c
+t/unit/bin/u-spool-named: t/unit/u-spool-named.c
+
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
 t/unit/tap.o: t/unit/tap.h

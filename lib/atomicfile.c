@@ -50,6 +50,31 @@ pread_all(int fd, void *vp, size_t n, off_t off)
 }
 
 int
+mkdirs(const char *dir)
+{
+	struct strbuf p = STRBUF_INIT;
+	const char *s;
+	int rc = 0;
+
+	if (*dir == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	for (s = dir + 1; rc == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		strbuf_reset(&p);
+		strbuf_add(&p, dir, (size_t)(s - dir));
+		if (mkdir(p.buf, 0755) < 0 && errno != EEXIST)
+			rc = -1;
+		if (*s == '\0')
+			break;
+	}
+	strbuf_release(&p);
+	return rc;
+}
+
+int
 fsync_dir(int dirfd)
 {
 	int fd, rc;

@@ -27,6 +27,12 @@ int atomic_write(int dirfd, const char *name, const void *data, size_t len,
 int fsync_dir(int dirfd);
 int fsync_path(const char *dirpath);
 
+/*
+ * mkdir -p: create dir and its missing parents with mode 0755.
+ * Returns 0 (also when it all existed) or -1 with errno set.
+ */
+int mkdirs(const char *dir);
+
 /* write(2) all of p, retrying on EINTR and short writes; 0 or -1. */
 int write_all(int fd, const void *p, size_t n);
 /* pread(2) exactly n bytes at off; returns bytes read (< n at EOF) or -1. */

@@ -100,19 +100,7 @@ mlog_open(struct mlog **lp, const char *dir, int flags, struct strbuf *err)
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && (flags & MLOG_CREATE)) {
 		/* create parents too: a fresh farm has no state dir yet */
-		struct strbuf p = STRBUF_INIT;
-		char *s;
-
-		strbuf_addstr(&p, dir);
-		for (s = p.buf + 1; *s != '\0'; s++) {
-			if (*s != '/')
-				continue;
-			*s = '\0';
-			(void)mkdir(p.buf, 0755);
-			*s = '/';
-		}
-		strbuf_release(&p);
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		if (mkdirs(dir) < 0) {
 			strbuf_addf(err, "create log directory '%s': %s", dir,
 			    strerror(errno));
 			return RC_TEMP;

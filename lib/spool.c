@@ -72,34 +72,6 @@ sys_err(struct spool *sp, struct strbuf *err, const char *what,
 	return RC_TEMP;
 }
 
-/* mkdir -p, one component at a time; EEXIST is fine. */
-static int
-mkdirs(const char *dir)
-{
-	struct strbuf p = STRBUF_INIT;
-	const char *s = dir;
-	int rc = 0;
-
-	while (rc == 0) {
-		const char *slash = strchr(s, '/');
-
-		if (slash == dir) {
-			s = slash + 1;
-			continue;
-		}
-		strbuf_reset(&p);
-		strbuf_add(&p, dir, slash != NULL ? (size_t)(slash - dir) :
-		    strlen(dir));
-		if (p.len > 0 && mkdir(p.buf, 0755) < 0 && errno != EEXIST)
-			rc = -1;
-		if (slash == NULL)
-			break;
-		s = slash + 1;
-	}
-	strbuf_release(&p);
-	return rc;
-}
-
 void
 spool_close(struct spool *sp)
 {

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "config.h"
 #include "extern.h"
 #include "farm.h"
@@ -126,28 +127,6 @@ load_config(void)
 	config_free(c);
 	strbuf_release(&path);
 	strbuf_release(&err);
-}
-
-/* mkdir -p; 0 or -1 with errno set. */
-static int
-mkdirs(const char *dir)
-{
-	struct strbuf p = STRBUF_INIT;
-	const char *s;
-	int rc = 0;
-
-	for (s = dir + 1; rc == 0; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		strbuf_reset(&p);
-		strbuf_add(&p, dir, (size_t)(s - dir));
-		if (mkdir(p.buf, 0755) < 0 && errno != EEXIST)
-			rc = -1;
-		if (*s == '\0')
-			break;
-	}
-	strbuf_release(&p);
-	return rc;
 }
 
 /* The state directory, the corpus and the try spool, opened once. */

@@ -222,6 +222,32 @@ t_helpers(void)
 	check_int(errno, ==, ENOENT);
 }
 
+static void
+t_mkdirs(void)
+{
+	struct strbuf p = STRBUF_INIT;
+	struct stat st;
+
+	strbuf_addf(&p, "%s/m1/m2/m3", root);
+	check_int(mkdirs(p.buf), ==, 0);
+	check_int(stat(p.buf, &st), ==, 0);
+	check(S_ISDIR(st.st_mode));
+	check_int(mkdirs(p.buf), ==, 0);	/* all there: fine */
+	strbuf_addstr(&p, "/");
+	check_int(mkdirs(p.buf), ==, 0);	/* trailing slash */
+	strbuf_reset(&p);
+	strbuf_addf(&p, "%s/file", root);
+	check_int(atomic_write(AT_FDCWD, p.buf, "x", 1, 0644, &p), ==, 0);
+	strbuf_reset(&p);
+	strbuf_addf(&p, "%s/file/sub", root);
+	check_int(mkdirs(p.buf), ==, -1);
+	check_int(errno, ==, ENOTDIR);
+	errno = 0;
+	check_int(mkdirs(""), ==, -1);
+	check_int(errno, ==, ENOENT);
+	strbuf_release(&p);
+}
+
 int
 main(void)
 {
@@ -242,6 +268,7 @@ main(void)
 	TEST(t_fail(), "failures leave nothing behind and say why");
 	TEST(t_write_fail(), "a failed write keeps the old file, no temp");
 	TEST(t_helpers(), "write_all, pread_all, fsync_dir, fsync_path");
+	TEST(t_mkdirs(), "mkdirs makes parents, accepts existing, reports ENOTDIR");
 
 	close(dfd);
 	(void)nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
