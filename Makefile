@@ -43,9 +43,13 @@ DEPCFLAGS = $(CURL_CFLAGS) $(GIT2_CFLAGS) $(JANSSON_CFLAGS) $(SSL_CFLAGS) \
 	$(Z_CFLAGS) $(ARCHIVE_CFLAGS) $(MHD_CFLAGS)
 
 TOOLS = cmd/maintlog/maintlog
+TOOLS += cmd/buildlet/buildlet
 TOOLS += cmd/pollgerrit/pollgerrit
+TOOLS += cmd/gitmirror/gitmirror
 MAN1 = man/maintlog.1
+MAN1 += man/buildlet.1
 MAN1 += man/pollgerrit.1
+MAN1 += man/gitmirror.1
 MAN5 = man/maintlog.5
 MAN5 += man/buildfarm.conf.5
 MAN7 = man/buildfarm.7
@@ -53,6 +57,7 @@ MAN7 = man/buildfarm.7
 LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
 	lib/http.o lib/httpd.o lib/json.o lib/lock.o lib/log.o lib/mlog.o \
 	lib/num.o lib/spool.o lib/strbuf.o lib/timefmt.o lib/xmalloc.o
+LIBOBJ += lib/gz.o lib/tar.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -60,7 +65,9 @@ UNITS = t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log \
 	t/unit/bin/u-atomicfile t/unit/bin/u-lock t/unit/bin/u-crypto \
 	t/unit/bin/u-json t/unit/bin/u-timefmt t/unit/bin/u-spool \
 	t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm t/unit/bin/u-config
+UNITS += t/unit/bin/u-gz t/unit/bin/u-tar
 UNITS += t/unit/bin/u-spool-named
+UNITS += t/unit/bin/u-git
 
 all: $(TOOLS)
 
@@ -90,6 +97,22 @@ cmd/pollgerrit/pollgerrit: $(POLLGERRIT_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(POLLGERRIT_OBJ) $(LIB) $(CURL_LIBS) \
 	    $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) -lpthread
 
+BUILDLET_OBJ = cmd/buildlet/buildlet.o cmd/buildlet/exec.o \
+	cmd/buildlet/files.o cmd/buildlet/list.o cmd/buildlet/serve.o \
+	cmd/buildlet/ssh.o cmd/buildlet/util.o
+$(BUILDLET_OBJ): $(LIBHDR) cmd/buildlet/extern.h
+cmd/buildlet/buildlet: $(BUILDLET_OBJ) $(LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $(BUILDLET_OBJ) $(LIB) $(MHD_LIBS) \
+	    $(CURL_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) $(SSL_LIBS) -lpthread
+
+GITMIRROR_OBJ = cmd/gitmirror/gitmirror.o cmd/gitmirror/sync.o \
+	cmd/gitmirror/archive.o cmd/gitmirror/serve.o
+$(GITMIRROR_OBJ): $(LIBHDR) cmd/gitmirror/extern.h
+cmd/gitmirror/gitmirror: $(GITMIRROR_OBJ) $(LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $(GITMIRROR_OBJ) $(LIB) $(MHD_LIBS) \
+	    $(GIT2_LIBS) $(JANSSON_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) \
+	    $(SSL_LIBS) -lpthread
+
 # Unit tests and test helpers.
 # each unit test binary depends on its own source
 t/unit/bin/u-strbuf: t/unit/u-strbuf.c
@@ -106,6 +129,9 @@ t/unit/bin/u-http: t/unit/u-http.c
 t/unit/bin/u-farm: t/unit/u-farm.c
 t/unit/bin/u-config: t/unit/u-config.c
 t/unit/bin/u-spool-named: t/unit/u-spool-named.c
+t/unit/bin/u-gz: t/unit/u-gz.c
+t/unit/bin/u-tar: t/unit/u-tar.c
+t/unit/bin/u-git: t/unit/u-git.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -123,6 +149,16 @@ t/unit/bin/u-spool-named: t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
 	    t/unit/tap.o $(LIB) $(UNITLIBS) $(ALLLDFLAGS)
+
+t/unit/bin/u-git: t/unit/tap.o $(LIB) t/unit/tap.h
+	@mkdir -p t/unit/bin
+	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
+	    t/unit/tap.o $(LIB) $(GIT2_LIBS) -lpthread $(ALLLDFLAGS)
+
+t/unit/bin/u-gz t/unit/bin/u-tar: t/unit/tap.o $(LIB) t/unit/tap.h
+	@mkdir -p t/unit/bin
+	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
+	    t/unit/tap.o $(LIB) $(ARCHIVE_LIBS) $(Z_LIBS) -lpthread $(ALLLDFLAGS)
 
 tests: all $(UNITS)
 
@@ -170,7 +206,34 @@ uninstall:
 
 clean:
 	rm -f lib/*.o $(LIB) cmd/*/*.o $(TOOLS) t/unit/*.o
-	rm -rf t/unit/bin t/trash.* bench/trash
+	rm -rf t/unit/bin t/trash.* bench/trash fuzz/bin
 
 .PHONY: all demo tests check check-asan lint bench install uninstall clean
 
+# libFuzzer targets (not part of check): make fuzz, then run for example
+# sh fuzz/run.sh 600 (seeds the corpora in fuzz/trash, runs each target)
+FUZZCC = clang
+FUZZFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Ilib -Icmd/buildlet \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZLIBSRC = lib/strbuf.c lib/xmalloc.c lib/log.c
+FUZZ = fuzz/bin/fuzz-path fuzz/bin/fuzz-form fuzz/bin/fuzz-tar
+fuzz: $(FUZZ)
+fuzz/bin/fuzz-path: fuzz/fuzz-path.c cmd/buildlet/util.c lib/tar.c $(LIBHDR)
+	@mkdir -p fuzz/bin
+	$(FUZZCC) $(FUZZFLAGS) $(DEPCFLAGS) -o $@ fuzz/fuzz-path.c \
+	    cmd/buildlet/util.c lib/tar.c lib/gz.c $(FUZZLIBSRC) \
+	    $(ARCHIVE_LIBS) $(Z_LIBS) -lpthread
+fuzz/bin/fuzz-tar: fuzz/fuzz-tar.c lib/tar.c lib/gz.c $(LIBHDR)
+	@mkdir -p fuzz/bin
+	$(FUZZCC) $(FUZZFLAGS) $(DEPCFLAGS) -o $@ fuzz/fuzz-tar.c lib/tar.c \
+	    lib/gz.c $(FUZZLIBSRC) $(ARCHIVE_LIBS) $(Z_LIBS) -lpthread
+fuzz/bin/fuzz-form: fuzz/fuzz-form.c $(BUILDLET_OBJ:.o=.c) $(LIBHDR) \
+    cmd/buildlet/extern.h
+	@mkdir -p fuzz/bin
+	$(FUZZCC) $(FUZZFLAGS) $(DEPCFLAGS) -o $@ fuzz/fuzz-form.c \
+	    cmd/buildlet/serve.c cmd/buildlet/exec.c cmd/buildlet/files.c \
+	    cmd/buildlet/list.c cmd/buildlet/ssh.c cmd/buildlet/util.c \
+	    lib/httpd.c lib/http.c lib/tar.c lib/gz.c lib/crypto.c lib/num.c \
+	    lib/timefmt.c lib/atomicfile.c $(FUZZLIBSRC) $(MHD_LIBS) \
+	    $(CURL_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) $(SSL_LIBS) -lpthread
+.PHONY: fuzz

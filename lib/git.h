@@ -1,6 +1,7 @@
 /*
  * git.h: what the farm needs from libgit2 (the only module that
- * includes <git2.h>).  For now: reading git-config syntax files.
+ * includes <git2.h>): reading git-config syntax files, and the
+ * repository operations of gitmirror(1).
  *
  * gitx_config_read(path, fn, arg, err) parses path with libgit2's
  * config parser and calls fn(name, value, arg) for every entry in file
@@ -19,5 +20,146 @@ struct strbuf;
 int gitx_config_read(const char *path,
     int (*fn)(const char *name, const char *value, void *arg), void *arg,
     int *enoent, struct strbuf *err);
+
+/*
+ * Repositories.  Object ids are 40 lowercase hex digits plus NUL
+ * (GITX_HEXSZ + 1 bytes).  Every function returns an RC_* code and
+ * fills err on failure.
+ *
+ * gitx_init_mirror(path) makes an empty bare repository at path unless
+ * one is there (RC_OK either way).  gitx_open opens an existing one
+ * (RC_PERM when there is none).
+ */
+#define GITX_HEXSZ 40
+
+struct gitx_repo;
+
+int gitx_init_mirror(const char *path, struct strbuf *err);
+int gitx_open(struct gitx_repo **rp, const char *path, struct strbuf *err);
+void gitx_close(struct gitx_repo *r);
+
+/*
+ * The direct refs of a repository, sorted by name (symbolic refs such
+ * as HEAD are left out).  gitx_refs_free releases the array.
+ */
+struct gitx_ref {
+	char *name;
+	char oid[GITX_HEXSZ + 1];
+};
+int gitx_refs(struct gitx_repo *r, struct gitx_ref **refs, size_t *n,
+    struct strbuf *err);
+void gitx_refs_free(struct gitx_ref *refs, size_t n);
+
+/*
+ * Talking to a remote.  Both calls run the transfer in a child process
+ * (fork, no exec) that is killed when it takes longer than timeout_s
+ * seconds, so that a server that accepts and then says nothing cannot
+ * hold us: a transfer killed at any moment leaves the repository as it
+ * was or as the remote had it (refs are updated only after the objects
+ * are written).  Credentials: for HTTP(S), the host's entry in the
+ * netrc-format file netrc (NULL: $NETRC, else ~/.netrc); for SSH, the
+ * private key file sshkey (its public key beside it as KEY.pub, if
+ * any).  Secrets are never put in err.
+ *
+ * Results: RC_OK; RC_TEMP when the remote is unreachable, fails or
+ * times out; RC_PERM when it refused our credentials.
+ */
+struct gitx_remote {
+	const char *url;
+	int timeout_s;
+	const char *netrc;
+	const char *sshkey;
+};
+
+/*
+ * Fetch every ref (refs/star to refs/star, forced) with prune, and point
+ * HEAD at the remote's default branch.
+ */
+int gitx_fetch(const char *path, const struct gitx_remote *rm,
+    struct strbuf *err);
+/*
+ * Push to rm: every local ref for which want(name) is 1 and that the
+ * remote lacks or has elsewhere (forced); when mirror is set, also
+ * delete remote refs for which want(name) is 1 that the local
+ * repository lacks.  At most batch refs per push.  *npushed gets the
+ * number of refs updated or deleted.
+ */
+int gitx_push(const char *path, const struct gitx_remote *rm,
+    int (*want)(const char *name), int mirror, size_t batch,
+    size_t *npushed, struct strbuf *err);
+
+/*
+ * History.  gitx_walk lists the commits reachable from tip and from
+ * none of hide[0..nhide) (hidden ids that do not exist are ignored),
+ * with parents before children; with limit > 0, only the newest limit
+ * of them (in topological order), still oldest first.  *oids is an
+ * array of *n ids the caller frees.
+ */
+int gitx_walk(struct gitx_repo *r, const char *tip,
+    const char *const *hide, size_t nhide, size_t limit,
+    char (**oids)[GITX_HEXSZ + 1], size_t *n, struct strbuf *err);
+
+struct gitx_sig {
+	char *name, *email;
+	long long time;		/* seconds since the epoch */
+	int offset;		/* minutes east of UTC */
+};
+struct gitx_commit {
+	char oid[GITX_HEXSZ + 1];
+	char tree[GITX_HEXSZ + 1];
+	char (*parents)[GITX_HEXSZ + 1];
+	size_t nparents;
+	struct gitx_sig author, committer;
+	char *msg;		/* raw message, as stored */
+};
+int gitx_commit_read(struct gitx_repo *r, const char *oid,
+    struct gitx_commit *c, struct strbuf *err);
+void gitx_commit_release(struct gitx_commit *c);
+
+/*
+ * Resolve a revision (an id, an abbreviated id, a ref or a short ref
+ * name) to a commit: its id, its tree and its committer time.  RC_NO
+ * when rev names nothing or no commit.
+ */
+int gitx_resolve(struct gitx_repo *r, const char *rev,
+    char commit[GITX_HEXSZ + 1], char tree[GITX_HEXSZ + 1],
+    long long *ctime, struct strbuf *err);
+
+/*
+ * Walk a tree depth first in Git's tree order, calling fn for every
+ * entry: path relative to the tree's root, mode as Git records it
+ * (040000 tree, 0100644, 0100755, 0120000 symlink, 0160000 submodule),
+ * and for blobs their contents (valid during the call).  A non-zero
+ * return from fn stops the walk and is returned.
+ */
+struct gitx_entry {
+	const char *path;
+	unsigned mode;
+	const char *oid;
+	const void *data;
+	size_t len;
+};
+int gitx_tree_walk(struct gitx_repo *r, const char *tree,
+    int (*fn)(const struct gitx_entry *e, void *arg), void *arg,
+    struct strbuf *err);
+
+/*
+ * Check the repository: every ref resolves, and every object reachable
+ * from it exists and hashes to its id.  bad(ref, what, arg) is called
+ * once per damaged ref.  RC_OK when all is well, RC_PERM when anything
+ * was damaged, RC_TEMP when the check itself could not run.
+ */
+int gitx_fsck(struct gitx_repo *r,
+    void (*bad)(const char *ref, const char *what, void *arg), void *arg,
+    struct strbuf *err);
+
+/*
+ * The login and password for host in a netrc-format file (NULL:
+ * $NETRC, else ~/.netrc).  RC_OK with *login and *password set (the
+ * caller wipes and frees them), RC_NO when the file or the host's
+ * entry is missing.
+ */
+int gitx_netrc(const char *path, const char *host, char **login,
+    char **password);
 
 #endif

@@ -41,6 +41,7 @@ struct kv {
 struct kvlist {
 	struct kv *v;
 	size_t nr, alloc;
+	int nul;		/* a key or value held a NUL byte */
 };
 
 /*
@@ -105,9 +106,11 @@ struct httpd_req {
 	struct MHD_PostProcessor *pp;
 	int too_big;		/* buffered body over the cap: discard */
 	int body_done;		/* the final access-handler call came */
+	int pp_failed;		/* the post processor refused the form */
 
 	/* pipe mode: the handler runs in thr and reads body_r */
 	int body_r, body_w;
+	int sock;		/* the connection, for httpd_client_fd */
 	pthread_t thr;
 	int thr_running;
 
@@ -127,6 +130,9 @@ kv_add(struct kvlist *l, const char *k, size_t klen, const char *v,
     size_t vlen)
 {
 	GROW(l->v, l->nr + 1, l->alloc);
+	if (memchr(k, '\0', klen) != NULL ||
+	    (v != NULL && memchr(v, '\0', vlen) != NULL))
+		l->nul = 1;
 	l->v[l->nr].key = xmemdupz(k, klen);
 	l->v[l->nr].val = xmemdupz(v != NULL ? v : "", v != NULL ? vlen : 0);
 	l->nr++;
@@ -144,6 +150,7 @@ kv_free(struct kvlist *l)
 	free(l->v);
 	l->v = NULL;
 	l->nr = l->alloc = 0;
+	l->nul = 0;
 }
 
 static const char *
@@ -334,6 +341,8 @@ on_post(void *cls, enum MHD_ValueKind kind, const char *key,
 	/* a long value arrives in pieces: off > 0 continues the last one */
 	if (off > 0 && req->form.nr > 0 &&
 	    strcmp((last = &req->form.v[req->form.nr - 1])->key, key) == 0) {
+		if (memchr(data, '\0', size) != NULL)
+			req->form.nul = 1;
 		n = strlen(last->val);
 		last->val = xrealloc(last->val, n + size + 1);
 		memcpy(last->val + n, data, size);
@@ -341,6 +350,51 @@ on_post(void *cls, enum MHD_ValueKind kind, const char *key,
 	} else
 		kv_add(&req->form, key, strlen(key), data, size);
 	return MHD_YES;
+}
+
+/* Decode a form key or value in place: '+' is a space, then %XX. */
+static size_t
+form_unescape(char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == '+')
+			s[i] = ' ';
+	s[n] = '\0';
+	return MHD_http_unescape(s);
+}
+
+/*
+ * libmicrohttpd's post processor refuses some forms that Go's
+ * ParseQuery takes, such as a raw '=' in a value ("env=A=B", which
+ * curl -d sends) or a key without '=', and then the whole form would
+ * be lost.  For those, the buffered body is split as Go splits it: on
+ * '&', then at the first '='.
+ */
+static void
+form_split(struct httpd_req *req)
+{
+	char *s = xmemdupz(req->body.buf, req->body.len), *p = s, *amp, *eq;
+	char *end = s + req->body.len;
+	size_t klen, vlen;
+
+	kv_free(&req->form);
+	while (p < end) {
+		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
+			amp = end;
+		if (amp > p) {
+			eq = memchr(p, '=', (size_t)(amp - p));
+			klen = form_unescape(p, (size_t)((eq != NULL ? eq :
+			    amp) - p));
+			vlen = eq != NULL ? form_unescape(eq + 1,
+			    (size_t)(amp - eq - 1)) : 0;
+			kv_add(&req->form, p, klen, eq != NULL ? eq + 1 : "",
+			    vlen);
+		}
+		p = amp + 1;
+	}
+	free(s);
 }
 
 static int
@@ -372,6 +426,8 @@ req_new(struct httpd *h, struct MHD_Connection *conn, const char *url,
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	format_peer(ci != NULL ? ci->client_addr : NULL, req->peer,
 	    sizeof(req->peer));
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	req->sock = ci != NULL ? (int)ci->connect_fd : -1;
 	/*
 	 * Copies, not MHD's lists: in pipe mode the handler reads them in
 	 * its own thread while MHD may still be adding request trailers.
@@ -610,10 +666,11 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 				strbuf_add(&req->body, data, *size);
 				if (req->pp != NULL && MHD_post_process(req->pp,
 				    data, *size) != MHD_YES) {
-					/* not a well-formed form after all */
+					/* not well-formed for MHD: see form_split */
 					MHD_destroy_post_processor(req->pp);
 					req->pp = NULL;
 					kv_free(&req->form);
+					req->pp_failed = 1;
 				}
 			}
 		}
@@ -633,9 +690,12 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	} else {
 		if (req->pp != NULL) {
 			/* flushes a last value not followed by '&' */
-			MHD_destroy_post_processor(req->pp);
+			if (MHD_destroy_post_processor(req->pp) != MHD_YES)
+				req->pp_failed = 1;
 			req->pp = NULL;
 		}
+		if (req->pp_failed)
+			form_split(req);
 		h->cfg.handler(req, h->cfg.arg);
 	}
 	return queue(req);
@@ -985,6 +1045,18 @@ int
 httpd_body_fd(struct httpd_req *req)
 {
 	return req->mode == HTTPD_BODY_PIPE ? req->body_r : -1;
+}
+
+int
+httpd_param_nul(struct httpd_req *req)
+{
+	return req->query.nul || req->form.nul;
+}
+
+int
+httpd_client_fd(struct httpd_req *req)
+{
+	return req->sock;
 }
 
 static int

@@ -101,6 +101,20 @@ const void *httpd_body(struct httpd_req *req, size_t *lenp);
 /* Pipe mode: the read end of the body; -1 in buffered mode. */
 int httpd_body_fd(struct httpd_req *req);
 /*
+ * 1 when a query or form key or value held a NUL byte (%00): the
+ * accessors above return C strings, which end at it, so a caller that
+ * acts on names should refuse such a request rather than act on a
+ * shorter name than the client sent.
+ */
+int httpd_param_nul(struct httpd_req *req);
+/*
+ * The connection's socket, only to poll(2) for POLLRDHUP while a
+ * stream's read() waits for something else (a command that prints
+ * nothing for a long time), so that a client that went away is noticed;
+ * never read, write or close it.  -1 when unknown.
+ */
+int httpd_client_fd(struct httpd_req *req);
+/*
  * HTTP Basic credentials, or -1 when absent/malformed.  The strings
  * are the caller's to wipe (bf_wipe) and free.
  */

@@ -1,0 +1,126 @@
+#!/bin/sh
+# gitmirror-mirror: the initial mirror of a large repository against
+# "git clone --mirror", and a no-op sync of 50 repositories.
+#
+# The repository is Go's source tree from Debian's golang-src
+# (/usr/share/go-1.19, installed here if missing) committed in 300
+# commits, packed, and served by git daemon on 127.0.0.1; it is built
+# once and kept in the trash.  Both clients fetch it over git://.
+# Best of three each.  Targets (DESIGN §9 and the gitmirror issue):
+# initial mirror <= 1.1x git clone --mirror; no-op sync of 50 repos
+# <= 1 s.
+#
+# usage: sh bench/gitmirror-mirror.sh
+. "$(dirname "$0")/lib.sh"
+
+GITMIRROR=$TOP/cmd/gitmirror/gitmirror
+[ -x "$GITMIRROR" ] || { echo "bench: $GITMIRROR is not built" >&2; exit 100; }
+GOSRC=/usr/share/go-1.19
+NCOMMITS=300
+export GIT_AUTHOR_NAME=Gopher GIT_AUTHOR_EMAIL=gopher@example.org \
+    GIT_COMMITTER_NAME=Gopher GIT_COMMITTER_EMAIL=gopher@example.org \
+    GIT_CONFIG_NOSYSTEM=1
+
+if [ ! -d "$GOSRC/src" ]; then
+	apt-get install -y golang-src >&2 || bench_die "cannot install golang-src"
+fi
+
+# go_repo DIR: the Go tree in NCOMMITS commits, packed, built once
+go_repo() {
+	[ -f "$1/.done" ] && return 0
+	rm -rf "$1"
+	git init -q -b master "$1"
+	cp -r "$GOSRC"/. "$1/"
+	(cd "$1" && find . -path ./.git -prune -o -type f -print | sort) \
+	    >"$TRASH/files"
+	n=$(wc -l <"$TRASH/files")
+	per=$(( (n + NCOMMITS - 1) / NCOMMITS ))
+	split -l "$per" "$TRASH/files" "$TRASH/chunk."
+	i=0
+	for c in "$TRASH"/chunk.*; do
+		i=$((i + 1))
+		(cd "$1" && xargs git add -f -- <"$c" &&
+		    GIT_COMMITTER_DATE="$((1500000000 + i * 60)) +0000" \
+		    GIT_AUTHOR_DATE="$((1500000000 + i * 60)) +0000" \
+		    git commit -q -m "import part $i") ||
+		    bench_die "commit $i"
+	done
+	rm -f "$TRASH"/chunk.* "$TRASH/files"
+	git -C "$1" gc -q --aggressive --prune=now 2>/dev/null ||
+	    git -C "$1" repack -q -a -d
+	touch "$1/.done"
+}
+
+REPO=$TRASH/gomirror/up/go
+go_repo "$REPO"
+port=$(perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(
+    LocalAddr => "127.0.0.1", LocalPort => 0, Listen => 1) or die;
+    print $s->sockport')
+git daemon --listen=127.0.0.1 --port="$port" --export-all \
+    --base-path="$TRASH/gomirror" --reuseaddr "$TRASH/gomirror" \
+    2>"$TRASH/gomirror/daemon.log" &
+dpid=$!
+trap 'kill $dpid 2>/dev/null' EXIT
+perl -MIO::Socket::INET -MTime::HiRes=sleep -e '
+    for (1..500) { exit 0 if IO::Socket::INET->new(PeerAddr =>
+    "127.0.0.1:$ARGV[0]"); sleep 0.02 } exit 1' "$port" ||
+    bench_die "git daemon did not start"
+URL=git://127.0.0.1:$port/up/go/.git
+
+FARM=$TRASH/gomirror/farm
+gm_initial() {
+	rm -rf "$FARM" && mkdir -p "$FARM" &&
+	printf '[repo "go"]\n\tupstream = %s\n\tbranch = master\n' "$URL" \
+	    >"$FARM/config" &&
+	"$GITMIRROR" -d "$FARM" sync >/dev/null
+}
+git_initial() {
+	rm -rf "$TRASH/gomirror/clone.git" &&
+	git clone -q --mirror "$URL" "$TRASH/gomirror/clone.git"
+}
+
+gruns=
+cruns=
+for _ in 1 2 3; do
+	t=$(timeit git_initial)
+	cruns="$cruns $t"
+	t=$(timeit gm_initial)
+	gruns="$gruns $t"
+done
+# shellcheck disable=SC2086
+g=$(best $gruns)
+# shellcheck disable=SC2086
+c=$(best $cruns)
+[ "$(git -C "$FARM/mirror/go.git" rev-parse master)" = \
+    "$(git -C "$REPO" rev-parse master)" ] || bench_die "mirror differs"
+echo "initial mirror ($NCOMMITS commits, $(du -sk "$REPO/.git" | cut -f1) KiB" \
+    "packed): gitmirror sync $g s (backfill 100 records included)," \
+    "git clone --mirror $c s"
+check "gitmirror sync / git clone --mirror" "$(ratio "$g" "$c")" "<=" 1.1 x
+
+# 50 small repositories, each mirrored once; then time a sync of all
+FARM50=$TRASH/gomirror/farm50
+rm -rf "$FARM50" "$TRASH/gomirror/up50"
+mkdir -p "$FARM50" "$TRASH/gomirror/up50"
+: >"$FARM50/config"
+for i in $(seq 1 50); do
+	r=$TRASH/gomirror/up50/r$i
+	git init -q -b master "$r"
+	echo "$i" >"$r/f"
+	git -C "$r" add f && git -C "$r" commit -q -m "r$i"
+	printf '[repo "r%s"]\n\tupstream = git://127.0.0.1:%s/up50/r%s/.git\n\tbranch = master\n' \
+	    "$i" "$port" "$i" >>"$FARM50/config"
+done
+"$GITMIRROR" -d "$FARM50" sync >/dev/null || bench_die "first sync of 50"
+noop() {
+	rc=0
+	"$GITMIRROR" -d "$FARM50" sync || rc=$?
+	[ "$rc" = 1 ] || bench_die "no-op sync exited $rc"
+}
+runs=
+for _ in 1 2 3; do
+	runs="$runs $(timeit noop)"
+done
+# shellcheck disable=SC2086
+n=$(best $runs)
+check "no-op sync of 50 repos" "$n" "<=" 1 s

@@ -1,0 +1,101 @@
+/*
+ * extern.h: the buildlet's parts (buildlet.c is the table of contents).
+ */
+#ifndef BUILDLET_EXTERN_H
+#define BUILDLET_EXTERN_H
+
+#include <sys/types.h>
+#include <stddef.h>
+
+#include "httpd.h"
+
+struct strbuf;
+
+/*
+ * What the buildlet reports in /status: the original's protocol level
+ * of July 2017 (15: /connect-ssh), which this buildlet speaks in full.
+ * Its extensions (X-Exit-Code, timeout) are seen by their presence.
+ */
+#define BUILDLET_VERSION 15
+
+/* Size limits (documented in buildlet(1)). */
+#define MAX_FORM	(10 << 20)	/* a buffered body, so any form */
+#define MAX_FIELD	(1 << 20)	/* one form or query value */
+#define MAX_VALUES	65536		/* cmdArg + env + path, skip, path */
+#define MAX_UPLOAD	(64ULL << 30)	/* /write body, /writetgz data */
+
+/* The configuration, set up by main() before the server starts. */
+struct buildlet {
+	char *workdir;		/* absolute, no trailing slash */
+	char *password;		/* NULL: no authentication */
+	const char *halt_cmd;	/* NULL: /halt only ends the process */
+	int ssh_port;
+	char **env;		/* the commands' base environment */
+	size_t nenv;
+	const char *path;	/* PATH for finding commands (mode=sys) */
+	struct httpd *h;
+};
+extern struct buildlet bl;
+
+/* serve.c */
+void serve(struct httpd_req *req, void *arg);
+enum httpd_body_mode body_mode(struct httpd_req *req, void *arg);
+/* the work directory, made again if it was removed; -1 after a 500 */
+int workdir_open(struct httpd_req *req);
+/* 400 when a request parameter held a NUL byte (and say so) */
+int params_have_nul(struct httpd_req *req);
+/* the values of a repeatable field, or -1 after a 400 (too many) */
+ssize_t form_values(struct httpd_req *req, const char *key,
+    const char *const **vals);
+void halt_later(void);
+
+/* exec.c */
+void handle_exec(struct httpd_req *req);
+/* the process groups of running commands, killed on shutdown */
+void exec_kill_all(void);
+/*
+ * An /exec request checked and turned into what to run, without
+ * running it (exec.c; the form fuzzer calls it too).
+ */
+struct exec_spec {
+	char *path;		/* the program, resolved: NULL if not found */
+	char *start_err;	/* why it cannot start (Go's words), or NULL */
+	char **argv;		/* NULL-terminated */
+	char **envp;		/* NULL-terminated, deduplicated */
+	char *pathenv;		/* the "PATH=" string made from path */
+	char *dir;
+	int debug;
+	long long timeout_ms;	/* 0: none */
+};
+int exec_prepare(struct httpd_req *req, struct exec_spec *spec,
+    int *status, struct strbuf *msg);
+void exec_spec_free(struct exec_spec *spec);
+
+/* files.c */
+void handle_write(struct httpd_req *req);
+void handle_writetgz(struct httpd_req *req);
+void handle_removeall(struct httpd_req *req);
+/* remove everything in directory dirfd (not dirfd itself): 0 or -1 */
+int empty_dir(int dirfd, struct strbuf *err);
+
+/* list.c */
+void handle_ls(struct httpd_req *req);
+void handle_tgz(struct httpd_req *req);
+
+/* ssh.c */
+void handle_connect_ssh(struct httpd_req *req);
+
+/* util.c: pure functions, fuzzed by fuzz/fuzz-path.c */
+int valid_rel_path(const char *p);
+int valid_rel_dir(const char *d, struct strbuf *clean);
+void path_clean(struct strbuf *out, const char *p);
+void go_quote(struct strbuf *out, const char *s);
+void go_quote_list(struct strbuf *out, char *const *v);
+void go_mode(struct strbuf *out, mode_t mode);
+int parse_bool(const char *s, int *b);
+const char *go_strerror(int errnum, char *buf, size_t size);
+size_t env_dedup(char **env, size_t n);
+const char *env_get(char *const *env, size_t n, const char *key);
+int parse_timeout(const char *s, long long *ms);
+
+#endif

@@ -1,0 +1,224 @@
+/*
+ * ssh: POST /connect-ssh, a byte pipe to the machine's sshd.
+ *
+ * With X-Go-Ssh-User and X-Go-Authorized-Key the key is first added
+ * (once) to that user's ~/.ssh/authorized_keys, as the original did;
+ * the user must exist (its home comes from the password database, not
+ * from a guess at /home/NAME), and the key must be one line.  Then the
+ * buildlet connects to 127.0.0.1 on the -ssh-port (22), answers 101
+ * Switching Protocols with "Upgrade: ssh", and copies bytes both ways
+ * until both directions have ended.
+ */
+#include "compat.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "extern.h"
+#include "httpd.h"
+#include "log.h"
+#include "strbuf.h"
+#include "xmalloc.h"
+
+#define KEY_MAX		(16 * 1024)
+#define AUTH_KEYS_MAX	(1024 * 1024)
+
+static int
+valid_user(const char *u)
+{
+	size_t i;
+
+	if (u[0] == '\0' || u[0] == '-' || strlen(u) > 32)
+		return 0;
+	for (i = 0; u[i] != '\0'; i++)
+		if (!((u[i] >= 'a' && u[i] <= 'z') ||
+		    (u[i] >= 'A' && u[i] <= 'Z') ||
+		    (u[i] >= '0' && u[i] <= '9') || u[i] == '_' ||
+		    u[i] == '-' || u[i] == '.'))
+			return 0;
+	return 1;
+}
+
+/* Append key to user's authorized_keys unless there; 0 or -1 + err. */
+static int
+add_key(const char *user, const char *key, struct strbuf *err)
+{
+	struct strbuf have = STRBUF_INIT, line = STRBUF_INIT;
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096], ebuf[128];
+	int hfd = -1, sfd = -1, fd = -1, ret = -1;
+
+	if (!valid_user(user)) {
+		strbuf_addstr(err, "bad user name");
+		return -1;
+	}
+	if (strlen(key) > KEY_MAX || strpbrk(key, "\r\n") != NULL) {
+		strbuf_addstr(err, "bad key: one line, at most 16 KiB");
+		return -1;
+	}
+	if (getpwnam_r(user, &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
+	    res == NULL) {
+		strbuf_addf(err, "no user %s", user);
+		return -1;
+	}
+	if ((hfd = open(pw.pw_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		strbuf_addf(err, "open %s: %s", pw.pw_dir,
+		    go_strerror(errno, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if (mkdirat(hfd, ".ssh", 0700) == -1 && errno != EEXIST) {
+		strbuf_addf(err, "mkdir %s/.ssh: %s", pw.pw_dir,
+		    go_strerror(errno, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	sfd = openat(hfd, ".ssh", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (sfd == -1 || fchmod(sfd, 0700) == -1 ||
+	    (geteuid() == 0 && fchown(sfd, pw.pw_uid, pw.pw_gid) == -1)) {
+		strbuf_addf(err, "%s/.ssh: %s", pw.pw_dir,
+		    go_strerror(errno, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	fd = openat(sfd, "authorized_keys", O_RDWR | O_CREAT | O_APPEND |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1 || strbuf_read_fd(&have, fd, AUTH_KEYS_MAX) == -1) {
+		strbuf_addf(err, "%s/.ssh/authorized_keys: %s", pw.pw_dir,
+		    go_strerror(errno, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if (geteuid() == 0)
+		(void)fchown(fd, pw.pw_uid, pw.pw_gid);
+	if (memmem(have.buf, have.len, key, strlen(key)) == NULL) {
+		strbuf_addf(&line, "%s\n", key);
+		if (write(fd, line.buf, line.len) != (ssize_t)line.len) {
+			strbuf_addf(err, "write %s/.ssh/authorized_keys: %s",
+			    pw.pw_dir, go_strerror(errno, ebuf, sizeof(ebuf)));
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (sfd >= 0)
+		close(sfd);
+	if (hfd >= 0)
+		close(hfd);
+	strbuf_release(&have);
+	strbuf_release(&line);
+	return ret;
+}
+
+static int
+send_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The upgraded connection: copy both ways, passing EOFs on. */
+static void
+relay(int fd, void *arg)
+{
+	int s = (int)(intptr_t)arg, open[2] = { 1, 1 }, ends[2] = { fd, s };
+	struct pollfd pfd[2];
+	char buf[16384];
+	ssize_t n;
+	int i;
+
+	while (open[0] || open[1]) {
+		for (i = 0; i < 2; i++) {
+			pfd[i].fd = open[i] ? ends[i] : -1;
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			if (!open[i] || pfd[i].revents == 0)
+				continue;
+			n = read(ends[i], buf, sizeof(buf));
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0 || send_all(ends[1 - i], buf, (size_t)n) ==
+			    -1) {
+				/* this direction is over */
+				open[i] = 0;
+				shutdown(ends[1 - i], SHUT_WR);
+				if (n != 0)	/* an error: all over */
+					open[0] = open[1] = 0;
+			}
+		}
+	}
+	close(s);
+}
+
+void
+handle_connect_ssh(struct httpd_req *req)
+{
+	struct strbuf err = STRBUF_INIT, m = STRBUF_INIT;
+	struct sockaddr_in sin;
+	const char *user, *key, *cl, *te;
+	char ebuf[128];
+	int s;
+
+	if (strcmp(httpd_method(req), "POST") != 0) {
+		httpd_error(req, 400, "requires POST method");
+		goto out;
+	}
+	cl = httpd_header(req, "Content-Length");
+	te = httpd_header(req, "Transfer-Encoding");
+	if ((cl != NULL && strcmp(cl, "0") != 0) || te != NULL) {
+		httpd_error(req, 400, "requires zero Content-Length");
+		goto out;
+	}
+	user = httpd_header(req, "X-Go-Ssh-User");
+	key = httpd_header(req, "X-Go-Authorized-Key");
+	if (user != NULL && *user != '\0' && key != NULL && *key != '\0' &&
+	    add_key(user, key, &err) == -1) {
+		strbuf_addf(&m, "adding ssh authorized key: %s", err.buf);
+		httpd_error(req, 400, m.buf);
+		goto out;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)bl.ssh_port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(s, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		strbuf_addf(&m, "dial tcp 127.0.0.1:%d: connect: %s",
+		    bl.ssh_port, go_strerror(errno, ebuf, sizeof(ebuf)));
+		if (s >= 0)
+			close(s);
+		httpd_error(req, 502, m.buf);
+		goto out;
+	}
+	/* libmicrohttpd adds "Connection: Upgrade" */
+	httpd_reply_upgrade(req, "ssh", relay, (void *)(intptr_t)s);
+out:
+	strbuf_release(&err);
+	strbuf_release(&m);
+}

@@ -1,0 +1,437 @@
+/*
+ * serve.c: the HTTP server (tarballs, status page, health), and the
+ * status and fsck commands.
+ *
+ * A tarball is made once per (tree, commit time), into
+ * cache/gitmirror/TREE-TIME.tar.gz, and then sent from the file, so no
+ * request holds a tarball in memory and any number of clients can
+ * download at once.  Making one is serialised (one mutex): two requests
+ * for the same new tree make it once.  After each new file the oldest
+ * files go until the cache is within its size; a file being sent stays
+ * readable to its client after it is removed.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "extern.h"
+#include "git.h"
+#include "httpd.h"
+#include "log.h"
+#include "rc.h"
+#include "strbuf.h"
+#include "timefmt.h"
+#include "xmalloc.h"
+
+extern char **environ;
+
+static pthread_mutex_t make_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t cache_max;
+static char self_exe[4096];
+
+static void
+when(struct strbuf *out, long long t)
+{
+	struct timespec ts = { (time_t)t, 0 };
+
+	if (t <= 0)
+		strbuf_addch(out, '-');
+	else
+		time_rfc3339(out, ts, 0);
+}
+
+int
+status_line(const struct repo *r, struct strbuf *out)
+{
+	struct status st;
+	long long now = (long long)time(NULL);
+	int hung;
+
+	status_read(r->name, &st);
+	hung = st.synced <= 0 || now - st.synced > r->interval_s;
+	strbuf_addf(out, "%s %s synced=", r->name, st.synced <= 0 ? "never" :
+	    hung ? "hung" : "ok");
+	when(out, st.synced);
+	strbuf_addstr(out, " fetched=");
+	when(out, st.fetched);
+	strbuf_addstr(out, " pushed=");
+	when(out, st.pushed);
+	if (st.synced > 0)
+		strbuf_addf(out, " lag=%llds", now - st.synced);
+	else
+		strbuf_addstr(out, " lag=-");
+	if (st.error[0] != '\0')
+		strbuf_addf(out, " error=%s", esc(st.error));
+	return hung;
+}
+
+int
+status_run(int argc, char **argv)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct repo **sel;
+	size_t n, i;
+	int rc = RC_OK;
+
+	sel = repo_select(argc, argv, &n);
+	for (i = 0; i < n; i++) {
+		strbuf_reset(&sb);
+		if (status_line(sel[i], &sb))
+			rc = RC_NO;
+		printf("%s\n", sb.buf);
+	}
+	free(sel);
+	strbuf_release(&sb);
+	return rc;
+}
+
+struct fsck_arg {
+	const char *repo;
+	int bad;
+};
+
+static void
+fsck_bad(const char *ref, const char *what, void *arg)
+{
+	struct fsck_arg *a = arg;
+
+	log_warnx("fsck %s: %s: %s", a->repo, esc(ref), esc(what));
+	a->bad = 1;
+}
+
+int
+fsck_run(int argc, char **argv)
+{
+	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
+	struct gitx_repo *g;
+	struct repo **sel;
+	size_t n, i;
+	int rc = RC_OK, r;
+
+	sel = repo_select(argc, argv, &n);
+	for (i = 0; i < n; i++) {
+		struct fsck_arg a = { sel[i]->name, 0 };
+
+		strbuf_reset(&path);
+		strbuf_reset(&err);
+		mirror_path(&path, sel[i]);
+		if (access(path.buf, F_OK) < 0 && errno == ENOENT) {
+			log_info("fsck %s: not mirrored yet", sel[i]->name);
+			continue;
+		}
+		if ((r = gitx_open(&g, path.buf, &err)) != RC_OK) {
+			log_warnx("fsck %s: %s", sel[i]->name, err.buf);
+			rc = worse(rc, RC_PERM);
+			continue;
+		}
+		r = gitx_fsck(g, fsck_bad, &a, &err);
+		if (r == RC_TEMP)
+			log_warnx("fsck %s: %s", sel[i]->name, err.buf);
+		rc = worse(rc, r);
+		gitx_close(g);
+	}
+	free(sel);
+	strbuf_release(&path);
+	strbuf_release(&err);
+	return rc;
+}
+
+/* "gitmirror -d DIR sync REPO" in a child, for a revision we lack. */
+static void
+sync_child(const char *name)
+{
+	posix_spawn_file_actions_t fa;
+	char *argv[] = { self_exe, "-d", (char *)cx.dir, "sync",
+	    (char *)name, NULL };
+	pid_t pid;
+	int st;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (posix_spawn(&pid, self_exe, &fa, NULL, argv, environ) == 0)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	posix_spawn_file_actions_destroy(&fa);
+}
+
+struct centry {
+	char *name;
+	off_t size;
+	time_t mtime;
+};
+
+static int
+centcmp(const void *a, const void *b)
+{
+	const struct centry *x = a, *y = b;
+
+	if (x->mtime != y->mtime)
+		return x->mtime < y->mtime ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Remove the oldest tarballs until the cache fits; keep is spared. */
+static void
+cache_evict(const char *dir, const char *keep)
+{
+	struct centry *v = NULL;
+	size_t n = 0, a = 0, i;
+	uint64_t total = 0;
+	struct dirent *d;
+	struct stat st;
+	DIR *dp;
+	int dfd;
+
+	if ((dp = opendir(dir)) == NULL)
+		return;
+	dfd = dirfd(dp);
+	while ((d = readdir(dp)) != NULL) {
+		size_t l = strlen(d->d_name);
+
+		if (d->d_name[0] == '.' || l < 7 ||
+		    strcmp(d->d_name + l - 7, ".tar.gz") != 0 ||
+		    fstatat(dfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		GROW(v, n + 1, a);
+		v[n].name = xstrdup(d->d_name);
+		v[n].size = st.st_size;
+		v[n].mtime = st.st_mtime;
+		total += (uint64_t)st.st_size;
+		n++;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), centcmp);
+	for (i = 0; i < n && total > cache_max; i++) {
+		if (strcmp(v[i].name, keep) == 0)
+			continue;
+		if (unlinkat(dfd, v[i].name, 0) == 0)
+			total -= (uint64_t)v[i].size;
+	}
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	closedir(dp);
+}
+
+/* An open descriptor on the cached tarball, making it if needed. */
+static int
+cache_get(struct gitx_repo *g, const char *tree, long long mtime,
+    struct strbuf *err)
+{
+	struct strbuf dir = STRBUF_INIT, name = STRBUF_INIT, tmp = STRBUF_INIT;
+	struct strbuf path = STRBUF_INIT;
+	int fd, rc;
+
+	strbuf_addf(&dir, "%s/cache/gitmirror", cx.dir);
+	strbuf_addf(&name, "%s-%lld.tar.gz", tree, mtime);
+	strbuf_addf(&path, "%s/%s", dir.buf, name.buf);
+	if ((fd = open(path.buf, O_RDONLY | O_CLOEXEC)) >= 0)
+		goto out;
+	pthread_mutex_lock(&make_mu);
+	if ((fd = open(path.buf, O_RDONLY | O_CLOEXEC)) >= 0)
+		goto unlock;
+	if (mkdirs(dir.buf) < 0) {
+		strbuf_addf(err, "cache directory '%s': %s", dir.buf,
+		    strerror(errno));
+		goto unlock;
+	}
+	strbuf_addf(&tmp, "%s/.%s.XXXXXX", dir.buf, name.buf);
+	if ((fd = mkostemp(tmp.buf, O_CLOEXEC)) < 0) {
+		strbuf_addf(err, "create '%s': %s", tmp.buf, strerror(errno));
+		goto unlock;
+	}
+	rc = archive_write_tree(g, tree, mtime, "", fd, 0, err);
+	close(fd);
+	fd = -1;
+	if (rc != RC_OK || chmod(tmp.buf, 0644) < 0 ||
+	    rename(tmp.buf, path.buf) < 0) {
+		if (rc == RC_OK)
+			strbuf_addf(err, "publish '%s': %s", path.buf,
+			    strerror(errno));
+		unlink(tmp.buf);
+		goto unlock;
+	}
+	fd = open(path.buf, O_RDONLY | O_CLOEXEC);
+	cache_evict(dir.buf, name.buf);
+unlock:
+	pthread_mutex_unlock(&make_mu);
+out:
+	if (fd < 0 && err->len == 0)
+		strbuf_addf(err, "open '%s': %s", path.buf, strerror(errno));
+	strbuf_release(&dir);
+	strbuf_release(&name);
+	strbuf_release(&tmp);
+	strbuf_release(&path);
+	return fd;
+}
+
+static void
+html_esc(struct strbuf *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '<')
+			strbuf_addstr(out, "&lt;");
+		else if (*s == '>')
+			strbuf_addstr(out, "&gt;");
+		else if (*s == '&')
+			strbuf_addstr(out, "&amp;");
+		else
+			strbuf_addch(out, *s);
+	}
+}
+
+static void
+status_page(struct httpd_req *req)
+{
+	struct strbuf page = STRBUF_INIT, line = STRBUF_INIT;
+	size_t i;
+
+	strbuf_addstr(&page, "<!DOCTYPE html>\n<html><head><title>gitmirror"
+	    "</title></head><body>\n<h1>gitmirror</h1>\n<pre>\n");
+	for (i = 0; i < cx.nrepos; i++) {
+		strbuf_reset(&line);
+		status_line(&cx.repos[i], &line);
+		html_esc(&page, line.buf);
+		strbuf_addch(&page, '\n');
+	}
+	strbuf_addstr(&page, "</pre>\n</body></html>\n");
+	httpd_reply(req, 200, "text/html; charset=utf-8", page.buf, page.len);
+	strbuf_release(&page);
+	strbuf_release(&line);
+}
+
+static void
+tarball(struct httpd_req *req, const char *name)
+{
+	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
+	char commit[GITX_HEXSZ + 1], tree[GITX_HEXSZ + 1];
+	const char *rev = httpd_query(req, "rev");
+	struct gitx_repo *g = NULL;
+	struct repo *r = repo_find(name);
+	struct stat st;
+	long long t;
+	int rc, fd;
+
+	if (r == NULL) {
+		httpd_error(req, 404, "no such repository");
+		goto out;
+	}
+	if (rev == NULL || *rev == '\0' || httpd_param_nul(req)) {
+		httpd_error(req, 400, "missing rev");
+		goto out;
+	}
+	mirror_path(&path, r);
+	rc = gitx_open(&g, path.buf, &err);
+	if (rc == RC_OK)
+		rc = gitx_resolve(g, rev, commit, tree, &t, &err);
+	if (rc != RC_OK) {
+		/* as the original: fetch, then try again */
+		gitx_close(g);
+		g = NULL;
+		sync_child(r->name);
+		strbuf_reset(&err);
+		rc = gitx_open(&g, path.buf, &err);
+		if (rc == RC_OK)
+			rc = gitx_resolve(g, rev, commit, tree, &t, &err);
+	}
+	if (rc == RC_NO || rc == RC_PERM) {
+		httpd_error(req, 404, "unknown revision");
+		goto out;
+	}
+	if (rc != RC_OK) {
+		log_warnx("%s: %s", r->name, esc(err.buf));
+		httpd_error(req, 500, "cannot read the repository");
+		goto out;
+	}
+	if ((fd = cache_get(g, tree, t, &err)) < 0 || fstat(fd, &st) < 0) {
+		log_warnx("%s %s: %s", r->name, commit, esc(err.buf));
+		if (fd >= 0)
+			close(fd);
+		httpd_error(req, 500, "cannot make the tarball");
+		goto out;
+	}
+	httpd_add_header(req, "X-Gitmirror-Commit", commit);
+	httpd_reply_fd(req, 200, "application/x-compressed", fd, 0,
+	    st.st_size, HTTPD_RANGE);
+out:
+	gitx_close(g);
+	strbuf_release(&path);
+	strbuf_release(&err);
+}
+
+static void
+handler(struct httpd_req *req, void *arg)
+{
+	const char *m = httpd_method(req), *p = httpd_path(req);
+	size_t l = strlen(p);
+	char name[80];
+
+	(void)arg;
+	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
+		httpd_add_header(req, "Allow", "GET, HEAD");
+		httpd_error(req, 405, "method not allowed");
+	} else if (strcmp(p, "/") == 0) {
+		status_page(req);
+	} else if (strcmp(p, "/healthz") == 0) {
+		httpd_reply(req, 200, NULL, "ok\n", 3);
+	} else if (l > 8 && l - 7 < sizeof(name) && strchr(p + 1, '/') ==
+	    NULL && strcmp(p + l - 7, ".tar.gz") == 0) {
+		memcpy(name, p + 1, l - 8);
+		name[l - 8] = '\0';
+		tarball(req, name);
+	} else {
+		httpd_error(req, 404, "not found");
+	}
+}
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int
+serve_run(const char *listen, uint64_t cachemax)
+{
+	struct httpd_config cfg = HTTPD_CONFIG_INIT;
+	struct strbuf err = STRBUF_INIT;
+	struct sigaction sa;
+	struct httpd *h;
+	ssize_t n;
+
+	cache_max = cachemax;
+	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	if (n <= 0)
+		fatal(RC_TEMP, "readlink /proc/self/exe");
+	self_exe[n] = '\0';
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	cfg.listen = listen;
+	cfg.handler = handler;
+	if ((h = httpd_start(&cfg, &err)) == NULL)
+		fatalx(RC_TEMP, "%s", err.buf);
+	log_warnx("listening on port %d", httpd_port(h));
+	while (!stop)
+		pause();
+	httpd_stop(h);
+	strbuf_release(&err);
+	return RC_OK;
+}

@@ -1,0 +1,606 @@
+#include "compat.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "gz.h"
+#include "xmalloc.h"
+
+#define IN_SIZE		(256 * 1024)
+#define GZ_HDR		10	/* fixed part of a member header */
+#define DEF_BLOCK	(1024 * 1024)
+#define DEF_LEVEL	6
+
+/*
+ * zlib allocates through xmalloc, so that running out of memory is the
+ * suite's one policy (exit 111) and zlib's init calls cannot fail.
+ */
+static voidpf
+zalloc(voidpf opaque, uInt items, uInt size)
+{
+	(void)opaque;
+	return xreallocarray(NULL, items ? items : 1, size ? size : 1);
+}
+
+static void
+zfree(voidpf opaque, voidpf p)
+{
+	(void)opaque;
+	free(p);
+}
+
+/* ---- reading ---- */
+
+enum gunz_state {
+	S_HEADER,		/* at a member boundary */
+	S_BODY,			/* inside a member */
+	S_END,
+	S_ERR,
+};
+
+struct gunz {
+	int fd, cancel_fd;
+	z_stream zs;
+	int zinit;
+	unsigned char *in;	/* input buffer; zs.next_in points into it */
+	int in_eof;
+	int members;		/* members begun */
+	unsigned long long in_bytes;
+	enum gunz_state st;
+	enum gz_kind kind;
+	char msg[160];
+};
+
+struct gunz *
+gunz_new(int fd, int cancel_fd)
+{
+	struct gunz *z = xcalloc(1, sizeof(*z));
+
+	z->fd = fd;
+	z->cancel_fd = cancel_fd;
+	z->in = xmalloc(IN_SIZE);
+	z->zs.zalloc = zalloc;
+	z->zs.zfree = zfree;
+	z->zs.next_in = z->in;
+	z->zs.avail_in = 0;
+	z->st = S_HEADER;
+	return z;
+}
+
+void
+gunz_free(struct gunz *z)
+{
+	if (z == NULL)
+		return;
+	if (z->zinit)
+		inflateEnd(&z->zs);
+	free(z->in);
+	free(z);
+}
+
+const char *
+gunz_error(const struct gunz *z)
+{
+	return z->msg;
+}
+
+enum gz_kind
+gunz_kind(const struct gunz *z)
+{
+	return z->kind;
+}
+
+unsigned long long
+gunz_in_bytes(const struct gunz *z)
+{
+	return z->in_bytes;
+}
+
+static ssize_t
+fail(struct gunz *z, enum gz_kind kind, const char *msg)
+{
+	z->st = S_ERR;
+	z->kind = kind;
+	snprintf(z->msg, sizeof(z->msg), "%s", msg);
+	return -1;
+}
+
+/*
+ * Read more input after what is buffered (moved to the front).
+ * Returns 0 (maybe with in_eof set) or -1 after fail().
+ */
+static int
+fill(struct gunz *z)
+{
+	struct pollfd pfd[2];
+	size_t have = z->zs.avail_in;
+	ssize_t n;
+	char m[128];
+
+	if (z->in_eof)
+		return 0;
+	if (have > 0 && z->zs.next_in != z->in)
+		memmove(z->in, z->zs.next_in, have);
+	z->zs.next_in = z->in;
+	for (;;) {
+		if (z->cancel_fd >= 0) {
+			pfd[0].fd = z->fd;
+			pfd[0].events = POLLIN;
+			pfd[1].fd = z->cancel_fd;
+			pfd[1].events = POLLIN;
+			if (poll(pfd, 2, -1) == -1) {
+				if (errno == EINTR)
+					continue;
+				snprintf(m, sizeof(m), "poll: %s",
+				    strerror(errno));
+				fail(z, GZ_EIO, m);
+				return -1;
+			}
+			if (pfd[1].revents != 0) {
+				fail(z, GZ_ECANCEL, "canceled");
+				return -1;
+			}
+		}
+		n = read(z->fd, z->in + have, IN_SIZE - have);
+		if (n == -1 && errno == EINTR)
+			continue;
+		break;
+	}
+	if (n == -1) {
+		snprintf(m, sizeof(m), "read: %s", strerror(errno));
+		fail(z, GZ_EIO, m);
+		return -1;
+	}
+	if (n == 0)
+		z->in_eof = 1;
+	z->in_bytes += (unsigned long long)n;
+	z->zs.avail_in = (uInt)(have + (size_t)n);
+	return 0;
+}
+
+/* At a member boundary: is there another member, and is it gzip? */
+static int
+begin_member(struct gunz *z)
+{
+	/* errors in the first header are the caller's "not gzip" case */
+	enum gz_kind k = z->members == 0 ? GZ_EHEADER : GZ_EDATA;
+
+	while (z->zs.avail_in < GZ_HDR && !z->in_eof)
+		if (fill(z) == -1)
+			return -1;
+	if (z->zs.avail_in == 0) {
+		if (z->members == 0)
+			return (int)fail(z, k, "EOF");
+		z->st = S_END;
+		return 0;
+	}
+	if (z->members > 0 && z->zs.next_in[0] == 0) {
+		/*
+		 * Zero bytes after the last member: some tar programs pad
+		 * the compressed file to a block; gzip(1) ignores them.
+		 */
+		for (;;) {
+			while (z->zs.avail_in > 0 && z->zs.next_in[0] == 0) {
+				z->zs.next_in++;
+				z->zs.avail_in--;
+			}
+			if (z->zs.avail_in > 0)
+				return (int)fail(z, k, "gzip: invalid header");
+			if (z->in_eof) {
+				z->st = S_END;
+				return 0;
+			}
+			if (fill(z) == -1)
+				return -1;
+		}
+	}
+	if (z->zs.avail_in < GZ_HDR)
+		return (int)fail(z, k, "unexpected EOF");
+	if (z->zs.next_in[0] != 0x1f || z->zs.next_in[1] != 0x8b ||
+	    z->zs.next_in[2] != 8)
+		return (int)fail(z, k, "gzip: invalid header");
+	if (!z->zinit) {
+		/* 16 + 15: a gzip wrapper, the largest window */
+		if (inflateInit2(&z->zs, 16 + 15) != Z_OK)
+			return (int)fail(z, GZ_EDATA, "zlib: cannot initialise");
+		z->zinit = 1;
+	} else if (inflateReset(&z->zs) != Z_OK)
+		return (int)fail(z, GZ_EDATA, "zlib: cannot reset");
+	z->members++;
+	z->st = S_BODY;
+	return 0;
+}
+
+ssize_t
+gunz_read(struct gunz *z, void *buf, size_t n)
+{
+	size_t got = 0;
+	int rc;
+
+	while (got < n) {
+		if (z->st == S_ERR || z->st == S_END)
+			break;
+		if (z->st == S_HEADER) {
+			if (begin_member(z) == -1)
+				break;
+			continue;
+		}
+		if (z->zs.avail_in == 0) {
+			if (z->in_eof) {
+				fail(z, GZ_EDATA, "unexpected EOF");
+				break;
+			}
+			if (fill(z) == -1)
+				break;
+			continue;
+		}
+		z->zs.next_out = (unsigned char *)buf + got;
+		z->zs.avail_out = (uInt)(n - got > (1u << 30) ? 1u << 30 :
+		    n - got);
+		rc = inflate(&z->zs, Z_NO_FLUSH);
+		got = (size_t)(z->zs.next_out - (unsigned char *)buf);
+		if (rc == Z_STREAM_END)
+			z->st = S_HEADER;
+		else if (rc == Z_DATA_ERROR) {
+			const char *m = z->zs.msg != NULL ? z->zs.msg : "";
+
+			/* zlib's words for a bad trailer; Go's are these */
+			if (strcmp(m, "incorrect data check") == 0 ||
+			    strcmp(m, "incorrect length check") == 0)
+				fail(z, GZ_EDATA, "gzip: invalid checksum");
+			else
+				fail(z, GZ_EDATA, "flate: corrupt input");
+			break;
+		} else if (rc == Z_MEM_ERROR) {
+			fail(z, GZ_EDATA, "zlib: out of memory");
+			break;
+		} else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+			fail(z, GZ_EDATA, "flate: corrupt input");
+			break;
+		}
+	}
+	if (got > 0)
+		return (ssize_t)got;	/* an error shows on the next call */
+	return z->st == S_ERR ? -1 : 0;
+}
+
+/* ---- writing ---- */
+
+enum blk_state {
+	B_FREE,
+	B_FILLING,
+	B_QUEUED,
+	B_WORKING,
+	B_DONE,
+};
+
+struct blk {
+	enum blk_state st;
+	unsigned long long seq;
+	unsigned char *raw;
+	size_t rawlen;
+	unsigned char *out;
+	size_t outlen, outcap, outpos;
+	int last;
+};
+
+struct pgz {
+	struct pgz_opt o;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;	/* any state change */
+	struct blk *b;
+	size_t nb;
+	unsigned long long wseq, rseq;	/* next block to fill, to read */
+	int closed, aborted, canceled, quit;
+	pthread_t *thr;
+	int nthr;
+	z_stream single_zs;	/* single mode: one stream across blocks */
+	int single_init;
+};
+
+static int
+ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+/* Compress b (not under the lock). */
+static void
+compress_blk(struct pgz *p, z_stream *zs, struct blk *b)
+{
+	/* a member ends each block; in single mode only the last block */
+	int flush = p->o.single && !b->last ? Z_NO_FLUSH : Z_FINISH;
+	size_t need = deflateBound(zs, (uLong)b->rawlen) + 64, used;
+	int rc;
+
+	if (b->outcap < need) {
+		free(b->out);
+		b->out = xmalloc(need);
+		b->outcap = need;
+	}
+	if (!p->o.single)
+		deflateReset(zs);
+	zs->next_in = b->raw;
+	zs->avail_in = (uInt)b->rawlen;
+	zs->next_out = b->out;
+	zs->avail_out = (uInt)b->outcap;
+	for (;;) {
+		rc = deflate(zs, flush);
+		if (flush == Z_FINISH ? rc == Z_STREAM_END : zs->avail_in == 0)
+			break;
+		if (rc == Z_STREAM_ERROR)
+			break;	/* cannot happen: the stream is ours */
+		if (zs->avail_out == 0) {
+			/* deflateBound makes this rare; single mode's tail */
+			used = b->outcap;
+			b->outcap *= 2;
+			b->out = xrealloc(b->out, b->outcap);
+			zs->next_out = b->out + used;
+			zs->avail_out = (uInt)(b->outcap - used);
+		}
+	}
+	b->outlen = (size_t)(zs->next_out - b->out);
+	b->outpos = 0;
+}
+
+static int
+deflate_init(z_stream *zs, int level)
+{
+	memset(zs, 0, sizeof(*zs));
+	zs->zalloc = zalloc;
+	zs->zfree = zfree;
+	/* 16 + 15: a gzip wrapper, the largest window */
+	return deflateInit2(zs, level, Z_DEFLATED, 16 + 15, 8,
+	    Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -1;
+}
+
+static void *
+worker(void *arg)
+{
+	struct pgz *p = arg;
+	z_stream own, *zs = &own;
+	struct blk *b;
+	size_t i;
+
+	if (p->o.single)
+		zs = &p->single_zs;	/* the only worker */
+	else if (deflate_init(&own, p->o.level) == -1)
+		return NULL;	/* cannot happen with xmalloc'd memory */
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		/* the oldest queued block */
+		b = NULL;
+		for (i = 0; i < p->nb; i++)
+			if (p->b[i].st == B_QUEUED &&
+			    (b == NULL || p->b[i].seq < b->seq))
+				b = &p->b[i];
+		if (b == NULL) {
+			if (p->quit)
+				break;
+			pthread_cond_wait(&p->cv, &p->mu);
+			continue;
+		}
+		b->st = B_WORKING;
+		pthread_mutex_unlock(&p->mu);
+		compress_blk(p, zs, b);
+		pthread_mutex_lock(&p->mu);
+		b->st = B_DONE;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (!p->o.single)
+		deflateEnd(&own);
+	return NULL;
+}
+
+struct pgz *
+pgz_new(const struct pgz_opt *opt)
+{
+	struct pgz *p = xcalloc(1, sizeof(*p));
+	int i;
+
+	if (opt != NULL)
+		p->o = *opt;
+	if (p->o.level < 1 || p->o.level > 9)
+		p->o.level = DEF_LEVEL;
+	if (p->o.block == 0)
+		p->o.block = DEF_BLOCK;
+	if (p->o.threads <= 0)
+		p->o.threads = ncpu();
+	if (p->o.single)
+		p->o.threads = 1;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->nb = (size_t)p->o.threads * 2 + 2;
+	p->b = xcalloc(p->nb, sizeof(*p->b));
+	if (p->o.single) {
+		if (deflate_init(&p->single_zs, p->o.level) == -1)
+			p->aborted = 1;	/* cannot happen, as above */
+		else
+			p->single_init = 1;
+	}
+	p->thr = xcalloc((size_t)p->o.threads, sizeof(*p->thr));
+	for (i = 0; i < p->o.threads; i++) {
+		if (pthread_create(&p->thr[i], NULL, worker, p) != 0)
+			break;
+		p->nthr++;
+	}
+	if (p->nthr == 0)
+		p->aborted = 1;	/* no thread at all: reads fail */
+	return p;
+}
+
+/* The block being filled, waiting for one to be free.  Under mu. */
+static struct blk *
+fill_blk(struct pgz *p)
+{
+	struct blk *b = &p->b[p->wseq % p->nb];
+
+	while (b->st != B_FILLING && b->st != B_FREE && !p->canceled)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->canceled)
+		return NULL;
+	if (b->st == B_FREE) {
+		b->st = B_FILLING;
+		b->seq = p->wseq;
+		b->rawlen = 0;
+		b->last = 0;
+		if (b->raw == NULL)
+			b->raw = xmalloc(p->o.block);
+	}
+	return b;
+}
+
+int
+pgz_write(struct pgz *p, const void *data, size_t n)
+{
+	const unsigned char *s = data;
+	struct blk *b;
+	size_t k;
+
+	pthread_mutex_lock(&p->mu);
+	while (n > 0) {
+		if ((b = fill_blk(p)) == NULL) {
+			pthread_mutex_unlock(&p->mu);
+			return -1;
+		}
+		/* the filling block is the producer's alone: copy unlocked */
+		pthread_mutex_unlock(&p->mu);
+		k = p->o.block - b->rawlen;
+		if (k > n)
+			k = n;
+		memcpy(b->raw + b->rawlen, s, k);
+		b->rawlen += k;
+		s += k;
+		n -= k;
+		pthread_mutex_lock(&p->mu);
+		if (b->rawlen == p->o.block) {
+			b->st = B_QUEUED;
+			p->wseq++;
+			pthread_cond_broadcast(&p->cv);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+int
+pgz_close(struct pgz *p)
+{
+	struct blk *b;
+
+	pthread_mutex_lock(&p->mu);
+	/* the last block, maybe empty (then an empty member ends it) */
+	if ((b = fill_blk(p)) == NULL) {
+		pthread_mutex_unlock(&p->mu);
+		return -1;
+	}
+	b->last = 1;
+	b->st = B_QUEUED;
+	p->wseq++;
+	p->closed = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+void
+pgz_abort(struct pgz *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->aborted = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+ssize_t
+pgz_read(struct pgz *p, void *buf, size_t max)
+{
+	struct blk *b;
+	size_t k;
+	ssize_t ret;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		if (p->aborted || p->canceled) {
+			ret = -1;
+			break;
+		}
+		b = &p->b[p->rseq % p->nb];
+		if (p->rseq == p->wseq && p->closed) {
+			ret = 0;
+			break;
+		}
+		if (b->st != B_DONE || b->seq != p->rseq) {
+			pthread_cond_wait(&p->cv, &p->mu);
+			continue;
+		}
+		if (b->outpos == b->outlen) {
+			/* consumed (or empty in single mode): recycle */
+			b->st = B_FREE;
+			p->rseq++;
+			pthread_cond_broadcast(&p->cv);
+			continue;
+		}
+		k = b->outlen - b->outpos;
+		if (k > max)
+			k = max;
+		/* a done block is the consumer's alone until freed */
+		pthread_mutex_unlock(&p->mu);
+		memcpy(buf, b->out + b->outpos, k);
+		pthread_mutex_lock(&p->mu);
+		b->outpos += k;
+		ret = (ssize_t)k;
+		break;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return ret;
+}
+
+void
+pgz_cancel(struct pgz *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->canceled = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+pgz_free(struct pgz *p)
+{
+	size_t i;
+	int t;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	/* queued blocks nobody will read need not be compressed */
+	for (i = 0; i < p->nb; i++)
+		if (p->b[i].st == B_QUEUED)
+			p->b[i].st = B_FREE;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (t = 0; t < p->nthr; t++)
+		pthread_join(p->thr[t], NULL);
+	if (p->single_init)
+		deflateEnd(&p->single_zs);
+	for (i = 0; i < p->nb; i++) {
+		free(p->b[i].raw);
+		free(p->b[i].out);
+	}
+	free(p->b);
+	free(p->thr);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}

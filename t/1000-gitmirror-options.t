@@ -1,0 +1,127 @@
+#!/bin/sh
+test_description='gitmirror: usage, configuration, dry run, locks, status'
+. ./test-lib.sh
+. "$TEST_DIRECTORY/helper/lib-gitmirror.sh"
+
+test_expect_success 'usage: -h on stdout, exit 0; nothing or junk: 100' '
+	gitmirror -h >out &&
+	grep "^usage: gitmirror \[-hv\] \[-d dir\] sync \[-n\] \[repo ...\]" out &&
+	test_expect_code 100 gitmirror 2>err &&
+	grep "^usage:" err &&
+	test_expect_code 100 gitmirror frob 2>err &&
+	grep "unknown command .frob." err &&
+	test_expect_code 100 gitmirror sync -x 2>err &&
+	test_expect_code 100 gitmirror archive onlyrepo 2>err &&
+	grep "^usage:" err
+'
+
+test_expect_success 'a missing config is a permanent failure' '
+	test_expect_code 100 gitmirror sync 2>err &&
+	grep "config" err
+'
+
+test_expect_success 'bad config: every problem reported, exit 100' '
+	cat >"$BUILDFARM_DIR/config" <<-\EOF &&
+	[repo "go"]
+		upstream = not a url
+		push = ftp:/x
+		branch = bad..name
+		backfill = lots
+		timeout = 0
+	[repo "-x"]
+		upstream = git://h/x
+	[repo "net"]
+		branch = master
+	EOF
+	test_expect_code 100 gitmirror sync 2>err &&
+	grep "\[repo \"go\"\]: bad upstream URL" err &&
+	grep "bad push URL .ftp:/x." err &&
+	grep "bad branch .bad..name." err &&
+	grep "bad repo name .-x." err &&
+	grep "\[repo \"net\"\]: no upstream URL" err &&
+	test_path_is_missing "$BUILDFARM_DIR/mirror" &&
+	test_path_is_missing "$BUILDFARM_DIR/corpus"
+'
+
+test_expect_success 'a syntax error is exit 100 too' '
+	printf "[repo \"go\"\n" >"$BUILDFARM_DIR/config" &&
+	test_expect_code 100 gitmirror sync 2>err &&
+	test_line_count = 1 err
+'
+
+test_expect_success 'setup: a good config' '
+	new_upstream go &&
+	new_downstream go &&
+	cat >"$BUILDFARM_DIR/config" <<-EOF
+	[repo "go"]
+		upstream = file://$TRASH_DIRECTORY/up/go/.git
+		push = file://$TRASH_DIRECTORY/down/go.git
+		branch = master
+	EOF
+'
+
+test_expect_success 'an unknown repo operand is exit 100' '
+	test_expect_code 100 gitmirror sync nosuch 2>err &&
+	grep "no \[repo \"nosuch\"\]" err
+'
+
+test_expect_success 'sync -n says what it would do and does nothing' '
+	gitmirror sync -n >out &&
+	cat >expect <<-EOF &&
+	go: fetch file://$TRASH_DIRECTORY/up/go/.git into $BUILDFARM_DIR/mirror/go.git (clone)
+	go: record new commits of master
+	go: push to file://$TRASH_DIRECTORY/down/go.git
+	EOF
+	test_cmp expect out &&
+	test_path_is_missing "$BUILDFARM_DIR/mirror" &&
+	test_path_is_missing "$BUILDFARM_DIR/corpus"
+'
+
+test_expect_success 'status before any sync: never, exit 1' '
+	test_expect_code 1 gitmirror status >out &&
+	grep "^go never synced=- fetched=- pushed=- lag=-\$" out
+'
+
+test_expect_success 'a sync that finds the repo locked skips it: exit 1' '
+	mkdir -p "$BUILDFARM_DIR/state/gitmirror" &&
+	flock "$BUILDFARM_DIR/state/gitmirror/go.lock" \
+	    sh -c "gitmirror sync >out; echo \$? >rc" &&
+	echo 1 >expect &&
+	test_cmp expect rc &&
+	test_must_be_empty out &&
+	test_path_is_missing "$BUILDFARM_DIR/corpus"
+'
+
+test_expect_success 'then it syncs: status ok, exit 0' '
+	gitmirror sync >out &&
+	test_line_count = 1 out &&
+	gitmirror status >out &&
+	grep "^go ok synced=[0-9T:-]*Z fetched=[0-9T:-]*Z pushed=[0-9T:-]*Z lag=[0-9]*s\$" out
+'
+
+test_expect_success 'status: a repo not synced within its interval is hung' '
+	git config -f "$BUILDFARM_DIR/config" repo.go.interval 1 &&
+	sleep 2 &&
+	test_expect_code 1 gitmirror status >out &&
+	grep "^go hung " out &&
+	git config -f "$BUILDFARM_DIR/config" repo.go.interval 600
+'
+
+test_expect_success 'concurrent syncs record every commit once' '
+	commit_n up/go 30 &&
+	for i in 1 2 3 4
+	do
+		gitmirror sync >out.$i 2>err.$i &
+	done &&
+	wait &&
+	cat out.1 out.2 out.3 out.4 | sort >all &&
+	git -C up/go rev-list -30 master | sed "s/^/go master /" | sort >expect &&
+	test_cmp expect all &&
+	commits_recorded | sort | uniq -d >dups &&
+	test_must_be_empty dups &&
+	commits_recorded | wc -l >n &&
+	echo 31 >expect &&
+	test_cmp expect n
+'
+
+test_done

@@ -1,0 +1,103 @@
+#!/bin/sh
+test_description='gitmirror serve: tarballs, status page, health'
+. ./test-lib.sh
+. "$TEST_DIRECTORY/helper/lib-gitmirror.sh"
+
+test_expect_success 'setup: a mirrored repo and a server' '
+	new_upstream go &&
+	head -c 2000000 /dev/urandom >up/go/big &&
+	git -C up/go add big &&
+	git -C up/go commit -q -m big &&
+	commit_n up/go 3 &&
+	start_git_daemon &&
+	cat >"$BUILDFARM_DIR/config" <<-EOF &&
+	[repo "go"]
+		upstream = $daemon_url/up/go/.git
+		branch = master
+	EOF
+	gitmirror sync >/dev/null &&
+	port=$(free_port) &&
+	start_daemon serve gitmirror serve -l 127.0.0.1:$port -s 5m &&
+	wait_for_port $port &&
+	url=http://127.0.0.1:$port
+'
+
+test_expect_success 'GET /REPO.tar.gz?rev=: the bytes of archive' '
+	gitmirror archive go master >want.tgz &&
+	curl -sS -f -o got.tgz -D hdr "$url/go.tar.gz?rev=master" &&
+	cmp want.tgz got.tgz &&
+	grep -i "^content-type: application/x-compressed" hdr &&
+	grep -i "^x-gitmirror-commit: $(git -C up/go rev-parse master)" hdr &&
+	curl -sS -f -o again.tgz "$url/go.tar.gz?rev=$(git -C up/go rev-parse HEAD)" &&
+	cmp want.tgz again.tgz &&
+	ls "$BUILDFARM_DIR/cache/gitmirror" >cached &&
+	echo "$(git -C up/go rev-parse master^{tree})-$(git -C up/go log -1 --format=%ct master).tar.gz" >expect &&
+	test_cmp expect cached
+'
+
+test_expect_success 'many concurrent downloads, all whole' '
+	git -C up/go rev-parse master~2 >rev &&
+	gitmirror archive go $(cat rev) >want2.tgz &&
+	pids= &&
+	for i in $(test_seq 1 20)
+	do
+		curl -sS -f -o c$i.tgz "$url/go.tar.gz?rev=$(cat rev)" &
+		pids="$pids $!"
+	done &&
+	for p in $pids
+	do
+		wait $p || return 1
+	done &&
+	for i in $(test_seq 1 20)
+	do
+		cmp want2.tgz c$i.tgz || return 1
+	done
+'
+
+test_expect_success 'an unknown rev is fetched from upstream first' '
+	commit_n up/go 1 fresh &&
+	new=$(git -C up/go rev-parse master) &&
+	test_must_fail git -C "$BUILDFARM_DIR/mirror/go.git" cat-file -e $new &&
+	curl -sS -f -o new.tgz "$url/go.tar.gz?rev=$new" &&
+	gitmirror archive go $new >want3.tgz &&
+	cmp want3.tgz new.tgz &&
+	echo "go master $new" >expect &&
+	commits_recorded | tail -1 >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'errors: 400 without rev, 404 unknown repo or rev' '
+	test "$(curl -s -o /dev/null -w "%{http_code}" "$url/go.tar.gz")" = 400 &&
+	test "$(curl -s -o /dev/null -w "%{http_code}" "$url/nope.tar.gz?rev=master")" = 404 &&
+	test "$(curl -s -o /dev/null -w "%{http_code}" "$url/go.tar.gz?rev=nosuchrev")" = 404 &&
+	test "$(curl -s -o /dev/null -w "%{http_code}" "$url/go.tar.gz?rev=master:big")" = 404 &&
+	test "$(curl -s -o /dev/null -w "%{http_code}" "$url/other")" = 404 &&
+	test "$(curl -s -o /dev/null -w "%{http_code}" -X POST "$url/")" = 405
+'
+
+test_expect_success 'GET /healthz and the status page' '
+	curl -sS -f "$url/healthz" >out &&
+	echo ok >expect &&
+	test_cmp expect out &&
+	curl -sS -f "$url/" >page &&
+	grep "^go ok synced=" page
+'
+
+test_expect_success 'the cache stays within its size' '
+	for i in 1 2 3 4
+	do
+		head -c 2000000 /dev/urandom >up/go/big &&
+		git -C up/go commit -q -a -m "big $i" &&
+		curl -sS -f -o /dev/null "$url/go.tar.gz?rev=$(git -C up/go rev-parse HEAD)" ||
+		return 1
+	done &&
+	test $(du -sk "$BUILDFARM_DIR/cache/gitmirror" | cut -f1) -le 5200 &&
+	ls "$BUILDFARM_DIR/cache/gitmirror" >cached &&
+	grep "^$(git -C up/go rev-parse HEAD^{tree})-" cached
+'
+
+test_expect_success 'serve stops cleanly' '
+	stop_daemon serve
+'
+
+test_done

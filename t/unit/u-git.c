@@ -1,0 +1,120 @@
+/* u-git: the repository half of lib/git.c that needs no network. */
+#include "compat.h"
+
+#include <sys/stat.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "git.h"
+#include "rc.h"
+#include "strbuf.h"
+
+static char root[PATH_MAX];
+
+static void
+write_file(const char *name, const char *text)
+{
+	FILE *fp = fopen(name, "w");
+
+	if (fp == NULL || fputs(text, fp) < 0 || fclose(fp) != 0) {
+		perror(name);
+		exit(1);
+	}
+}
+
+static void
+t_netrc(void)
+{
+	char path[PATH_MAX + 16], *l = NULL, *p = NULL;
+
+	snprintf(path, sizeof(path), "%s/netrc", root);
+	write_file(path, "machine a.example login al password pa\n"
+	    "machine b.example\n  login bo\n  password pb\n"
+	    "default login dl password dp\n");
+	check_int(gitx_netrc(path, "b.example", &l, &p), ==, RC_OK);
+	check_str(l, "bo");
+	check_str(p, "pb");
+	free(l);
+	free(p);
+	check_int(gitx_netrc(path, "a.example", &l, &p), ==, RC_OK);
+	check_str(l, "al");
+	check_str(p, "pa");
+	free(l);
+	free(p);
+	check_int(gitx_netrc(path, "other", &l, &p), ==, RC_OK);
+	check_str(l, "dl");
+	free(l);
+	free(p);
+	write_file(path, "machine a.example login al password pa\n");
+	check_int(gitx_netrc(path, "c.example", &l, &p), ==, RC_NO);
+	snprintf(path, sizeof(path), "%s/missing", root);
+	check_int(gitx_netrc(path, "a.example", &l, &p), ==, RC_NO);
+}
+
+static void
+t_empty_mirror(void)
+{
+	char path[PATH_MAX + 16], c[GITX_HEXSZ + 1], tr[GITX_HEXSZ + 1];
+	struct strbuf err = STRBUF_INIT;
+	struct gitx_repo *g = NULL;
+	struct gitx_ref *refs = NULL;
+	size_t n = 99;
+	long long t;
+
+	snprintf(path, sizeof(path), "%s/m.git", root);
+	check_int(gitx_open(&g, path, &err), ==, RC_PERM);
+	strbuf_reset(&err);
+	check_int(gitx_init_mirror(path, &err), ==, RC_OK);
+	check_int(gitx_init_mirror(path, &err), ==, RC_OK);
+	check_int(gitx_open(&g, path, &err), ==, RC_OK);
+	check_int(gitx_refs(g, &refs, &n, &err), ==, RC_OK);
+	check_int(n, ==, 0);
+	gitx_refs_free(refs, n);
+	check_int(gitx_resolve(g, "master", c, tr, &t, &err), ==, RC_NO);
+	strbuf_reset(&err);
+	check_int(gitx_resolve(g, "master~1", c, tr, &t, &err), ==, RC_NO);
+	check_int(gitx_resolve(g, "-x", c, tr, &t, &err), ==, RC_NO);
+	check_int(gitx_resolve(g, "a..b", c, tr, &t, &err), ==, RC_NO);
+	gitx_close(g);
+	strbuf_release(&err);
+}
+
+static void
+t_fetch_missing(void)
+{
+	char path[PATH_MAX + 16], url[PATH_MAX + 32];
+	struct strbuf err = STRBUF_INIT;
+	struct gitx_remote rm = { url, 5, NULL, NULL };
+
+	snprintf(path, sizeof(path), "%s/m.git", root);
+	snprintf(url, sizeof(url), "file://%s/nosuch.git", root);
+	check_int(gitx_fetch(path, &rm, &err), ==, RC_TEMP);
+	check(err.len > 0);
+	strbuf_release(&err);
+}
+
+int
+main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(root, sizeof(root), "%s/u-git.XXXXXX", tmp ? tmp : "/tmp");
+	if (mkdtemp(root) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	TEST(t_netrc(), "netrc: machine, layout, default, missing");
+	TEST(t_empty_mirror(), "init, open, refs and resolve on an empty mirror");
+	TEST(t_fetch_missing(), "a fetch from a missing repository fails, 111");
+	{
+		char cmd[PATH_MAX + 16];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+		if (system(cmd) != 0)
+			test_msg("could not remove %s", root);
+	}
+	return test_done();
+}
