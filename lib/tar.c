@@ -767,15 +767,16 @@ extract_entry(struct xctx *x, struct archive_entry *e)
 		return queue_file(x, e, name);
 	if (type == AE_IFDIR) {
 		/* queued by its parent, like the files beside it */
+		struct strbuf full = STRBUF_INIT;
+
+		strbuf_addstr(&full, x->dir.buf);
+		if (x->leaf.len > 0)
+			strbuf_addf(&full, "%s%s", x->dir.len > 0 ? "/" : "",
+			    x->leaf.buf);
 		j = xcalloc(1, sizeof(*j));
 		j->kind = J_DIR;
 		j->name = xstrdup(name);
-		j->dir = xmemdupz(x->dir.buf, x->dir.len + (x->leaf.len > 0 ?
-		    1 + x->leaf.len : 0));
-		if (x->leaf.len > 0)
-			snprintf(j->dir, x->dir.len + x->leaf.len + 2, "%s%s%s",
-			    x->dir.buf, x->dir.len > 0 ? "/" : "",
-			    x->leaf.buf);
+		j->dir = strbuf_detach(&full, NULL);
 		enqueue(x, j, x->dir.buf);
 		return 0;
 	}

@@ -139,8 +139,8 @@ look_path(const char *file)
  * The environment: the base, the request's env (deduplicated, the
  * last value of a key at the place of the first), then the request's
  * path list in place of PATH.  The strings of envp belong to bl.env,
- * to the request, or (the new PATH) are appended to owned; all live as
- * long as the run.
+ * to the request, or (the new PATH) to spec->pathenv; all live as long
+ * as the run.
  */
 static void
 build_env(struct exec_spec *spec, const char *const *env, size_t nenv,
@@ -252,8 +252,10 @@ exec_prepare(struct httpd_req *req, struct exec_spec *spec, int *status,
 		}
 		abscmd = join(bl.workdir, cmd);
 		if (strcmp(abscmd, bl.workdir) == 0) {
-			/* "." or "./": no program, and its "directory" would
-			 * be the work directory's parent */
+			/*
+			 * "." or "./": no program, and its directory would
+			 * be the work directory's parent
+			 */
 			free(abscmd);
 			exec_spec_free(spec);
 			strbuf_addstr(msg, "requires 'cmd' parameter");

@@ -247,7 +247,6 @@ t_errors(void)
 	/* zero bytes after the last member are padding, not an error */
 	strbuf_reset(&bad);
 	strbuf_add(&bad, gz.buf, gz.len);
-	strbuf_addstr(&bad, "");
 	strbuf_grow(&bad, 5000);
 	memset(bad.buf + bad.len, 0, 5000);
 	strbuf_setlen(&bad, bad.len + 5000);
