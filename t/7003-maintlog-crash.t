@@ -7,10 +7,20 @@ test_expect_success 'writers killed with SIGKILL in a loop lose no acknowledged 
 	: >acked &&
 	for round in $(test_seq 1 15)
 	do
+		before=$(wc -l <acked)
+		# (alone on its line: "a && b &" would put a in the background)
 		maintlog -d log append -S 256k -b 100 <in >>acked 2>/dev/null &
 		pid=$! &&
-		# kill at a different moment each round
-		perl -e "select(undef,undef,undef,0.03 * $round)" &&
+		# once it has acknowledged something, kill it mid-write at a
+		# different moment each round (writing takes a while)
+		i=0 &&
+		while test $(wc -l <acked) -eq $before && kill -0 $pid 2>/dev/null &&
+		    test $i -lt 2000
+		do
+			i=$((i + 1)) &&
+			perl -e "select(undef,undef,undef,0.005)" || return 1
+		done &&
+		perl -e "select(undef,undef,undef,0.003 * ($round % 5))" &&
 		kill -9 $pid 2>/dev/null
 		wait $pid
 		: || return 1
