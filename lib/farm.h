@@ -16,4 +16,11 @@ struct strbuf;
 const char *farm_dir(const char *dflag);
 void farm_path(struct strbuf *out, const char *dflag, const char *sub);
 
+/*
+ * Testing hook for crash tests: when the environment variable var
+ * equals name, flush stdout and die by SIGKILL right here, so a test
+ * can check that a crash at that point loses and repeats nothing.
+ */
+void farm_crash_point(const char *var, const char *name);
+
 #endif

@@ -72,12 +72,7 @@ usage(void)
 void
 crash_point(const char *name)
 {
-	const char *at = getenv("GITMIRROR_TEST_CRASH_AT");
-
-	if (at != NULL && strcmp(at, name) == 0) {
-		fflush(stdout);
-		raise(SIGKILL);
-	}
+	farm_crash_point("GITMIRROR_TEST_CRASH_AT", name);
 }
 
 int

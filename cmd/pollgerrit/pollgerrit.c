@@ -87,12 +87,7 @@ usage(void)
 void
 crash_point(const char *name)
 {
-	const char *at = getenv("PG_TEST_CRASH_AT");
-
-	if (at != NULL && strcmp(at, name) == 0) {
-		fflush(stdout);
-		raise(SIGKILL);
-	}
+	farm_crash_point("PG_TEST_CRASH_AT", name);
 }
 
 /* -j and nothing else: the option of poll, watch (partly) and events. */
