@@ -22,10 +22,13 @@
 #define BF_NORETURN __attribute__((noreturn))
 #define BF_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define BF_UNUSED __attribute__((unused))
+/* code that runs in a vfork-style child, which shares our memory */
+#define BF_NO_SANITIZE __attribute__((no_sanitize("address", "undefined")))
 #else
 #define BF_NORETURN
 #define BF_PRINTF(f, a)
 #define BF_UNUSED
+#define BF_NO_SANITIZE
 #endif
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -200,6 +200,21 @@ test_expect_success 'stdin is /dev/null; big binary output arrives whole' '
 	cmp sent out.body
 '
 
+test_expect_success 'a command starts clean: no signal blocked or ignored, fds 0-2, own session' '
+	bl_exec out -d mode=sys -d cmd=/bin/cat -d cmdArg=/proc/self/status &&
+	grep -E "^Sig(Blk|Ign):" out.body >got &&
+	printf "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n" >expect &&
+	test_cmp expect got &&
+	bl_exec out -d mode=sys -d cmd=/bin/ls -d cmdArg=/proc/self/fd &&
+	printf "0\n1\n2\n3\n" >expect &&
+	test_cmp expect out.body &&
+	bl_exec out -d mode=sys -d cmd=/bin/cat -d cmdArg=/proc/self/stat &&
+	awk "{ print (\$1 == \$5 && \$1 == \$6) ? \"leader\" : \$0 }" \
+	    out.body >got &&
+	echo leader >expect &&
+	test_cmp expect got
+'
+
 test_expect_success 'headers come before the command starts; output as it comes' '
 	curl -sS -N --raw -o raw -w "%{time_starttransfer}\n" -d mode=sys \
 	    -d cmd=/bin/sh -d cmdArg=-c \
