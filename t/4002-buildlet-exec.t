@@ -200,10 +200,13 @@ test_expect_success 'stdin is /dev/null; big binary output arrives whole' '
 	cmp sent out.body
 '
 
-test_expect_success 'a command starts clean: no signal blocked or ignored, fds 0-2, own session' '
+test_expect_success 'a command starts clean: signals, fds 0-2, own session, all CPUs' '
 	bl_exec out -d mode=sys -d cmd=/bin/cat -d cmdArg=/proc/self/status &&
 	grep -E "^Sig(Blk|Ign):" out.body >got &&
 	printf "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n" >expect &&
+	test_cmp expect got &&
+	grep "^Cpus_allowed_list:" out.body >got &&
+	grep "^Cpus_allowed_list:" /proc/self/status >expect &&
 	test_cmp expect got &&
 	bl_exec out -d mode=sys -d cmd=/bin/ls -d cmdArg=/proc/self/fd &&
 	printf "0\n1\n2\n3\n" >expect &&
