@@ -34,8 +34,12 @@ wait_pgid () {
 	done
 }
 
+# The buildlet starts with signals ignored, as under nohup or make:
+# its commands must not inherit that.
 test_expect_success 'setup' '
-	start_buildlet bl
+	trap "" HUP USR2 34 &&
+	start_buildlet bl &&
+	trap - HUP USR2 34
 '
 
 test_expect_success 'stdout and stderr stream in one pipe, then the trailers' '

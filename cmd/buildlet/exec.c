@@ -377,8 +377,10 @@ start_failed(struct run *x, const char *what, const char *arg, int err)
  * makes only raw system calls, which touch nothing of the parent's
  * but this frame and the argument block, and reports a failure through
  * a->err before it exits.  Signals are blocked on entry (spawn blocked
- * them), so no handler of the parent's can run here; the ones the
- * buildlet catches or ignores go back to SIG_DFL before the unblock.
+ * them), so no handler of the parent's can run here; every signal the
+ * buildlet catches or ignores goes back to SIG_DFL before the unblock,
+ * so a command starts with none ignored, whatever the buildlet itself
+ * inherited (make, for one, passes signal 32 down ignored).
  */
 struct child_args {
 	const char *path, *dir;
@@ -389,16 +391,52 @@ struct child_args {
 	volatile int chdir_failed;	/* ... and what failed was chdir */
 };
 
-struct kernel_sigaction {	/* the kernel's struct, for SIG_DFL */
+/*
+ * The kernel's struct sigaction, for SIG_DFL (all zero) and for reading
+ * a handler (the first field on every architecture).  Raw calls reach
+ * the signals glibc keeps for itself (32 and 33), which it refuses.
+ */
+struct kernel_sigaction {
 	void (*handler)(int);
 	unsigned long flags;
 	void (*restorer)(void);
 	uint64_t mask;
 };
 
-static const int dflsigs[] = { SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM,
-    SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD, SIGTSTP, SIGTTIN, SIGTTOU, SIGXFSZ,
-    SIGXCPU };
+#define NSIGS	64	/* the kernel's; glibc's _NSIG is one more */
+
+/* the signals that the buildlet catches or ignores: dfl_scan */
+static int dflsigs[NSIGS];
+static size_t ndflsigs;
+static pthread_once_t dfl_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Which signals a command must have set back to SIG_DFL: those whose
+ * disposition here is not SIG_DFL once, and always the ones that main
+ * catches or ignores (even if it had not yet when this ran).
+ */
+static void
+dfl_scan(void)
+{
+	static const int always[] = { SIGPIPE, SIGHUP, SIGINT, SIGQUIT,
+	    SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD };
+	struct kernel_sigaction ka;
+	size_t i;
+	int sig;
+
+	for (sig = 1; sig <= NSIGS; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		for (i = 0; i < ARRAY_SIZE(always); i++)
+			if (always[i] == sig)
+				break;
+		if (i == ARRAY_SIZE(always) && (syscall(SYS_rt_sigaction, sig,
+		    NULL, &ka, sizeof(ka.mask)) == -1 ||
+		    ka.handler == SIG_DFL))
+			continue;
+		dflsigs[ndflsigs++] = sig;
+	}
+}
 
 static int
 dup_to(int fd, int to)
@@ -421,7 +459,7 @@ child(void *arg)
 	/* a new session, so a new process group to kill as one */
 	if (syscall(SYS_setsid) == -1)
 		goto fail;
-	for (i = 0; i < ARRAY_SIZE(dflsigs); i++)
+	for (i = 0; i < ndflsigs; i++)
 		syscall(SYS_rt_sigaction, dflsigs[i], &dfl, NULL, sizeof(none));
 	/* out may be 0, 1 or 2 if the buildlet started without them */
 	if (dup_to(a->out, 1) == -1 || dup_to(a->out, 2) == -1)
@@ -478,6 +516,7 @@ spawn(struct child_args *a, pid_t *pid, int *pidfd)
 	pid_t r;
 	int rc, cpu;
 
+	pthread_once(&dfl_once, dfl_scan);
 	a->err = 0;
 	a->chdir_failed = 0;
 	a->cpus = NULL;
