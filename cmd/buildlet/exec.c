@@ -494,17 +494,18 @@ fail:
 /*
  * Start a->path like posix_spawn, but cheaper: the child runs on a
  * stack in this frame, so there is no mmap and munmap (a TLB shootdown
- * in a threaded process), and it resets the few signals the buildlet
- * touches instead of all 64.
+ * in a threaded process), and it resets only the signals that are not
+ * at SIG_DFL instead of asking about all 64.
  *
  * The child starts on this thread's CPU, which is idle until the exec
  * since this thread waits for it: Linux would put a new task on the
  * idlest CPU, and waking a halted virtual CPU costs more than /bin/true
  * takes to run (0.1 ms measured).  So this thread narrows its affinity
  * to its CPU for the clone, and the child restores the full set before
- * the exec; the command runs with the buildlet's affinity.  *pidfd is the child's pidfd, from the
- * clone itself where the kernel can (Linux 5.2), else -1.  Returns 0
- * or the errno of the failure.
+ * the exec; the command runs with the buildlet's affinity.
+ *
+ * *pidfd is the child's pidfd, from the clone itself where the kernel
+ * can (Linux 5.2), else -1.  Returns 0 or the errno of the failure.
  */
 static int
 spawn(struct child_args *a, pid_t *pid, int *pidfd)
