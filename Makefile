@@ -27,8 +27,9 @@ ALLLDFLAGS += $(SAN_$(SANITIZE))
 
 CURL_CFLAGS != pkg-config --cflags libcurl 2>/dev/null || true
 CURL_LIBS != pkg-config --libs libcurl 2>/dev/null || echo -lcurl
-GIT2_CFLAGS != pkg-config --cflags libgit2 2>/dev/null || true
-GIT2_LIBS != pkg-config --libs libgit2 2>/dev/null || echo -lgit2
+# lib/git.c checks SSH host keys with libssh2 (libgit2's SSH transport)
+GIT2_CFLAGS != pkg-config --cflags libgit2 libssh2 2>/dev/null || true
+GIT2_LIBS != pkg-config --libs libgit2 libssh2 2>/dev/null || echo -lgit2 -lssh2
 JANSSON_CFLAGS != pkg-config --cflags jansson 2>/dev/null || true
 JANSSON_LIBS != pkg-config --libs jansson 2>/dev/null || echo -ljansson
 SSL_CFLAGS != pkg-config --cflags libcrypto 2>/dev/null || true
@@ -56,7 +57,8 @@ MAN7 = man/buildfarm.7
 
 LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
 	lib/http.o lib/httpd.o lib/json.o lib/lock.o lib/log.o lib/mlog.o \
-	lib/num.o lib/spool.o lib/strbuf.o lib/timefmt.o lib/xmalloc.o
+	lib/num.o lib/spool.o lib/sshhosts.o lib/strbuf.o lib/timefmt.o \
+	lib/xmalloc.o
 LIBOBJ += lib/gz.o lib/tar.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
@@ -67,7 +69,7 @@ UNITS = t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log \
 	t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm t/unit/bin/u-config
 UNITS += t/unit/bin/u-gz t/unit/bin/u-tar
 UNITS += t/unit/bin/u-spool-named
-UNITS += t/unit/bin/u-git
+UNITS += t/unit/bin/u-git t/unit/bin/u-sshhosts
 
 all: $(TOOLS)
 
@@ -132,6 +134,7 @@ t/unit/bin/u-spool-named: t/unit/u-spool-named.c
 t/unit/bin/u-gz: t/unit/u-gz.c
 t/unit/bin/u-tar: t/unit/u-tar.c
 t/unit/bin/u-git: t/unit/u-git.c
+t/unit/bin/u-sshhosts: t/unit/u-sshhosts.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -139,7 +142,7 @@ t/unit/tap.o: t/unit/tap.h
 t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log t/unit/bin/u-atomicfile \
 t/unit/bin/u-lock t/unit/bin/u-crypto t/unit/bin/u-json t/unit/bin/u-timefmt \
 t/unit/bin/u-spool t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm \
-t/unit/bin/u-config: \
+t/unit/bin/u-config t/unit/bin/u-sshhosts: \
     t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
@@ -153,7 +156,7 @@ t/unit/bin/u-spool-named: t/unit/tap.o $(LIB) t/unit/tap.h
 t/unit/bin/u-git: t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
-	    t/unit/tap.o $(LIB) $(GIT2_LIBS) -lpthread $(ALLLDFLAGS)
+	    t/unit/tap.o $(LIB) $(GIT2_LIBS) $(SSL_LIBS) -lpthread $(ALLLDFLAGS)
 
 t/unit/bin/u-gz t/unit/bin/u-tar: t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin

@@ -1,5 +1,7 @@
 #include "compat.h"
 
+#include <stdio.h>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -103,6 +105,20 @@ hash_buf_hex(enum hash_kind kind, const void *p, size_t n, char *hex)
 
 	EVP_Digest(p, n, d, &len, kind_md(kind), NULL);
 	tohex(d, len, hex);
+}
+
+void
+ssh_fingerprint(const void *blob, size_t n, char out[SSH_FP_MAX])
+{
+	unsigned char d[EVP_MAX_MD_SIZE], b64[4 * ((32 + 2) / 3) + 1];
+	unsigned int len = 0;
+	int k;
+
+	EVP_Digest(blob, n, d, &len, EVP_sha256(), NULL);
+	k = EVP_EncodeBlock(b64, d, (int)len);	/* 44, with one '=' */
+	while (k > 0 && b64[k - 1] == '=')
+		k--;
+	snprintf(out, SSH_FP_MAX, "SHA256:%.*s", k, (const char *)b64);
 }
 
 void

@@ -15,6 +15,9 @@
  * lengths, never on where they first differ.
  *
  * random_bytes fills p with n bytes from the kernel's CSPRNG; 0 or -1.
+ * ssh_fingerprint(blob, n, out) writes an SSH public key's fingerprint
+ * as ssh-keygen -l prints it: "SHA256:" and the unpadded base64 of the
+ * SHA-256 of the key blob.
  */
 #ifndef BF_CRYPTO_H
 #define BF_CRYPTO_H
@@ -44,5 +47,8 @@ void hmac_sha256_hex(const void *key, size_t keylen, const char *msg,
     char out[65]);
 int ct_streq(const char *a, const char *b);
 int random_bytes(void *p, size_t n);
+
+#define SSH_FP_MAX 51	/* "SHA256:", 43 characters and a NUL */
+void ssh_fingerprint(const void *blob, size_t n, char out[SSH_FP_MAX]);
 
 #endif

@@ -16,6 +16,7 @@
 #include "atomicfile.h"
 #include "git.h"
 #include "rc.h"
+#include "sshhosts.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "xmalloc.h"
@@ -275,9 +276,53 @@ struct pushx {
 struct xfer {
 	const struct gitx_remote *rm;
 	int tries;
-	int auth_failed;
+	int auth_failed;	/* our credentials were refused or missing */
+	int hostkey_failed;	/* the server's SSH key is not known */
 	struct pushx *p;
 };
+
+/*
+ * SSH: the server's host key must be in rm->knownhosts (NULL:
+ * ~/.ssh/known_hosts) or /etc/ssh/ssh_known_hosts, before any key of
+ * ours is offered.  TLS certificates are libgit2's to check.
+ */
+static int
+cert_cb(git_cert *cert, int valid, const char *host, void *payload)
+{
+	struct xfer *x = payload;
+	const git_cert_hostkey *hk = (const git_cert_hostkey *)cert;
+	struct strbuf err = STRBUF_INIT, user = STRBUF_INIT;
+	const char *files[2], *home;
+	size_t n = 0;
+	int rc;
+
+	(void)valid;
+	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
+		return GIT_PASSTHROUGH;
+	/* a new SSH connection, which asks for credentials anew */
+	x->tries = 0;
+	if (x->rm->knownhosts != NULL)
+		files[n++] = x->rm->knownhosts;
+	else if ((home = getenv("HOME")) != NULL) {
+		strbuf_addf(&user, "%s/.ssh/known_hosts", home);
+		files[n++] = user.buf;
+	}
+	files[n++] = "/etc/ssh/ssh_known_hosts";
+	if (!(hk->type & GIT_CERT_SSH_RAW)) {
+		strbuf_addstr(&err, "ssh: libgit2 gave no host key to check");
+		rc = RC_PERM;
+	} else
+		rc = sshhosts_check(files, n, host,
+		    sshhosts_url_port(x->rm->url),
+		    (const unsigned char *)hk->hostkey, hk->hostkey_len, &err);
+	if (rc != RC_OK) {
+		git_error_set_str(GIT_ERROR_SSH, err.buf);
+		x->hostkey_failed = rc == RC_PERM;
+	}
+	strbuf_release(&err);
+	strbuf_release(&user);
+	return rc == RC_OK ? 0 : GIT_ECERTIFICATE;
+}
 
 static int
 cred_cb(git_credential **out, const char *url, const char *user,
@@ -346,6 +391,7 @@ do_fetch(git_repository *repo, struct xfer *x, int efd)
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	fo.update_fetchhead = 0;
 	fo.callbacks.credentials = cred_cb;
+	fo.callbacks.certificate_check = cert_cb;
 	fo.callbacks.payload = x;
 	if (git_remote_create_anonymous(&remote, repo, x->rm->url) < 0) {
 		child_err(efd, "fetch");
@@ -353,7 +399,8 @@ do_fetch(git_repository *repo, struct xfer *x, int efd)
 	}
 	if (git_remote_fetch(remote, &specs, &fo, NULL) < 0) {
 		child_err(efd, "fetch");
-		rc = x->auth_failed ? RC_PERM : RC_TEMP;
+		rc = x->auth_failed || x->hostkey_failed ? RC_PERM :
+		    RC_TEMP;
 	} else if (git_remote_connect(remote, GIT_DIRECTION_FETCH,
 	    &fo.callbacks, NULL, NULL) == 0) {
 		/* best effort: HEAD as upstream has it */
@@ -400,6 +447,7 @@ do_push(git_repository *repo, struct xfer *x)
 	int rc = RC_OK, c, pass;
 
 	po.callbacks.credentials = cred_cb;
+	po.callbacks.certificate_check = cert_cb;
 	po.callbacks.push_update_reference = push_ref_cb;
 	po.callbacks.payload = x;
 	if (git_remote_create_anonymous(&remote, repo, x->rm->url) < 0) {
@@ -415,7 +463,8 @@ do_push(git_repository *repo, struct xfer *x)
 	if (git_remote_connect(remote, GIT_DIRECTION_PUSH, &po.callbacks,
 	    NULL, NULL) < 0 || git_remote_ls(&heads, &nheads, remote) < 0) {
 		child_err(p->efd, "push");
-		rc = x->auth_failed ? RC_PERM : RC_TEMP;
+		rc = x->auth_failed || x->hostkey_failed ? RC_PERM :
+		    RC_TEMP;
 		goto out;
 	}
 	specs = xcalloc(nrefs + nheads + 1, sizeof(*specs));
@@ -469,7 +518,8 @@ do_push(git_repository *repo, struct xfer *x)
 		sa.count = nspecs - k < p->batch ? nspecs - k : p->batch;
 		if (git_remote_push(remote, &sa, &po) < 0) {
 			child_err(p->efd, "push");
-			rc = x->auth_failed ? RC_PERM : RC_TEMP;
+			rc = x->auth_failed || x->hostkey_failed ?
+			    RC_PERM : RC_TEMP;
 		}
 	}
 	if (rc == RC_OK && p->rejected)
@@ -497,7 +547,7 @@ run_child(const char *path, const struct gitx_remote *rm, struct pushx *p,
 	struct pollfd pfd;
 	long long end = mono_ms() + (long long)rm->timeout_s * 1000;
 	git_repository *repo;
-	struct xfer x = { rm, 0, 0, p };
+	struct xfer x = { rm, 0, 0, 0, p };
 	char buf[4096];
 	pid_t pid, parent;
 	ssize_t n;

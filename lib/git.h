@@ -59,16 +59,20 @@ void gitx_refs_free(struct gitx_ref *refs, size_t n);
  * are written).  Credentials: for HTTP(S), the host's entry in the
  * netrc-format file netrc (NULL: $NETRC, else ~/.netrc); for SSH, the
  * private key file sshkey (its public key beside it as KEY.pub, if
- * any).  Secrets are never put in err.
+ * any), offered only to a server whose host key is in the known_hosts
+ * file knownhosts (NULL: ~/.ssh/known_hosts) or in
+ * /etc/ssh/ssh_known_hosts.  Secrets are never put in err.
  *
  * Results: RC_OK; RC_TEMP when the remote is unreachable, fails or
- * times out; RC_PERM when it refused our credentials.
+ * times out; RC_PERM when it refused our credentials or its SSH host
+ * key is unknown, changed or revoked.
  */
 struct gitx_remote {
 	const char *url;
 	int timeout_s;
 	const char *netrc;
 	const char *sshkey;
+	const char *knownhosts;
 };
 
 /*

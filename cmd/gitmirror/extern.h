@@ -35,6 +35,7 @@ struct repo {
 	int64_t interval_s;
 	const char *credentials;	/* netrc-format file, or NULL */
 	const char *sshkey;
+	const char *knownhosts;		/* known_hosts file, or NULL */
 };
 
 struct ctx {

@@ -226,6 +226,8 @@ load_config(void)
 			r->credentials = path_expand(v);
 		if ((v = config_get(conf, KEY("sshkey"))) != NULL)
 			r->sshkey = path_expand(v);
+		if ((v = config_get(conf, KEY("knownhosts"))) != NULL)
+			r->knownhosts = path_expand(v);
 #undef KEY
 	}
 	strbuf_release(&path);

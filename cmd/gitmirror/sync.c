@@ -633,7 +633,7 @@ sync_repo(struct repo *r)
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
 	struct strbuf msg = STRBUF_INIT;
 	struct gitx_remote rm = { r->upstream, (int)r->timeout_s,
-	    r->credentials, r->sshkey };
+	    r->credentials, r->sshkey, r->knownhosts };
 	struct gitx_repo *g = NULL;
 	struct state s;
 	size_t i, npushed, total = 0;
@@ -703,7 +703,7 @@ sync_repo(struct repo *r)
 	gitx_close(g);
 	for (i = 0; frc == RC_OK && i < r->npush; i++) {
 		struct gitx_remote pm = { r->push[i], (int)r->timeout_s,
-		    r->credentials, r->sshkey };
+		    r->credentials, r->sshkey, r->knownhosts };
 
 		log_info("%s: push to %s", r->name, esc(r->push[i]));
 		strbuf_reset(&err);
