@@ -96,8 +96,32 @@ test_expect_success 'the cache stays within its size' '
 	grep "^$(git -C up/go rev-parse HEAD^{tree})-" cached
 '
 
+test_expect_success 'tarballs left unfinished an hour ago are removed' '
+	c="$BUILDFARM_DIR/cache/gitmirror" &&
+	: >"$c/.abc-1.tar.gz.Xy12Zw" &&
+	touch -d "2 hours ago" "$c/.abc-1.tar.gz.Xy12Zw" &&
+	: >"$c/.abc-2.tar.gz.Pq34Rs" &&
+	: >"$c/.keep" &&
+	touch -d "2 hours ago" "$c/.keep" &&
+	commit_n up/go 1 tmp &&
+	curl -sS -f -o /dev/null "$url/go.tar.gz?rev=$(git -C up/go rev-parse HEAD)" &&
+	test_path_is_missing "$c/.abc-1.tar.gz.Xy12Zw" &&
+	test_path_is_file "$c/.abc-2.tar.gz.Pq34Rs" &&
+	test_path_is_file "$c/.keep" &&
+	grep "removed .\.abc-1\.tar\.gz\.Xy12Zw., left by a tarball that was never finished" serve.log
+'
+
 test_expect_success 'serve stops cleanly' '
 	stop_daemon serve
+'
+
+test_expect_success 'and sweeps them when it starts' '
+	touch -d "2 hours ago" "$c/.abc-2.tar.gz.Pq34Rs" &&
+	start_daemon serve2 gitmirror serve -l 127.0.0.1:$port -s 5m &&
+	wait_for_port $port &&
+	test_path_is_missing "$c/.abc-2.tar.gz.Pq34Rs" &&
+	test_path_is_file "$c/.keep" &&
+	stop_daemon serve2
 '
 
 test_done

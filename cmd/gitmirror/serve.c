@@ -35,6 +35,8 @@
 #include "timefmt.h"
 #include "xmalloc.h"
 
+#define STALE_TMP_S	3600	/* an unfinished tarball not written since */
+
 extern char **environ;
 
 static pthread_mutex_t make_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -182,7 +184,12 @@ centcmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* Remove the oldest tarballs until the cache fits; keep is spared. */
+/*
+ * Remove the oldest tarballs until the cache fits; keep is spared.
+ * Also remove the temporary files (.NAME.tar.gz.XXXXXX) of tarballs
+ * whose making was killed: one untouched for STALE_TMP_S seconds is not
+ * being written by anyone.
+ */
 static void
 cache_evict(const char *dir, const char *keep)
 {
@@ -191,6 +198,7 @@ cache_evict(const char *dir, const char *keep)
 	uint64_t total = 0;
 	struct dirent *d;
 	struct stat st;
+	time_t now = time(NULL);
 	DIR *dp;
 	int dfd;
 
@@ -200,6 +208,15 @@ cache_evict(const char *dir, const char *keep)
 	while ((d = readdir(dp)) != NULL) {
 		size_t l = strlen(d->d_name);
 
+		if (d->d_name[0] == '.' && strstr(d->d_name, ".tar.gz.") !=
+		    NULL && fstatat(dfd, d->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < now - STALE_TMP_S) {
+			if (unlinkat(dfd, d->d_name, 0) == 0)
+				log_warnx("removed '%s', left by a tarball "
+				    "that was never finished", esc(d->d_name));
+			continue;
+		}
 		if (d->d_name[0] == '.' || l < 7 ||
 		    strcmp(d->d_name + l - 7, ".tar.gz") != 0 ||
 		    fstatat(dfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -409,7 +426,7 @@ int
 serve_run(const char *listen, uint64_t cachemax)
 {
 	struct httpd_config cfg = HTTPD_CONFIG_INIT;
-	struct strbuf err = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, dir = STRBUF_INIT;
 	struct sigaction sa;
 	struct httpd *h;
 	ssize_t n;
@@ -424,6 +441,8 @@ serve_run(const char *listen, uint64_t cachemax)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	strbuf_addf(&dir, "%s/cache/gitmirror", cx.dir);
+	cache_evict(dir.buf, "");
 	cfg.listen = listen;
 	cfg.handler = handler;
 	if ((h = httpd_start(&cfg, &err)) == NULL)
@@ -433,5 +452,6 @@ serve_run(const char *listen, uint64_t cachemax)
 		pause();
 	httpd_stop(h);
 	strbuf_release(&err);
+	strbuf_release(&dir);
 	return RC_OK;
 }
