@@ -60,7 +60,7 @@ git daemon --listen=127.0.0.1 --port="$port" --export-all \
     --base-path="$TRASH/gomirror" --reuseaddr "$TRASH/gomirror" \
     2>"$TRASH/gomirror/daemon.log" &
 dpid=$!
-trap 'kill $dpid 2>/dev/null' EXIT
+trap 'kill $dpid 2>/dev/null || :' EXIT
 perl -MIO::Socket::INET -MTime::HiRes=sleep -e '
     for (1..500) { exit 0 if IO::Socket::INET->new(PeerAddr =>
     "127.0.0.1:$ARGV[0]"); sleep 0.02 } exit 1' "$port" ||
