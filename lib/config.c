@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "git.h"
+#include "log.h"
 #include "num.h"
 #include "rc.h"
 #include "strbuf.h"
@@ -143,6 +144,105 @@ config_subsections(const struct config *cc, const char *section,
 	}
 	*names = c->subs;
 	return n;
+}
+
+/*
+ * buildfarm.conf(5): the sections the farm's tools read, and their
+ * keys.  A tool that reads a new key adds it here and to the page.
+ */
+static const struct {
+	const char *section;
+	int named;		/* [section "NAME"] rather than [section] */
+	const char *const *keys;
+} schema[] = {
+	{ "farm", 0, (const char *const[]){ "url", NULL } },
+	{ "gerrit", 1, (const char *const[]){ "url", "project", "gitcookies",
+	    "timeout", "rate", "overlap", "maxbody", "pagesize", "since",
+	    NULL } },
+	{ "repo", 1, (const char *const[]){ "upstream", "push", "branch",
+	    "mirror", "backfill", "timeout", "interval", "credentials",
+	    "sshkey", "knownhosts", NULL } },
+};
+
+static void
+report(struct strbuf *out, size_t *n, const char *line)
+{
+	const char *p, *nl;
+	size_t l = strlen(line);
+
+	/* once each: a key may be set many times */
+	for (p = out->buf; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+		if ((size_t)(nl - p) == l && strncmp(p, line, l) == 0)
+			return;
+	strbuf_addstr(out, line);
+	strbuf_addch(out, '\n');
+	(*n)++;
+}
+
+size_t
+config_unknown(const struct config *c, struct strbuf *out)
+{
+	struct strbuf line = STRBUF_INIT;
+	size_t i, j, k, n = 0;
+
+	for (i = 0; i < c->n; i++) {
+		const char *nm = c->e[i].name, *dot = strchr(nm, '.');
+		const char *last = strrchr(nm, '.');
+		size_t sl;
+		int named;
+
+		if (dot == NULL)
+			continue;	/* libgit2 gives none such */
+		sl = (size_t)(dot - nm);
+		named = last != dot;
+		for (j = 0; j < ARRAY_SIZE(schema); j++)
+			if (strlen(schema[j].section) == sl &&
+			    strncmp(schema[j].section, nm, sl) == 0)
+				break;
+		strbuf_reset(&line);
+		if (j == ARRAY_SIZE(schema)) {
+			strbuf_addf(&line, "unknown section [%s]",
+			    escn(nm, sl));
+		} else if (named && !schema[j].named) {
+			strbuf_addf(&line, "[%s] takes no name: [%s \"%s\"]",
+			    schema[j].section, schema[j].section,
+			    escn(dot + 1, (size_t)(last - dot - 1)));
+		} else if (!named && schema[j].named) {
+			strbuf_addf(&line, "[%s] needs a name: [%s \"NAME\"]",
+			    schema[j].section, schema[j].section);
+		} else {
+			for (k = 0; schema[j].keys[k] != NULL; k++)
+				if (strcmp(schema[j].keys[k], last + 1) == 0)
+					break;
+			if (schema[j].keys[k] != NULL)
+				continue;
+			if (named)
+				strbuf_addf(&line, "unknown key '%s' in "
+				    "[%s \"%s\"]", esc(last + 1),
+				    schema[j].section,
+				    escn(dot + 1, (size_t)(last - dot - 1)));
+			else
+				strbuf_addf(&line, "unknown key '%s' in [%s]",
+				    esc(last + 1), schema[j].section);
+		}
+		report(out, &n, line.buf);
+	}
+	strbuf_release(&line);
+	return n;
+}
+
+void
+config_warn_unknown(const struct config *c)
+{
+	struct strbuf out = STRBUF_INIT;
+	char *p, *nl;
+
+	config_unknown(c, &out);
+	for (p = out.buf; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		*nl = '\0';
+		log_warnx("config '%s': %s (ignored)", esc(c->path), p);
+	}
+	strbuf_release(&out);
 }
 
 int

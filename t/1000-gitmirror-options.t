@@ -60,6 +60,16 @@ test_expect_success 'setup: a good config' '
 	EOF
 '
 
+test_expect_success 'a misspelt key is a warning; the repo still syncs as configured' '
+	cp "$BUILDFARM_DIR/config" config.good &&
+	git config -f "$BUILDFARM_DIR/config" repo.go.mirorr true &&
+	gitmirror sync -n >out 2>err &&
+	test_line_count = 3 out &&
+	echo "gitmirror: config '"'"'$BUILDFARM_DIR/config'"'"': unknown key '"'"'mirorr'"'"' in [repo \"go\"] (ignored)" >expect &&
+	test_cmp expect err &&
+	cp config.good "$BUILDFARM_DIR/config"
+'
+
 test_expect_success 'an unknown repo operand is exit 100' '
 	test_expect_code 100 gitmirror sync nosuch 2>err &&
 	grep "no \[repo \"nosuch\"\]" err

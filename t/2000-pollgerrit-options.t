@@ -112,6 +112,22 @@ test_expect_success '-n checks a good config and does nothing' '
 	    "$BUILDFARM_DIR/spool"
 '
 
+test_expect_success 'a misspelt key or section is a warning, and the rest still runs' '
+	write_config <<-EOF &&
+		pagsize = 50
+	[gerit "x"]
+		url = https://x.example
+	EOF
+	pollgerrit -n poll >out 2>err &&
+	test_must_be_empty out &&
+	cat >expect <<-EOF &&
+	pollgerrit: config '"'"'$BUILDFARM_DIR/config'"'"': unknown key '"'"'pagsize'"'"' in [gerrit "go"] (ignored)
+	pollgerrit: config '"'"'$BUILDFARM_DIR/config'"'"': unknown section [gerit] (ignored)
+	EOF
+	test_cmp expect err &&
+	write_config </dev/null
+'
+
 test_expect_success '-d names the state directory, BUILDFARM_DIR is the default' '
 	mkdir other &&
 	cp "$BUILDFARM_DIR/config" other/config &&

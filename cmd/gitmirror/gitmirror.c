@@ -175,6 +175,7 @@ load_config(void)
 	farm_path(&path, dflag, "config");
 	if ((rc = config_load(&conf, path.buf, 0, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
+	config_warn_unknown(conf);
 	n = config_subsections(conf, "repo", &names);
 	cx.repos = xcalloc(n + 1, sizeof(*cx.repos));
 	cx.nrepos = n;

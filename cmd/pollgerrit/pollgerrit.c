@@ -117,6 +117,7 @@ load_config(void)
 	farm_path(&path, dflag, "config");
 	if ((rc = config_load(&c, path.buf, 0, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
+	config_warn_unknown(c);
 	if (conf_load(c, &cx.servers, &cx.nservers) != RC_OK)
 		exit(RC_PERM);
 	config_free(c);
