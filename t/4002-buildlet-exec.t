@@ -204,13 +204,30 @@ test_expect_success 'stdin is /dev/null; big binary output arrives whole' '
 	cmp sent out.body
 '
 
-test_expect_success 'a command starts clean: signals, fds 0-2, own session, all CPUs' '
+test_expect_success 'a command starts clean: signals, fds 0-2, own session, all CPUs (and so do our threads)' '
 	bl_exec out -d mode=sys -d cmd=/bin/cat -d cmdArg=/proc/self/status &&
 	grep -E "^Sig(Blk|Ign):" out.body >got &&
 	printf "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n" >expect &&
 	test_cmp expect got &&
 	grep "^Cpus_allowed_list:" out.body >got &&
 	grep "^Cpus_allowed_list:" /proc/self/status >expect &&
+	test_cmp expect got &&
+	# the thread that ran it, its connection still open, has all too
+	perl -MIO::Socket::INET -e "
+		my \$s = IO::Socket::INET->new(PeerAddr => \"127.0.0.1\",
+		    PeerPort => \$ARGV[0]) or die \"connect: \$!\";
+		my \$b = \"mode=sys&cmd=/bin/true\";
+		print \$s \"POST /exec HTTP/1.1\\r\\nHost: x\\r\\n\" .
+		    \"Content-Type: application/x-www-form-urlencoded\\r\\n\" .
+		    \"Content-Length: \" . length(\$b) . \"\\r\\n\\r\\n\$b\";
+		my \$r = \"\";
+		while (\$r !~ /\\r\\n0\\r\\n.*\\r\\n\\r\\n/s) {
+			sysread(\$s, \$r, 4096, length(\$r)) or die \"eof\";
+		}
+		system(\"cat /proc/\$ARGV[1]/task/*/status\") == 0 or die;
+		close(\$s);
+	" $port $(cat bl.pid) >status &&
+	grep "^Cpus_allowed_list:" status | sort -u >got &&
 	test_cmp expect got &&
 	bl_exec out -d mode=sys -d cmd=/bin/ls -d cmdArg=/proc/self/fd &&
 	printf "0\n1\n2\n3\n" >expect &&
