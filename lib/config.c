@@ -187,44 +187,45 @@ config_unknown(const struct config *c, struct strbuf *out)
 
 	for (i = 0; i < c->n; i++) {
 		const char *nm = c->e[i].name, *dot = strchr(nm, '.');
-		const char *last = strrchr(nm, '.');
-		size_t sl;
+		const char *last = strrchr(nm, '.'), *sec;
 		int named;
 
 		if (dot == NULL)
 			continue;	/* libgit2 gives none such */
-		sl = (size_t)(dot - nm);
 		named = last != dot;
 		for (j = 0; j < ARRAY_SIZE(schema); j++)
-			if (strlen(schema[j].section) == sl &&
-			    strncmp(schema[j].section, nm, sl) == 0)
+			if (strncmp(schema[j].section, nm,
+			    (size_t)(dot - nm)) == 0 &&
+			    schema[j].section[dot - nm] == '\0')
 				break;
 		strbuf_reset(&line);
 		if (j == ARRAY_SIZE(schema)) {
 			strbuf_addf(&line, "unknown section [%s]",
-			    escn(nm, sl));
-		} else if (named && !schema[j].named) {
-			strbuf_addf(&line, "[%s] takes no name: [%s \"%s\"]",
-			    schema[j].section, schema[j].section,
-			    escn(dot + 1, (size_t)(last - dot - 1)));
-		} else if (!named && schema[j].named) {
-			strbuf_addf(&line, "[%s] needs a name: [%s \"NAME\"]",
-			    schema[j].section, schema[j].section);
+			    escn(nm, (size_t)(dot - nm)));
+			report(out, &n, line.buf);
+			continue;
+		}
+		sec = schema[j].section;
+		if (named != schema[j].named) {
+			strbuf_addf(&line, named ? "[%s] takes no name: " :
+			    "[%s] needs a name: ", sec);
 		} else {
 			for (k = 0; schema[j].keys[k] != NULL; k++)
 				if (strcmp(schema[j].keys[k], last + 1) == 0)
 					break;
 			if (schema[j].keys[k] != NULL)
 				continue;
-			if (named)
-				strbuf_addf(&line, "unknown key '%s' in "
-				    "[%s \"%s\"]", esc(last + 1),
-				    schema[j].section,
-				    escn(dot + 1, (size_t)(last - dot - 1)));
-			else
-				strbuf_addf(&line, "unknown key '%s' in [%s]",
-				    esc(last + 1), schema[j].section);
+			strbuf_addf(&line, "unknown key '%s' in ",
+			    esc(last + 1));
 		}
+		/* where, as the file says it: [sec] or [sec "NAME"] */
+		if (named)
+			strbuf_addf(&line, "[%s \"%s\"]", sec,
+			    escn(dot + 1, (size_t)(last - dot - 1)));
+		else if (schema[j].named)
+			strbuf_addf(&line, "[%s \"NAME\"]", sec);
+		else
+			strbuf_addf(&line, "[%s]", sec);
 		report(out, &n, line.buf);
 	}
 	strbuf_release(&line);

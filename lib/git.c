@@ -275,7 +275,7 @@ struct pushx {
 
 struct xfer {
 	const struct gitx_remote *rm;
-	int tries;
+	int tries;		/* credential requests since the last connect */
 	int auth_failed;	/* our credentials were refused or missing */
 	int hostkey_failed;	/* the server's SSH key is not known */
 	struct pushx *p;
@@ -299,8 +299,6 @@ cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 	(void)valid;
 	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
 		return GIT_PASSTHROUGH;
-	/* a new SSH connection, which asks for credentials anew */
-	x->tries = 0;
 	if (x->rm->knownhosts != NULL)
 		files[n++] = x->rm->knownhosts;
 	else if ((home = getenv("HOME")) != NULL) {
@@ -397,18 +395,23 @@ do_fetch(git_repository *repo, struct xfer *x, int efd)
 		child_err(efd, "fetch");
 		return RC_PERM;
 	}
+	x->tries = 0;
 	if (git_remote_fetch(remote, &specs, &fo, NULL) < 0) {
 		child_err(efd, "fetch");
 		rc = x->auth_failed || x->hostkey_failed ? RC_PERM :
 		    RC_TEMP;
-	} else if (git_remote_connect(remote, GIT_DIRECTION_FETCH,
-	    &fo.callbacks, NULL, NULL) == 0) {
-		/* best effort: HEAD as upstream has it */
+		goto out;
+	}
+	/* best effort: HEAD as upstream has it */
+	x->tries = 0;
+	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &fo.callbacks,
+	    NULL, NULL) == 0) {
 		if (git_remote_default_branch(&def, remote) == 0)
 			git_repository_set_head(repo, def.ptr);
 		git_buf_dispose(&def);
 		git_remote_disconnect(remote);
 	}
+out:
 	git_remote_free(remote);
 	return rc;
 }
@@ -460,6 +463,7 @@ do_push(git_repository *repo, struct xfer *x)
 		rc = RC_TEMP;
 		goto out;
 	}
+	x->tries = 0;
 	if (git_remote_connect(remote, GIT_DIRECTION_PUSH, &po.callbacks,
 	    NULL, NULL) < 0 || git_remote_ls(&heads, &nheads, remote) < 0) {
 		child_err(p->efd, "push");
@@ -516,6 +520,7 @@ do_push(git_repository *repo, struct xfer *x)
 	for (k = 0; k < nspecs && rc == RC_OK; k += p->batch) {
 		sa.strings = specs + k;
 		sa.count = nspecs - k < p->batch ? nspecs - k : p->batch;
+		x->tries = 0;
 		if (git_remote_push(remote, &sa, &po) < 0) {
 			child_err(p->efd, "push");
 			rc = x->auth_failed || x->hostkey_failed ?
