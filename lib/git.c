@@ -275,7 +275,7 @@ struct pushx {
 
 struct xfer {
 	const struct gitx_remote *rm;
-	int tries;		/* credential requests since the last connect */
+	int tries;		/* credential requests since a connect */
 	int auth_failed;	/* our credentials were refused or missing */
 	int hostkey_failed;	/* the server's SSH key is not known */
 	struct pushx *p;

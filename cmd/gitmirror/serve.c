@@ -35,7 +35,7 @@
 #include "timefmt.h"
 #include "xmalloc.h"
 
-#define STALE_TMP_S	3600	/* an unfinished tarball this old is dead */
+#define STALE_TMP_S	3600	/* an unfinished tarball this old: dead */
 
 extern char **environ;
 
