@@ -90,13 +90,13 @@ worse(int a, int b)
 void
 mirror_path(struct strbuf *out, const struct repo *r)
 {
-	strbuf_addf(out, "%s/mirror/%s.git", cx.dir, r->name);
+	farm_placef(out, cx.dir, FARM_MIRROR, "%s.git", r->name);
 }
 
 void
 state_path(struct strbuf *out, const char *name, const char *ext)
 {
-	strbuf_addf(out, "%s/state/gitmirror/%s%s", cx.dir, name, ext);
+	farm_placef(out, cx.dir, FARM_STATE, "gitmirror/%s%s", name, ext);
 }
 
 /* 1 to 64 of [A-Za-z0-9._-], not starting with '.' or '-' */
@@ -172,7 +172,7 @@ load_config(void)
 	int rc, bad = 0;
 
 	cx.dir = farm_dir(dflag);
-	farm_path(&path, dflag, "config");
+	farm_place(&path, cx.dir, FARM_CONFIG);
 	if ((rc = config_load(&conf, path.buf, 0, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
 	config_warn_unknown(conf);

@@ -29,6 +29,7 @@
 #include "extern.h"
 #include "git.h"
 #include "httpd.h"
+#include "farm.h"
 #include "log.h"
 #include "rc.h"
 #include "strbuf.h"
@@ -251,7 +252,7 @@ cache_get(struct gitx_repo *g, const char *tree, long long mtime,
 	struct strbuf path = STRBUF_INIT;
 	int fd, rc;
 
-	strbuf_addf(&dir, "%s/cache/gitmirror", cx.dir);
+	farm_placef(&dir, cx.dir, FARM_CACHE, "gitmirror");
 	strbuf_addf(&name, "%s-%lld.tar.gz", tree, mtime);
 	strbuf_addf(&path, "%s/%s", dir.buf, name.buf);
 	if ((fd = open(path.buf, O_RDONLY | O_CLOEXEC)) >= 0)
@@ -441,7 +442,7 @@ serve_run(const char *listen, uint64_t cachemax)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	strbuf_addf(&dir, "%s/cache/gitmirror", cx.dir);
+	farm_placef(&dir, cx.dir, FARM_CACHE, "gitmirror");
 	cache_evict(dir.buf, "");
 	cfg.listen = listen;
 	cfg.handler = handler;

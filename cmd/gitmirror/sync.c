@@ -25,6 +25,7 @@
 #include "git.h"
 #include "json.h"
 #include "lock.h"
+#include "farm.h"
 #include "log.h"
 #include "mlog.h"
 #include "rc.h"
@@ -287,7 +288,7 @@ open_corpus(struct strbuf *err)
 
 	if (corpus != NULL)
 		return RC_OK;
-	strbuf_addf(&path, "%s/corpus", cx.dir);
+	farm_place(&path, cx.dir, FARM_CORPUS);
 	rc = mlog_open(&corpus, path.buf, MLOG_CREATE, err);
 	strbuf_release(&path);
 	return rc;
@@ -665,7 +666,7 @@ sync_repo(struct repo *r)
 	}
 	s.st.tried = now;
 	strbuf_reset(&path);
-	strbuf_addf(&path, "%s/mirror", cx.dir);
+	farm_place(&path, cx.dir, FARM_MIRROR);
 	if (mkdirs(path.buf) < 0) {
 		log_warn("%s: mirror directory '%s'", r->name, path.buf);
 		rc = RC_TEMP;

@@ -717,7 +717,7 @@ main(int argc, char *argv[])
 	if (dflag != NULL)
 		strbuf_addstr(&dir, dflag);
 	else
-		farm_path(&dir, NULL, "corpus");
+		farm_place(&dir, farm_dir(NULL), FARM_CORPUS);
 	rc = mlog_open(&l, dir.buf, cmds[i].create ? MLOG_CREATE : 0, &err);
 	if (rc != RC_OK)
 		fatalx(rc, "%s", err.buf);

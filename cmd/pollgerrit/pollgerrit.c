@@ -114,7 +114,7 @@ load_config(void)
 	int rc;
 
 	cx.dir = farm_dir(dflag);
-	farm_path(&path, dflag, "config");
+	farm_place(&path, cx.dir, FARM_CONFIG);
 	if ((rc = config_load(&c, path.buf, 0, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
 	config_warn_unknown(c);
@@ -132,12 +132,12 @@ open_farm(void)
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
 	int rc;
 
-	strbuf_addf(&path, "%s/state/pollgerrit", cx.dir);
+	farm_placef(&path, cx.dir, FARM_STATE, "pollgerrit");
 	if (mkdirs(path.buf) < 0 || (cx.statefd = open(path.buf,
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		fatal(RC_TEMP, "state directory '%s'", path.buf);
 	strbuf_reset(&path);
-	strbuf_addf(&path, "%s/corpus", cx.dir);
+	farm_place(&path, cx.dir, FARM_CORPUS);
 	if ((rc = mlog_open(&cx.corpus, path.buf, MLOG_CREATE, &err)) !=
 	    RC_OK)
 		fatalx(rc, "%s", err.buf);

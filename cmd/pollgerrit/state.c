@@ -36,6 +36,7 @@
 #include "extern.h"
 #include "json.h"
 #include "lock.h"
+#include "farm.h"
 #include "log.h"
 #include "mlog.h"
 #include "rc.h"
@@ -53,7 +54,8 @@ state_lock(struct server *s, int wait_ms, struct strbuf *err)
 
 	if (s->lockfd >= 0)
 		return RC_OK;
-	strbuf_addf(&path, "%s/state/pollgerrit/%s.lock", cx.dir, s->name);
+	farm_placef(&path, cx.dir, FARM_STATE, "pollgerrit/%s.lock",
+	    s->name);
 	rc = lock_take(path.buf, wait_ms == 0 ? LOCK_F_NB : 0, wait_ms,
 	    &s->lockfd, err);
 	if (rc == RC_NO)

@@ -28,7 +28,7 @@ try_open(struct strbuf *err)
 
 	if (cx.try_open)
 		return RC_OK;
-	strbuf_addf(&path, "%s/spool/try", cx.dir);
+	farm_place(&path, cx.dir, FARM_SPOOL_TRY);
 	rc = spool_open(&cx.try, path.buf, 1, err);
 	if (rc == RC_OK)
 		cx.try_open = 1;

@@ -132,6 +132,29 @@ t_path(void)
 	strbuf_release(&sb);
 }
 
+static void
+t_place(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int i;
+
+	farm_place(&sb, "/d", FARM_RESULTS);
+	check_str(sb.buf, "/d/results");
+	strbuf_reset(&sb);
+	farm_placef(&sb, "/d", FARM_STATE, "gitmirror/%s.ok", "go");
+	check_str(sb.buf, "/d/state/gitmirror/go.ok");
+	strbuf_reset(&sb);
+	farm_place(&sb, "/d", FARM_MASTER_KEY);
+	check_str(sb.buf, "/d/keys/master");
+	check_str(farm_place_name(FARM_SPOOL_WORK), "spool/work");
+	check_int(farm_place_lookup("corpus"), ==, FARM_CORPUS);
+	check_int(farm_place_lookup("nope"), ==, -1);
+	/* every place has a name and is found by it */
+	for (i = 0; i < FARM_NPLACES; i++)
+		check_int(farm_place_lookup(farm_place_name(i)), ==, i);
+	strbuf_release(&sb);
+}
+
 int
 main(void)
 {
@@ -139,5 +162,6 @@ main(void)
 	TEST(t_root(), "root without $BUILDFARM_DIR: /var/lib/buildfarm");
 	TEST(t_user(), "others: $XDG_STATE_HOME/buildfarm, else $HOME/...");
 	TEST(t_path(), "farm_path joins the farm directory and a name");
+	TEST(t_place(), "the layout is named in one place");
 	return test_done();
 }
