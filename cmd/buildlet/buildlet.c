@@ -44,6 +44,7 @@
 #include "log.h"
 #include "num.h"
 #include "rc.h"
+#include "sig.h"
 #include "strbuf.h"
 #include "xmalloc.h"
 
@@ -53,7 +54,6 @@
 
 extern char **environ;
 
-static volatile sig_atomic_t got_signal;
 static atomic_int stopped;
 
 static void BF_NORETURN
@@ -78,12 +78,6 @@ help(void)
 "                [-password-file file] [-ssh-port port]\n"
 "                [-tls-cert file -tls-key file] [-workdir dir]\n");
 	exit(RC_OK);
-}
-
-static void
-onsig(int sig)
-{
-	got_signal = sig;
 }
 
 /* The password from -password-file or $BUILDLET_PASSWORD, or NULL. */
@@ -371,12 +365,10 @@ main(int argc, char *argv[])
 	};
 	struct httpd_config cfg = HTTPD_CONFIG_INIT;
 	struct strbuf err = STRBUF_INIT, def = STRBUF_INIT;
-	struct sigaction sa;
-	sigset_t set, old;
 	const char *listen = DEFAULT_LISTEN, *pwfile = NULL, *cert = NULL,
 	    *key = NULL, *wdarg = NULL, *tmp, *keep[4];
 	pthread_t wd;
-	int ch, errors = 0, insecure = 0, halting, nkeep;
+	int ch, errors = 0, insecure = 0, halting, nkeep, sig;
 
 	prog_init(argv[0]);
 	/*
@@ -478,32 +470,19 @@ main(int argc, char *argv[])
 	cfg.handler = serve;
 	cfg.body_mode = body_mode;
 	cfg.max_body = MAX_FORM;
-	signal(SIGPIPE, SIG_IGN);
-	/* block the signals in every thread; main waits for them */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
+	/* blocked in every thread, read by this one; USR1 is /halt's */
+	if (sig_init(&err, SIGINT, SIGTERM, SIGUSR1, 0) < 0)
+		fatalx(RC_TEMP, "%s", err.buf);
 	if ((bl.h = httpd_start(&cfg, &err)) == NULL)
 		fatalx(RC_TEMP, "%s", err.buf);
 	log_warnx("listening on %s (port %d)%s, work directory '%s'%s",
 	    esc(listen), httpd_port(bl.h), cert != NULL ? " with TLS" : "",
 	    esc(bl.workdir), bl.password == NULL ? ", no password" : "");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsig;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	/* blocked except inside sigsuspend: no lost wake-up */
-	sigdelset(&old, SIGINT);
-	sigdelset(&old, SIGTERM);
-	sigdelset(&old, SIGUSR1);
-	while (!got_signal)
-		sigsuspend(&old);
-	halting = got_signal == SIGUSR1;
+	while ((sig = sig_wait(-1)) == 0)
+		;
+	halting = sig == SIGUSR1;
 	if (!halting)
-		log_warnx("stopping on signal %d", (int)got_signal);
+		log_warnx("stopping on signal %d", sig);
 
 	/* commands first, so that their connections end */
 	exec_kill_all();

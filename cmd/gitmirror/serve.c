@@ -32,6 +32,7 @@
 #include "farm.h"
 #include "log.h"
 #include "rc.h"
+#include "sig.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "xmalloc.h"
@@ -414,21 +415,11 @@ handler(struct httpd_req *req, void *arg)
 	}
 }
 
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 int
 serve_run(const char *listen, uint64_t cachemax)
 {
 	struct httpd_config cfg = HTTPD_CONFIG_INIT;
 	struct strbuf err = STRBUF_INIT, dir = STRBUF_INIT;
-	struct sigaction sa;
 	struct httpd *h;
 	ssize_t n;
 
@@ -437,11 +428,9 @@ serve_run(const char *listen, uint64_t cachemax)
 	if (n <= 0)
 		fatal(RC_TEMP, "readlink /proc/self/exe");
 	self_exe[n] = '\0';
-	signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	/* before the server's threads start, so that they inherit it */
+	if (sig_init(&err, SIGINT, SIGTERM, 0) < 0)
+		fatalx(RC_TEMP, "%s", err.buf);
 	farm_placef(&dir, cx.dir, FARM_CACHE, "gitmirror");
 	cache_evict(dir.buf, "");
 	cfg.listen = listen;
@@ -449,8 +438,8 @@ serve_run(const char *listen, uint64_t cachemax)
 	if ((h = httpd_start(&cfg, &err)) == NULL)
 		fatalx(RC_TEMP, "%s", err.buf);
 	log_warnx("listening on port %d", httpd_port(h));
-	while (!stop)
-		pause();
+	while (sig_wait(-1) == 0)
+		;
 	httpd_stop(h);
 	strbuf_release(&err);
 	strbuf_release(&dir);

@@ -31,6 +31,7 @@
 #include "mlog.h"
 #include "num.h"
 #include "rc.h"
+#include "sig.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "xmalloc.h"
@@ -315,15 +316,6 @@ handle(struct httpd_req *req, void *arg)
 		httpd_error(req, 404, "404 page not found");
 }
 
-static volatile sig_atomic_t stop;
-
-static void
-onsig(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 int
 cmd_serve(struct mlog *l, int argc, char **argv)
 {
@@ -332,8 +324,6 @@ cmd_serve(struct mlog *l, int argc, char **argv)
 	struct server sv;
 	const char *lflag = "127.0.0.1:5938";
 	int ch, rc, wflag = 55;
-	struct sigaction sa;
-	sigset_t set, old;
 
 	while ((ch = getopt(argc, argv, "+l:w:")) != -1) {
 		switch (ch) {
@@ -362,25 +352,15 @@ cmd_serve(struct mlog *l, int argc, char **argv)
 	cfg.listen = lflag;
 	cfg.handler = handle;
 	cfg.arg = &sv;
-	signal(SIGPIPE, SIG_IGN);
-	/* block the signals in every thread; main waits for them */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
+	/* before the server's threads start, so that they inherit it */
+	if (sig_init(&err, SIGINT, SIGTERM, 0) < 0)
+		fatalx(RC_TEMP, "%s", err.buf);
 	sv.h = httpd_start(&cfg, &err);
 	if (sv.h == NULL)
 		fatalx(RC_TEMP, "listen on '%s': %s", esc(lflag), err.buf);
 	log_warnx("serving '%s' on port %d", esc(sv.dir), httpd_port(sv.h));
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsig;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	/* the signals stay blocked except inside sigsuspend: no lost wake-up */
-	sigdelset(&old, SIGINT);
-	sigdelset(&old, SIGTERM);
-	while (!stop)
-		sigsuspend(&old);
+	while (sig_wait(-1) == 0)
+		;
 	httpd_stop(sv.h);
 	hash_free(sv.hstate);
 	pthread_mutex_destroy(&sv.mu);

@@ -24,6 +24,7 @@
 #include "json.h"
 #include "log.h"
 #include "rc.h"
+#include "sig.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "xmalloc.h"
@@ -310,13 +311,9 @@ pace(struct server *s)
 	long long now = mono_ms(), gap = 1000 / s->rate;
 
 	if (now < s->next_req_ms) {
-		struct timespec ts;
-		long long d = s->next_req_ms - now;
-
-		ts.tv_sec = (time_t)(d / 1000);
-		ts.tv_nsec = (long)(d % 1000) * 1000000;
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !cx.stop)
-			;
+		/* watch's signals cut the wait short (sig.h) */
+		if (sig_wait(s->next_req_ms - now) != 0)
+			cx.stop = 1;
 		now = s->next_req_ms;
 	}
 	s->next_req_ms = now + gap;

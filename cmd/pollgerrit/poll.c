@@ -28,6 +28,7 @@
 #include "json.h"
 #include "log.h"
 #include "rc.h"
+#include "sig.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "xmalloc.h"
@@ -436,24 +437,16 @@ out:
 	return news > 0 ? RC_OK : RC_NO;
 }
 
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	cx.stop = 1;
-}
-
+/*
+ * A signal ends the nap early: that is how we stop.  One that came
+ * while a round ran is still pending on sig_fd(), so it ends the next
+ * nap at once instead of being lost.
+ */
 static void
 nap(long long ms)
 {
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
-	/* a signal ends the nap early: that is how we stop */
-	(void)nanosleep(&ts, NULL);
+	if (ms > 0 && sig_wait(ms) != 0)
+		cx.stop = 1;
 }
 
 /*
@@ -464,15 +457,15 @@ nap(long long ms)
 int
 watch_loop(struct server **sel, size_t n, long try_ms, long full_ms)
 {
-	struct sigaction sa;
+	struct strbuf err = STRBUF_INIT;
 	size_t i;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	if (sig_init(&err, SIGTERM, SIGINT, SIGHUP, 0) < 0) {
+		log_warnx("%s", err.buf);
+		strbuf_release(&err);
+		return RC_TEMP;
+	}
+	strbuf_release(&err);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 0; i < n; i++)
 		sel[i]->next_full_ms = sel[i]->next_try_ms = mono_ms();
