@@ -53,6 +53,7 @@ MAN1 += man/pollgerrit.1
 MAN1 += man/gitmirror.1
 MAN5 = man/maintlog.5
 MAN5 += man/buildfarm.conf.5
+MAN5 += man/spool.5
 MAN7 = man/buildfarm.7
 
 LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
