@@ -1,12 +1,15 @@
 #include "compat.h"
 
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +18,7 @@
 #include "rc.h"
 #include "spool.h"
 #include "strbuf.h"
+#include "timefmt.h"
 #include "xmalloc.h"
 
 static const char *const subname[SPOOL_NSUB] = {
@@ -40,6 +44,36 @@ name_ok(const char *name)
 {
 	return name != NULL && name[0] != '\0' && name[0] != '.' &&
 	    strchr(name, '/') == NULL;
+}
+
+/* A name of the form spool_put makes: "<sec>.<usec>P<pid>Q<n>.<host>". */
+static int
+put_made_name(const char *s)
+{
+	static const char digits[] = "0123456789";
+	size_t n;
+
+	if ((n = strspn(s, digits)) == 0 || s[n] != '.')
+		return 0;
+	s += n + 1;
+	if (strspn(s, digits) != 6 || s[6] != 'P')
+		return 0;
+	s += 7;
+	if ((n = strspn(s, digits)) == 0 || s[n] != 'Q')
+		return 0;
+	s += n + 1;
+	if ((n = strspn(s, digits)) == 0 || s[n] != '.')
+		return 0;
+	return s[n + 1] != '\0';
+}
+
+/* ".name": the item's count in cur/, its tombstone in done/ and fail/ */
+static void
+dot_name(struct strbuf *out, const char *name)
+{
+	strbuf_reset(out);
+	strbuf_addch(out, '.');
+	strbuf_addstr(out, name);
 }
 
 static int
@@ -77,6 +111,9 @@ spool_close(struct spool *sp)
 {
 	int i;
 
+	if (sp->watch >= 0)
+		close(sp->watch);
+	sp->watch = -1;
 	for (i = 0; i < SPOOL_NSUB; i++) {
 		if (sp->sub[i] >= 0)
 			close(sp->sub[i]);
@@ -94,6 +131,8 @@ spool_open(struct spool *sp, const char *dir, int create, struct strbuf *err)
 	int i, made = 0, rc;
 
 	sp->fd = -1;
+	sp->watch = -1;
+	sp->max_claims = SPOOL_MAX_CLAIMS;
 	for (i = 0; i < SPOOL_NSUB; i++)
 		sp->sub[i] = -1;
 	sp->path = xstrdup(dir);
@@ -298,11 +337,128 @@ try_lock(int dirfd, const char *name, int *fdp)
 	return 1;
 }
 
+/*
+ * The count in cur/.name: 0 when there is none, max_claims (or INT_MAX
+ * without a limit) when it holds no number, -1 with errno on errors.
+ */
+static int
+count_read(struct spool *sp, const char *name)
+{
+	struct strbuf dot = STRBUF_INIT, buf = STRBUF_INIT;
+	char *end;
+	long n;
+	int fd, e;
+
+	dot_name(&dot, name);
+	fd = openat(sp->sub[SPOOL_CUR], dot.buf,
+	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	strbuf_release(&dot);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (strbuf_read_fd(&buf, fd, 32) < 0 && errno != EFBIG) {
+		e = errno;
+		close(fd);
+		strbuf_release(&buf);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	errno = 0;
+	n = strtol(buf.buf, &end, 10);
+	if (errno != 0 || end == buf.buf || (*end != '\n' && *end != '\0') ||
+	    n < 0 || n > INT_MAX - 1)
+		n = sp->max_claims > 0 ? sp->max_claims : INT_MAX - 1;
+	strbuf_release(&buf);
+	return (int)n;
+}
+
+/* Replace cur/.name with n: tmp/.name, fsync, rename. */
+static int
+count_write(struct spool *sp, const char *name, int n)
+{
+	struct strbuf dot = STRBUF_INIT, num = STRBUF_INIT;
+	int fd, r = -1, e;
+
+	dot_name(&dot, name);
+	strbuf_addf(&num, "%d\n", n);
+	fd = openat(sp->sub[SPOOL_TMP], dot.buf,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd >= 0) {
+		if (write_all(fd, num.buf, num.len) == 0 && fsync(fd) == 0)
+			r = 0;
+		e = errno;
+		if (close(fd) < 0 && r == 0) {
+			r = -1;
+			e = errno;
+		}
+		if (r == 0 && renameat(sp->sub[SPOOL_TMP], dot.buf,
+		    sp->sub[SPOOL_CUR], dot.buf) < 0) {
+			r = -1;
+			e = errno;
+		}
+		if (r < 0)
+			(void)unlinkat(sp->sub[SPOOL_TMP], dot.buf, 0);
+		errno = e;
+	}
+	strbuf_release(&dot);
+	strbuf_release(&num);
+	return r;
+}
+
+static void
+count_remove(struct spool *sp, const char *name)
+{
+	struct strbuf dot = STRBUF_INIT;
+
+	dot_name(&dot, name);
+	(void)unlinkat(sp->sub[SPOOL_CUR], dot.buf, 0);
+	strbuf_release(&dot);
+}
+
+/*
+ * Set (on) or clear the x bits of the item open as fd.  Only a mark for
+ * people: the lock is what tells live claims, so failure is ignored.
+ */
+static void
+mark(int fd, int on)
+{
+	struct stat st;
+	mode_t m;
+
+	if (fstat(fd, &st) < 0)
+		return;
+	m = st.st_mode & 07777;
+	m = on ? m | 0111 : m & ~(mode_t)0111;
+	if (m != (st.st_mode & 07777))
+		(void)fchmod(fd, m);
+}
+
+/* 1 when dirfd/name is the file open as fd, 0 when not, -1 on errors. */
+static int
+same_file(int fd, int dirfd, const char *name)
+{
+	struct stat a, b;
+
+	if (fstat(fd, &a) < 0)
+		return -1;
+	if (fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static int
+claimed_by_other(struct spool *sp, const char *name, struct strbuf *err)
+{
+	strbuf_addf(err, "'%s/new/%s': claimed by someone else", sp->path,
+	    name);
+	return RC_NO;
+}
+
 int
 spool_claim(struct spool *sp, const char *name, int *lockfd,
     struct strbuf *err)
 {
-	int fd = -1, r;
+	int fd = -1, n, r;
 
 	if (!name_ok(name))
 		return bad_name(name, err);
@@ -313,33 +469,56 @@ spool_claim(struct spool *sp, const char *name, int *lockfd,
 	r = try_lock(sp->sub[SPOOL_NEW], name, &fd);
 	if (r < 0)
 		return sys_err(sp, err, "claim", "new", name);
-	if (r == 0) {
-		strbuf_addf(err, "'%s/new/%s': claimed by someone else",
-		    sp->path, name);
-		return RC_NO;
+	if (r == 0)
+		return claimed_by_other(sp, name, err);
+	/*
+	 * Count only a claim that will succeed: we may have locked it just
+	 * as its claimer let go, after moving it on.  While we hold the lock
+	 * nobody else moves new/name.
+	 */
+	if ((r = same_file(fd, sp->sub[SPOOL_NEW], name)) <= 0) {
+		close(fd);
+		if (r == 0)
+			return claimed_by_other(sp, name, err);
+		return sys_err(sp, err, "claim", "new", name);
+	}
+	/* counted before the move: a crash in between counts one too many */
+	if ((n = count_read(sp, name)) < 0 ||
+	    count_write(sp, name, n == INT_MAX - 1 ? n : n + 1) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return sys_err(sp, err, "count claim of", "cur", name);
 	}
 	if (renameat(sp->sub[SPOOL_NEW], name, sp->sub[SPOOL_CUR], name) < 0) {
 		int e = errno;
 
 		close(fd);
 		errno = e;
-		if (e == ENOENT) {
-			/* we locked it just as its claimer let go */
-			strbuf_addf(err, "'%s/new/%s': claimed by someone else",
-			    sp->path, name);
-			return RC_NO;
-		}
 		return sys_err(sp, err, "claim", "new", name);
 	}
+	/* after the move: a crash in between leaves a dead claim unmarked */
+	mark(fd, 1);
 	*lockfd = fd;
 	return RC_OK;
+}
+
+int
+spool_claims(struct spool *sp, const char *name)
+{
+	if (!name_ok(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return count_read(sp, name);
 }
 
 int
 spool_finish(struct spool *sp, const char *name, const char *to,
     struct strbuf *err)
 {
-	int i;
+	int i, fd;
 
 	if (!name_ok(name))
 		return bad_name(name, err);
@@ -349,6 +528,12 @@ spool_finish(struct spool *sp, const char *name, const char *to,
 		    "or fail", name, to != NULL ? to : "");
 		return RC_PERM;
 	}
+	/* unmarked first: a crash after it leaves a dead claim unmarked */
+	if ((fd = openat(sp->sub[SPOOL_CUR], name,
+	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		mark(fd, 0);
+		close(fd);
+	}
 	if (renameat(sp->sub[SPOOL_CUR], name, sp->sub[i], name) < 0) {
 		int rc = errno == ENOENT ? RC_NO : RC_TEMP;
 
@@ -357,6 +542,8 @@ spool_finish(struct spool *sp, const char *name, const char *to,
 	}
 	if (fsync(sp->sub[i]) < 0)
 		return sys_err(sp, err, "fsync", subname[i], NULL);
+	/* a crash before this leaves the count to spool_prune */
+	count_remove(sp, name);
 	return RC_OK;
 }
 
@@ -379,7 +566,7 @@ spool_stale(struct spool *sp, const char *name)
 int
 spool_requeue(struct spool *sp, const char *name, struct strbuf *err)
 {
-	int fd = -1, r, rc = RC_OK;
+	int fd = -1, n, r, rc = RC_OK, to;
 
 	if (!name_ok(name))
 		return bad_name(name, err);
@@ -391,11 +578,24 @@ spool_requeue(struct spool *sp, const char *name, struct strbuf *err)
 		    errno == ENOENT ? "no such item" : "claim is live");
 		return RC_NO;
 	}
-	if (renameat(sp->sub[SPOOL_CUR], name, sp->sub[SPOOL_NEW], name) < 0) {
+	if ((n = count_read(sp, name)) < 0) {
+		rc = sys_err(sp, err, "read claim count of", "cur", name);
+		close(fd);
+		return rc;
+	}
+	to = sp->max_claims > 0 && n >= sp->max_claims ? SPOOL_FAIL : SPOOL_NEW;
+	mark(fd, 0);
+	if (renameat(sp->sub[SPOOL_CUR], name, sp->sub[to], name) < 0) {
 		rc = errno == ENOENT ? RC_NO : RC_TEMP;
 		(void)sys_err(sp, err, "requeue", "cur", name);
-	} else if (fsync(sp->sub[SPOOL_NEW]) < 0)
-		rc = sys_err(sp, err, "fsync", "new", NULL);
+	} else if (fsync(sp->sub[to]) < 0)
+		rc = sys_err(sp, err, "fsync", subname[to], NULL);
+	else if (to == SPOOL_FAIL) {
+		count_remove(sp, name);
+		strbuf_addf(err, "requeue '%s/cur/%s': claimed %d times, "
+		    "moved to fail/", sp->path, name, n);
+		rc = RC_PERM;
+	}
 	close(fd);
 	return rc;
 }
@@ -435,25 +635,36 @@ spool_read(struct spool *sp, const char *sub, const char *name,
 int
 spool_find(struct spool *sp, const char *name)
 {
+	/* a negative entry: the tombstone in that directory */
 	static const int order[] = {
-		SPOOL_NEW, SPOOL_CUR, SPOOL_DONE, SPOOL_FAIL, SPOOL_NEW,
-		SPOOL_CUR,
+		SPOOL_NEW, SPOOL_CUR, SPOOL_DONE, SPOOL_FAIL, -SPOOL_DONE,
+		-SPOOL_FAIL, SPOOL_NEW, SPOOL_CUR,
 	};
+	struct strbuf dot = STRBUF_INIT;
 	struct stat st;
 	size_t i;
+	int r = -1;
 
 	if (!name_ok(name)) {
 		errno = EINVAL;
 		return -2;
 	}
+	dot_name(&dot, name);
 	for (i = 0; i < ARRAY_SIZE(order); i++) {
-		if (fstatat(sp->sub[order[i]], name, &st,
-		    AT_SYMLINK_NOFOLLOW) == 0)
-			return order[i];
-		if (errno != ENOENT)
-			return -2;
+		int sub = order[i] < 0 ? -order[i] : order[i];
+
+		if (fstatat(sp->sub[sub], order[i] < 0 ? dot.buf : name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			r = sub;
+			break;
+		}
+		if (errno != ENOENT) {
+			r = -2;
+			break;
+		}
 	}
-	return -1;
+	strbuf_release(&dot);
+	return r;
 }
 
 int
@@ -464,6 +675,11 @@ spool_put_named(struct spool *sp, const char *name, const void *data,
 
 	if (!name_ok(name))
 		return bad_name(name, err);
+	if (put_made_name(name)) {
+		strbuf_addf(err, "named item '%s': spool_put makes names like "
+		    "this", name);
+		return RC_PERM;
+	}
 	if ((r = spool_find(sp, name)) >= 0) {
 		/* a tmp/name left between link and unlink by a dead producer */
 		(void)unlinkat(sp->sub[SPOOL_TMP], name, 0);
@@ -510,5 +726,210 @@ unlink:
 	if (fd >= 0)
 		close(fd);
 	(void)unlinkat(sp->sub[SPOOL_TMP], name, 0);
+	return rc;
+}
+
+int
+spool_watch(struct spool *sp, struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	int fd;
+
+	if (sp->watch >= 0)
+		return sp->watch;
+	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
+		(void)sys_err(sp, err, "watch", "new", NULL);
+		return -1;
+	}
+	/* link(2) (spool_put_named) creates, rename(2) moves to */
+	strbuf_addf(&path, "%s/new", sp->path);
+	if (inotify_add_watch(fd, path.buf, IN_CREATE | IN_MOVED_TO |
+	    IN_ONLYDIR) < 0) {
+		(void)sys_err(sp, err, "watch", "new", NULL);
+		close(fd);
+		fd = -1;
+	}
+	strbuf_release(&path);
+	sp->watch = fd;
+	return fd;
+}
+
+void
+spool_watch_drain(struct spool *sp)
+{
+	char buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	if (sp->watch < 0)
+		return;
+	while (read(sp->watch, buf, sizeof(buf)) > 0)
+		;
+}
+
+int
+spool_wait_new(struct spool *sp, int timeout_ms, struct strbuf *err)
+{
+	struct spool_names nv = SPOOL_NAMES_INIT;
+	struct pollfd pfd;
+	long long end = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int rc, left;
+
+	if (spool_watch(sp, err) < 0)
+		return RC_TEMP;
+	for (;;) {
+		spool_watch_drain(sp);
+		rc = spool_list(sp, "new", &nv, err);
+		if (rc != RC_OK || nv.n > 0)
+			break;
+		left = -1;
+		if (timeout_ms >= 0) {
+			long long d = end - mono_ms();
+
+			left = d < 0 ? 0 : d > INT_MAX ? INT_MAX : (int)d;
+		}
+		pfd.fd = sp->watch;
+		pfd.events = POLLIN;
+		rc = poll(&pfd, 1, left);
+		if (rc == 0 || (rc < 0 && errno == EINTR)) {
+			rc = RC_NO;
+			break;
+		}
+		if (rc < 0) {
+			rc = sys_err(sp, err, "wait for", "new", NULL);
+			break;
+		}
+	}
+	spool_names_free(&nv);
+	return rc;
+}
+
+int
+spool_wait_item(struct spool *sp, const char *name)
+{
+	int fd, r, e;
+
+	for (;;) {
+		if ((r = spool_find(sp, name)) != SPOOL_CUR)
+			return r;
+		fd = openat(sp->sub[SPOOL_CUR], name,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;	/* it moved on: look again */
+			return -2;
+		}
+		if (flock(fd, LOCK_SH) < 0) {
+			e = errno;
+			close(fd);
+			errno = e;
+			return -2;
+		}
+		/* nobody holds it: still in cur/ means its worker died */
+		r = same_file(fd, sp->sub[SPOOL_CUR], name);
+		e = errno;
+		close(fd);
+		errno = e;
+		if (r != 0)
+			return r > 0 ? SPOOL_CUR : -2;
+	}
+}
+
+/* Remove the dot-files of dir that belong to items now in done/ or fail/. */
+static int
+prune_dots(struct spool *sp, int sub, struct strbuf *err)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r;
+
+	fd = openat(sp->fd, subname[sub], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sys_err(sp, err, "open", subname[sub], NULL);
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return sys_err(sp, err, "open", subname[sub], NULL);
+	}
+	/* an item in done/ or fail/ never moves again, so its count is dead */
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || !name_ok(de->d_name + 1))
+			continue;
+		r = spool_find(sp, de->d_name + 1);
+		if (r == SPOOL_DONE || r == SPOOL_FAIL)
+			(void)unlinkat(sp->sub[sub], de->d_name, 0);
+	}
+	closedir(d);
+	return RC_OK;
+}
+
+int
+spool_prune(struct spool *sp, const char *sub, long long age,
+    size_t *pruned, struct strbuf *err)
+{
+	struct spool_names nv = SPOOL_NAMES_INIT, old = SPOOL_NAMES_INIT;
+	struct strbuf dot = STRBUF_INIT;
+	struct stat st;
+	time_t now = time(NULL);
+	size_t i, n = 0;
+	int s, fd, rc;
+
+	if (pruned != NULL)
+		*pruned = 0;
+	s = sub != NULL ? sub_index(sub) : -1;
+	if (s != SPOOL_DONE && s != SPOOL_FAIL) {
+		strbuf_addf(err, "prune '%s': not done or fail",
+		    sub != NULL ? sub : "");
+		return RC_PERM;
+	}
+	if ((rc = spool_list(sp, sub, &nv, err)) != RC_OK)
+		return rc;
+	/* first the tombstones, durable, then the items: see spool.h */
+	for (i = 0; i < nv.n; i++) {
+		if (fstatat(sp->sub[s], nv.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = sys_err(sp, err, "prune", subname[s], nv.v[i]);
+			goto out;
+		}
+		if ((long long)now - (long long)st.st_ctime < age)
+			continue;
+		if (!put_made_name(nv.v[i])) {
+			dot_name(&dot, nv.v[i]);
+			fd = openat(sp->sub[s], dot.buf, O_WRONLY | O_CREAT |
+			    O_CLOEXEC | O_NOFOLLOW, 0644);
+			if (fd < 0) {
+				rc = sys_err(sp, err, "make tombstone",
+				    subname[s], dot.buf);
+				goto out;
+			}
+			close(fd);
+		}
+		GROW(old.v, old.n + 1, old.alloc);
+		old.v[old.n++] = nv.v[i];
+		nv.v[i] = NULL;
+	}
+	if (old.n > 0 && fsync(sp->sub[s]) < 0) {
+		rc = sys_err(sp, err, "fsync", subname[s], NULL);
+		goto out;
+	}
+	for (i = 0; i < old.n; i++) {
+		if (unlinkat(sp->sub[s], old.v[i], 0) == 0)
+			n++;
+		else if (errno != ENOENT) {
+			rc = sys_err(sp, err, "prune", subname[s], old.v[i]);
+			break;
+		}
+	}
+	if (n > 0 && fsync(sp->sub[s]) < 0 && rc == RC_OK)
+		rc = sys_err(sp, err, "fsync", subname[s], NULL);
+	if (rc == RC_OK)
+		rc = prune_dots(sp, SPOOL_CUR, err);
+	if (rc == RC_OK)
+		rc = prune_dots(sp, SPOOL_TMP, err);
+out:
+	if (pruned != NULL)
+		*pruned = n;
+	strbuf_release(&dot);
+	spool_names_free(&nv);
+	spool_names_free(&old);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include "rc.h"
 #include "spool.h"
 #include "strbuf.h"
+#include "workitem.h"
 
 int
 try_open(struct strbuf *err)
@@ -36,24 +37,22 @@ try_open(struct strbuf *err)
 	return rc;
 }
 
-static struct json *
-item_json(const struct server *s, const struct change *c)
+/* The item borrows c's and s's strings: not to be released. */
+static void
+item_of(struct work_item *wi, const struct server *s, const struct change *c)
 {
-	struct json *j = json_new_object();
-
-	json_set_str(j, "kind", "try");
-	/* empty: schedule runs every builder of the repo with try = true */
-	json_set_str(j, "builder", "");
-	json_set_str(j, "repo", c->project);
-	json_set_str(j, "rev", c->rev);
-	json_set_str(j, "branch", c->branch);
-	json_set_int(j, "change", c->number);
-	json_set_int(j, "patchset", c->patchset);
-	json_set_str(j, "change_id", c->change_id);
-	json_set_str(j, "subject", c->subject);
-	json_set_str(j, "gerrit", s->name);
-	json_set_str(j, "server", s->url);
-	return j;
+	wi->kind = WORK_TRY;
+	/* none: schedule runs every builder of the repo with try = true */
+	wi->builder = NULL;
+	wi->repo = c->project;
+	wi->rev = c->rev;
+	wi->branch = c->branch;
+	wi->change = c->number;
+	wi->patchset = c->patchset;
+	wi->change_id = c->change_id;
+	wi->subject = c->subject;
+	wi->gerrit = s->name;
+	wi->server = s->url;
 }
 
 /* Queue c's current patch set: RC_OK queued now, RC_NO queued before. */
@@ -61,6 +60,7 @@ int
 try_queue(struct server *s, const struct change *c, struct strbuf *err)
 {
 	struct strbuf name = STRBUF_INIT, data = STRBUF_INIT;
+	struct work_item wi = WORK_ITEM_INIT;
 	struct json *j;
 	int rc;
 
@@ -68,9 +68,8 @@ try_queue(struct server *s, const struct change *c, struct strbuf *err)
 		return rc;
 	strbuf_addf(&name, "%s-%lld-%lld", s->name, (long long)c->number,
 	    (long long)c->patchset);
-	j = item_json(s, c);
-	json_dump(&data, j);
-	strbuf_addch(&data, '\n');
+	item_of(&wi, s, c);
+	workitem_encode(&wi, &data);
 	rc = spool_put_named(&cx.try, name.buf, data.buf, data.len, err);
 	if (rc == RC_NO)
 		strbuf_reset(err);
@@ -78,11 +77,13 @@ try_queue(struct server *s, const struct change *c, struct strbuf *err)
 		if (cx.jflag) {
 			struct strbuf out = STRBUF_INIT;
 
+			j = workitem_json(&wi);
 			json_set_str(j, "event", "try");
 			json_set_str(j, "item", name.buf);
 			json_dump(&out, j);
 			printf("%s\n", out.buf);
 			strbuf_release(&out);
+			json_free(j);
 		} else
 			printf("try %s %lld %lld %s %s %s\n", s->name,
 			    (long long)c->number, (long long)c->patchset,
@@ -90,7 +91,6 @@ try_queue(struct server *s, const struct change *c, struct strbuf *err)
 		log_info("gerrit '%s': queued try work '%s'", s->name,
 		    name.buf);
 	}
-	json_free(j);
 	strbuf_release(&name);
 	strbuf_release(&data);
 	return rc;

@@ -8,9 +8,11 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -332,7 +334,7 @@ t_claim_race(void)
 	check_int(other, ==, 0);
 	/* the winner is dead, so its claim is stale */
 	check_int(spool_stale(&sp, item[1]), ==, 1);
-	check_int(count_files("cur"), ==, 2);
+	check_int(count_files("cur"), ==, 4);	/* two items, two counts */
 	strbuf_release(&err);
 }
 
@@ -510,6 +512,353 @@ t_put_write_fail(void)
 	strbuf_release(&name);
 }
 
+/* The x bits of sub/name, or -1 when it is missing. */
+static int
+xbits(const char *sub, const char *name)
+{
+	struct stat st;
+	int i = strcmp(sub, "new") == 0 ? SPOOL_NEW :
+	    strcmp(sub, "cur") == 0 ? SPOOL_CUR :
+	    strcmp(sub, "done") == 0 ? SPOOL_DONE : SPOOL_FAIL;
+
+	if (fstatat(sp.sub[i], name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	return (int)(st.st_mode & 0111);
+}
+
+/*
+ * Fork a worker that claims name, says 'y' (or 'n') on a pipe and then
+ * waits to be killed, or with finish set, waits for a byte on a second
+ * pipe and finishes the item to done.  Returns its pid; *ctl gets the
+ * write end of the second pipe.
+ */
+static pid_t
+worker(const char *name, int finish, int *ctl)
+{
+	int p[2], q[2];
+	pid_t pid;
+	char c = 0;
+
+	if (pipe(p) < 0 || pipe(q) < 0)
+		return -1;
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		struct strbuf e = STRBUF_INIT;
+		int fd = -1;
+
+		close(p[0]);
+		close(q[1]);
+		c = spool_claim(&sp, name, &fd, &e) == RC_OK ? 'y' : 'n';
+		(void)!write(p[1], &c, 1);
+		if (!finish)
+			for (;;)
+				pause();
+		(void)!read(q[0], &c, 1);
+		_exit(spool_finish(&sp, name, "done", &e) == RC_OK ? 0 : 1);
+	}
+	close(p[1]);
+	close(q[0]);
+	if (pid < 0 || read(p[0], &c, 1) != 1 || c != 'y') {
+		close(p[0]);
+		close(q[1]);
+		return -1;
+	}
+	close(p[0]);
+	if (ctl != NULL)
+		*ctl = q[1];
+	else
+		close(q[1]);
+	return pid;
+}
+
+static void
+kill_wait(pid_t pid)
+{
+	int st;
+
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+}
+
+/* A wake-up descriptor turns readable on a put; spool_wait_new returns. */
+static void
+t_watch(void)
+{
+	struct strbuf err = STRBUF_INIT, name = STRBUF_INIT;
+	struct spool s2;
+	struct pollfd pfd;
+	char path[PATH_MAX + 64];
+	int fd, st;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/watched", root);
+	check_int(spool_open(&s2, path, 1, &err), ==, RC_OK);
+	fd = spool_watch(&s2, &err);
+	check(fd >= 0);
+	check_int(spool_watch(&s2, &err), ==, fd);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	check_int(poll(&pfd, 1, 0), ==, 0);
+	/* nothing there: a wait times out */
+	check_int(spool_wait_new(&s2, 0, &err), ==, RC_NO);
+	check_int(spool_put(&s2, "w", 1, &name, &err), ==, RC_OK);
+	check_int(poll(&pfd, 1, 10000), ==, 1);
+	spool_watch_drain(&s2);
+	check_int(poll(&pfd, 1, 0), ==, 0);
+	/* an item already there: at once */
+	check_int(spool_wait_new(&s2, 0, &err), ==, RC_OK);
+	check_int(unlinkat(s2.sub[SPOOL_NEW], name.buf, 0), ==, 0);
+	/* named items arrive by link(2): readable too */
+	check_int(spool_put_named(&s2, "n-1-1", "x", 1, &err), ==, RC_OK);
+	check_int(poll(&pfd, 1, 10000), ==, 1);
+	check_int(unlinkat(s2.sub[SPOOL_NEW], "n-1-1", 0), ==, 0);
+	spool_watch_drain(&s2);
+	/* a blocking wait ends when another process puts an item */
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		struct strbuf e = STRBUF_INIT;
+
+		_exit(spool_put(&s2, "late", 4, NULL, &e) == RC_OK ? 0 : 1);
+	}
+	check_int(spool_wait_new(&s2, 60000, &err), ==, RC_OK);
+	check(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	spool_close(&s2);
+	check_int(s2.watch, ==, -1);
+	strbuf_release(&err);
+	strbuf_release(&name);
+}
+
+/* 1 when a process waits for a flock (a "->" line in /proc/locks). */
+static int
+lock_waiter(pid_t pid)
+{
+	char line[512], want[32];
+	FILE *fp;
+	int found = 0;
+
+	snprintf(want, sizeof(want), " %ld ", (long)pid);
+	if ((fp = fopen("/proc/locks", "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, "->") != NULL && strstr(line, want) != NULL)
+			found = 1;
+	fclose(fp);
+	if (!found)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	return found;
+}
+
+/* Fork a process that runs spool_wait_item(name) and exits with it + 2. */
+static pid_t
+waiter(const char *name)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	if ((pid = fork()) == 0)
+		_exit(spool_wait_item(&sp, name) + 2);
+	return pid;
+}
+
+static int
+waiter_result(pid_t pid)
+{
+	int st;
+
+	if (pid <= 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -100;
+	return WEXITSTATUS(st) - 2;
+}
+
+/* spool_wait_item blocks while the worker holds the item. */
+static void
+t_wait_item(void)
+{
+	struct strbuf err = STRBUF_INIT, name = STRBUF_INIT;
+	time_t end;
+	pid_t w, p;
+	int ctl = -1, blocked = 0;
+
+	check_int(spool_put(&sp, "waited", 6, &name, &err), ==, RC_OK);
+	check_int(spool_wait_item(&sp, name.buf), ==, SPOOL_NEW);
+	check_int(spool_wait_item(&sp, "no-such-item"), ==, -1);
+	errno = 0;
+	check_int(spool_wait_item(&sp, ".x"), ==, -2);
+	check_int(errno, ==, EINVAL);
+
+	p = worker(name.buf, 1, &ctl);
+	check(p > 0);
+	w = waiter(name.buf);
+	check(w > 0);
+	/* wait until the waiter is blocked on the item's lock */
+	for (end = time(NULL) + 30; time(NULL) < end;)
+		if ((blocked = lock_waiter(w)))
+			break;
+	check(blocked);
+	check_int(waitpid(w, NULL, WNOHANG), ==, 0);
+	/* let the worker finish: the waiter learns it is done */
+	check_int(write(ctl, "g", 1), ==, 1);
+	close(ctl);
+	check_int(waiter_result(w), ==, SPOOL_DONE);
+	check_int(waiter_result(p), ==, -2);	/* the worker's exit 0 */
+	check_int(spool_wait_item(&sp, name.buf), ==, SPOOL_DONE);
+
+	/* a worker that dies leaves its item in cur/: the waiter says so */
+	strbuf_reset(&name);
+	check_int(spool_put(&sp, "dies", 4, &name, &err), ==, RC_OK);
+	p = worker(name.buf, 0, NULL);
+	check(p > 0);
+	w = waiter(name.buf);
+	for (end = time(NULL) + 30; time(NULL) < end;)
+		if ((blocked = lock_waiter(w)))
+			break;
+	check(blocked);
+	kill_wait(p);
+	check_int(waiter_result(w), ==, SPOOL_CUR);
+	check_int(spool_requeue(&sp, name.buf, &err), ==, RC_OK);
+	check_int(spool_wait_item(&sp, name.buf), ==, SPOOL_NEW);
+	check_int(unlinkat(sp.sub[SPOOL_NEW], name.buf, 0), ==, 0);
+	strbuf_release(&err);
+	strbuf_release(&name);
+}
+
+/* A live claim is +x; it loses the mark when it leaves cur/. */
+static void
+t_mark(void)
+{
+	struct strbuf err = STRBUF_INIT, a = STRBUF_INIT, b = STRBUF_INIT;
+	pid_t p;
+	int fd = -1;
+
+	check_int(spool_put(&sp, "a", 1, &a, &err), ==, RC_OK);
+	check_int(spool_put(&sp, "b", 1, &b, &err), ==, RC_OK);
+	check_int(xbits("new", a.buf), ==, 0);
+	check_int(spool_claim(&sp, a.buf, &fd, &err), ==, RC_OK);
+	check_int(xbits("cur", a.buf), ==, 0111);
+	check_int(spool_finish(&sp, a.buf, "done", &err), ==, RC_OK);
+	close(fd);
+	check_int(xbits("done", a.buf), ==, 0);
+	/* a dead worker's mark goes with the requeue */
+	p = worker(b.buf, 0, NULL);
+	check(p > 0);
+	check_int(xbits("cur", b.buf), ==, 0111);
+	kill_wait(p);
+	check_int(spool_requeue(&sp, b.buf, &err), ==, RC_OK);
+	check_int(xbits("new", b.buf), ==, 0);
+	check_int(unlinkat(sp.sub[SPOOL_NEW], b.buf, 0), ==, 0);
+	strbuf_release(&err);
+	strbuf_release(&a);
+	strbuf_release(&b);
+}
+
+/*
+ * An item whose workers die (SIGKILL, N times) goes to fail/ at the
+ * N-th requeue, with its count: never looping, never lost.
+ */
+static void
+t_delivery_count(void)
+{
+	struct strbuf err = STRBUF_INIT, name = STRBUF_INIT;
+	struct strbuf dot = STRBUF_INIT;
+	int i, n = 4;
+	pid_t p;
+
+	check_int(sp.max_claims, ==, 3);
+	sp.max_claims = n;
+	check_int(spool_put(&sp, "deadly", 6, &name, &err), ==, RC_OK);
+	strbuf_addf(&dot, ".%s", name.buf);
+	check_int(spool_claims(&sp, name.buf), ==, 0);
+	for (i = 1; i <= n; i++) {
+		p = worker(name.buf, 0, NULL);
+		check(p > 0);
+		check_int(spool_claims(&sp, name.buf), ==, i);
+		kill_wait(p);
+		check_int(spool_stale(&sp, name.buf), ==, 1);
+		strbuf_reset(&err);
+		if (i < n) {
+			check_int(spool_requeue(&sp, name.buf, &err), ==,
+			    RC_OK);
+			check_int(spool_find(&sp, name.buf), ==, SPOOL_NEW);
+			check_int(spool_claims(&sp, name.buf), ==, i);
+		} else {
+			check_int(spool_requeue(&sp, name.buf, &err), ==,
+			    RC_PERM);
+			check(strstr(err.buf, "claimed 4 times") != NULL);
+			check(strstr(err.buf, "fail/") != NULL);
+		}
+	}
+	check_int(spool_find(&sp, name.buf), ==, SPOOL_FAIL);
+	check_int(xbits("fail", name.buf), ==, 0);
+	/* the count went with it; the listings never showed it */
+	check(faccessat(sp.sub[SPOOL_CUR], dot.buf, F_OK, 0) < 0);
+	check_int(spool_claims(&sp, name.buf), ==, 0);
+	sp.max_claims = 3;
+	strbuf_release(&err);
+	strbuf_release(&name);
+	strbuf_release(&dot);
+}
+
+/*
+ * Workers killed at random moments of their claim: the item is never
+ * lost and its count never goes down, and is higher after every claim
+ * that reached cur/.
+ */
+static void
+t_count_crash(void)
+{
+	struct strbuf err = STRBUF_INIT, name = STRBUF_INIT;
+	int round, prev = 0, n, where, bad = 0;
+	unsigned seed = (unsigned)getpid();
+
+	sp.max_claims = 0;	/* no limit: this is about the count */
+	check_int(spool_put(&sp, "crash", 5, &name, &err), ==, RC_OK);
+	for (round = 0; round < 60; round++) {
+		struct timespec ts = { 0, (long)(rand_r(&seed) % 3000) * 1000 };
+		pid_t pid;
+
+		fflush(stdout);
+		if ((pid = fork()) == 0) {
+			struct strbuf e = STRBUF_INIT;
+			int fd = -1;
+
+			(void)spool_claim(&sp, name.buf, &fd, &e);
+			for (;;)
+				pause();
+		}
+		if (pid < 0) {
+			bad++;
+			break;
+		}
+		nanosleep(&ts, NULL);	/* a random moment, not a wait */
+		kill_wait(pid);
+		where = spool_find(&sp, name.buf);
+		n = spool_claims(&sp, name.buf);
+		if ((where != SPOOL_NEW && where != SPOOL_CUR) || n < prev ||
+		    (where == SPOOL_CUR && n < prev + 1)) {
+			test_msg("round %d: where %d count %d before %d",
+			    round, where, n, prev);
+			bad++;
+			break;
+		}
+		prev = n;
+		if (where == SPOOL_CUR &&
+		    spool_requeue(&sp, name.buf, &err) != RC_OK) {
+			bad++;
+			break;
+		}
+	}
+	check_int(bad, ==, 0);
+	check(prev > 0);
+	check_int(spool_find(&sp, name.buf), ==, SPOOL_NEW);
+	check_int(unlinkat(sp.sub[SPOOL_NEW], name.buf, 0), ==, 0);
+	sp.max_claims = 3;
+	strbuf_release(&err);
+	strbuf_release(&name);
+}
+
 int
 main(void)
 {
@@ -535,6 +884,11 @@ main(void)
 	TEST(t_read(), "read limits, missing items, bad subdirectories");
 	TEST(t_put_fail(), "failed put leaves nothing in tmp or new");
 	TEST(t_put_write_fail(), "a put that cannot write leaves nothing");
+	TEST(t_watch(), "the watch fd turns readable on a put; wait_new");
+	TEST(t_wait_item(), "wait_item returns when the worker finishes");
+	TEST(t_mark(), "live claims are +x, nothing else is");
+	TEST(t_delivery_count(), "killed N times, an item goes to fail/");
+	TEST(t_count_crash(), "kills within claims never lose an item or count");
 
 	spool_close(&sp);
 	for (i = 0; i < ARRAY_SIZE(item); i++)
