@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -180,6 +181,19 @@ join_vals(struct httpd_req *req, const char *key, struct strbuf *out)
 	strbuf_addch(out, ' ');
 }
 
+/* /block holds its request until the test lets go (or 10 s pass). */
+static int block_release;
+
+static void
+block_wait(void)
+{
+	long long t0 = now_ms();
+
+	while (!__atomic_load_n(&block_release, __ATOMIC_SEQ_CST) &&
+	    now_ms() - t0 < 10000)
+		usleep(10 * 1000);
+}
+
 static void
 handler(struct httpd_req *req, void *arg)
 {
@@ -256,6 +270,14 @@ handler(struct httpd_req *req, void *arg)
 			free(user);
 			free(pass);
 		}
+	} else if (strcmp(p, "/method") == 0) {
+		httpd_body(req, &len);
+		s = httpd_header(req, "Content-Type");
+		httpd_replyf(req, 200, "%s %zu %s", httpd_method(req), len,
+		    s ? s : "-");
+	} else if (strcmp(p, "/block") == 0) {
+		block_wait();
+		httpd_replyf(req, 200, "released");
 	} else if (strcmp(p, "/redir") == 0) {
 		httpd_add_header(req, "Location", "/q?a=r");
 		httpd_reply(req, 302, NULL, "moved\n", 6);
@@ -930,6 +952,250 @@ t_pipe_edges(void)
 	strbuf_release(&path);
 }
 
+/* ---- http_request ---- */
+
+static void
+t_methods(void)
+{
+	struct http_req req = HTTP_REQ_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, h = STRBUF_INIT;
+
+	req.url = url("/method");
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "GET 0 -");
+	req.method = "DELETE";
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "DELETE 0 -");
+	/* a body with a method that is neither POST nor PUT */
+	req.method = "PATCH";
+	req.ctype = "text/plain";
+	req.body = "hello";
+	req.body_len = 5;
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "PATCH 5 text/plain");
+	req.method = "PUT";
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "PUT 5 text/plain");
+	/* POST without a body or type: Content-Length: 0, no type */
+	req.method = "POST";
+	req.ctype = NULL;
+	req.body = NULL;
+	req.body_len = 0;
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "POST 0 -");
+	req.method = "HEAD";
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_int(r.status, ==, 200);
+	check_int(r.body.len, ==, 0);
+	check_int(http_resp_header(&r, "Content-Length", &h), ==, 0);
+	check_str(h.buf, "8");	/* of "HEAD 0 -" */
+	/* refused before anything is sent */
+	req.method = "GET /x HTTP/1.1\r\nX-Evil: 1\r\n";
+	strbuf_reset(&err);
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_PERM);
+	check(strstr(err.buf, "bad method") != NULL);
+	req.method = "PUT";
+	req.body = "x";
+	req.body_fd = 0;
+	strbuf_reset(&err);
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_PERM);
+	check(strstr(err.buf, "two request bodies") != NULL);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&h);
+}
+
+static void
+t_body_fd(void)
+{
+	struct http_req req = HTTP_REQ_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
+	struct hash *h = hash_new(HASH_SHA256);
+	char hex[HASH_HEX_MAX];
+	int p[2];
+
+	/* POST from a pipe: chunked, no Content-Length */
+	if (!check(pipe(p) == 0))
+		return;
+	check_int(write(p[1], "streamed body", 13), ==, 13);
+	close(p[1]);
+	hash_update(h, "streamed body", 13);
+	hash_hex(h, hex);
+	hash_free(h);
+	req.method = "POST";
+	req.url = url("/put");
+	req.body_fd = p[0];
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	strbuf_addf(&want, "%s 13 te=chunked cl=no buffered=0", hex);
+	check_str(r.body.buf, want.buf);
+	close(p[0]);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&want);
+}
+
+struct sink {
+	struct strbuf got;
+	int calls;
+	int fail_at;		/* return -1 on this call; 0: never */
+	const char *why;	/* and put this into cb_err */
+	struct strbuf *cb_err;
+};
+
+static int
+sink_fn(const void *buf, size_t len, void *arg)
+{
+	struct sink *k = arg;
+
+	if (++k->calls == k->fail_at) {
+		if (k->why != NULL)
+			strbuf_addstr(k->cb_err, k->why);
+		return -1;
+	}
+	strbuf_add(&k->got, buf, len);
+	return 0;
+}
+
+static void
+t_on_body(void)
+{
+	struct http_req req = HTTP_REQ_INIT;
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, h = STRBUF_INIT, cberr = STRBUF_INIT;
+	struct sink k = { STRBUF_INIT, 0, 0, NULL, NULL };
+
+	/* a chunked body streamed to the callback, then its trailer */
+	req.url = url("/stream");
+	req.on_body = sink_fn;
+	req.arg = &k;
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(k.got.buf, "chunk1,chunk2");
+	check_int(r.body.len, ==, 0);
+	check_int(r.body_len, ==, 13);
+	check_int(http_resp_header(&r, "Process-State", &h), ==, 0);
+	check_str(h.buf, "ok");
+	/* beyond the default cap: no cap unless the caller sets one */
+	strbuf_reset(&k.got);
+	req.url = url("/big");
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_int(k.got.len, ==, 100000);
+	opt.max_body = 1000;
+	strbuf_reset(&err);
+	check_int(http_request(&req, &opt, &r, &err), ==, HTTP_PERM);
+	check(strstr(err.buf, "response body over 1000 bytes") != NULL);
+	/* an error page goes to resp.body, never to the callback */
+	strbuf_reset(&k.got);
+	k.calls = 0;
+	req.url = url("/status?code=404");
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_NOTFOUND);
+	check_int(k.calls, ==, 0);
+	check_str(r.body.buf, "status page\n");
+	/* the callback stops the transfer */
+	k.fail_at = 1;
+	k.calls = 0;
+	req.url = url("/stream");
+	strbuf_reset(&err);
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_PERM);
+	check_str(err.buf + strlen(err.buf) - 23, "aborted by the receiver");
+	k.calls = 0;
+	k.why = "disk full";
+	k.cb_err = &cberr;
+	req.cb_err = &cberr;
+	strbuf_reset(&err);
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_PERM);
+	check(strstr(err.buf, "/stream': disk full") != NULL);
+	/* and the next request is fine */
+	req.on_body = NULL;
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "chunk1,chunk2");
+	strbuf_release(&k.got);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&h);
+	strbuf_release(&cberr);
+}
+
+struct canceller {
+	volatile sig_atomic_t *flag;
+	int after_ms;
+	long long at;		/* when the flag was set */
+};
+
+static void *
+cancel_later(void *arg)
+{
+	struct canceller *cn = arg;
+
+	usleep((useconds_t)cn->after_ms * 1000);
+	cn->at = now_ms();
+	*cn->flag = 1;
+	return NULL;
+}
+
+/* GET /block or a PUT from a silent pipe, cancelled from a thread. */
+static void
+cancel_one(struct http_req *req, const char *what)
+{
+	static volatile sig_atomic_t flag;
+	struct canceller cn = { &flag, 200, 0 };
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT;
+	enum http_class cls;
+	pthread_t t;
+	long long done;
+
+	flag = 0;
+	req->cancel = &flag;
+	pthread_create(&t, NULL, cancel_later, &cn);
+	cls = http_request(req, NULL, &r, &err);
+	done = now_ms();
+	pthread_join(t, NULL);
+	check_int(cls, ==, HTTP_TEMP);
+	check_str(err.buf + strlen(err.buf) - 9, "cancelled");
+	/* ~100 ms is the promise; a busy machine gets a few seconds */
+	check_int(done - cn.at, <, 3000);
+	test_msg("%s: cancelled after %lld ms", what, done - cn.at);
+	check_int(done - cn.at, >=, 0);
+	/* set before the call: nothing is sent */
+	flag = 1;
+	strbuf_reset(&err);
+	check_int(http_request(req, NULL, &r, &err), ==, HTTP_TEMP);
+	check(strstr(err.buf, "cancelled") != NULL);
+	http_resp_release(&r);
+	strbuf_release(&err);
+}
+
+static void
+t_cancel(void)
+{
+	struct http_req req = HTTP_REQ_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT;
+	int p[2];
+
+	__atomic_store_n(&block_release, 0, __ATOMIC_SEQ_CST);
+	req.url = url("/block");
+	cancel_one(&req, "waiting for the response");
+	/* a request body from a pipe that stays silent */
+	if (check(pipe(p) == 0)) {
+		req.method = "PUT";
+		req.url = url("/put");
+		req.body_fd = p[0];
+		cancel_one(&req, "sending from a silent pipe");
+		close(p[0]);
+		close(p[1]);
+	}
+	__atomic_store_n(&block_release, 1, __ATOMIC_SEQ_CST);
+	/* the thread's handle works on */
+	check_int(http_get(url("/q?b=after"), NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "a= b=after");
+	http_resp_release(&r);
+	strbuf_release(&err);
+}
+
 static void
 t_stop_and_timeout(void)
 {
@@ -1177,6 +1443,10 @@ main(void)
 	TEST(t_upgrade(), "upgrade to an echo protocol");
 	TEST(t_auth(), "basic auth");
 	TEST(t_pipe_edges(), "pipe abort and drain, 100-continue, split form");
+	TEST(t_methods(), "http_request: methods and bodies from memory");
+	TEST(t_body_fd(), "http_request: POST from a pipe, chunked");
+	TEST(t_on_body(), "http_request: on_body, trailers, abort");
+	TEST(t_cancel(), "http_request: cancel from another thread");
 	TEST(t_stop_and_timeout(), "slow stream vs idle timeout, stop upgrade");
 	TEST(t_tls(), "TLS with a self-signed certificate");
 	TEST(t_start_errors(), "listen addresses and start errors");
