@@ -1,11 +1,15 @@
 #include "compat.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -42,6 +46,22 @@
 struct handle {
 	CURLM *m;
 	CURL *c;
+};
+
+/*
+ * A socket someone else dialled.  libcurl gets it from the open-socket
+ * callback, marked CURL_SOCKOPT_ALREADY_CONNECTED, and "closes" it
+ * through a close-socket callback that leaves it open.  The connection
+ * lives in the object's own multi handle, never in a thread's, so the
+ * kept-alive connections to dialled hosts and this one never mix.
+ */
+struct http_conn {
+	struct handle *h;
+	struct curl_slist *connect_to;
+	int fd;
+	int fl;			/* fd's status flags, given back at the end */
+	int handed;		/* libcurl holds the fd */
+	int gone;		/* libcurl let go of it: the stream is spent */
 };
 
 #define CANCEL_POLL_MS	50
@@ -128,6 +148,7 @@ struct xfer {
 	int read_errno;		/* read from body_fd failed */
 	int refused;		/* on_body returned -1 */
 	int cancelled;		/* *req->cancel was set */
+	struct http_conn *conn;	/* speaking over a dialled-in socket */
 	char range[32];
 	char ebuf[CURL_ERROR_SIZE];
 };
@@ -642,6 +663,10 @@ outcome(struct xfer *x, CURLcode rc, struct strbuf *err)
 		    strerror(x->read_errno));
 		return HTTP_TEMP;
 	}
+	if (x->conn != NULL && x->conn->gone && resp->status == 0) {
+		strbuf_addstr(err, "the connection is closed");
+		return HTTP_TEMP;
+	}
 	if (x->ebuf[0] != '\0') {
 		size_t n = strlen(x->ebuf);
 
@@ -654,9 +679,185 @@ outcome(struct xfer *x, CURLcode rc, struct strbuf *err)
 	return curl_class(rc);
 }
 
+/*
+ * The fds handed to libcurl as connected, for connect() below.  Only
+ * looked at when a connect() failed with EISCONN, which no other
+ * caller expects to see on a hot path.
+ */
+static pthread_mutex_t preconn_mu = PTHREAD_MUTEX_INITIALIZER;
+static int *preconn;
+static size_t npreconn, apreconn;
+
+static void
+preconn_add(int fd)
+{
+	pthread_mutex_lock(&preconn_mu);
+	if (npreconn == apreconn) {
+		apreconn = apreconn ? 2 * apreconn : 8;
+		preconn = xreallocarray(preconn, apreconn, sizeof(*preconn));
+	}
+	preconn[npreconn++] = fd;
+	pthread_mutex_unlock(&preconn_mu);
+}
+
+static void
+preconn_del(int fd)
+{
+	size_t i;
+
+	pthread_mutex_lock(&preconn_mu);
+	for (i = 0; i < npreconn; i++)
+		if (preconn[i] == fd) {
+			preconn[i] = preconn[--npreconn];
+			break;
+		}
+	pthread_mutex_unlock(&preconn_mu);
+}
+
+static int
+preconnected(int fd)
+{
+	size_t i;
+	int found = 0;
+
+	pthread_mutex_lock(&preconn_mu);
+	for (i = 0; i < npreconn && !found; i++)
+		found = preconn[i] == fd;
+	pthread_mutex_unlock(&preconn_mu);
+	return found;
+}
+
+typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
+static pthread_once_t connect_once = PTHREAD_ONCE_INIT;
+static connect_fn real_connect;
+
+static void
+find_connect(void)
+{
+	real_connect = (connect_fn)dlsym(RTLD_NEXT, "connect");
+}
+
+/*
+ * libcurl 7.88 calls connect() even on a socket its open-socket
+ * callback marked CURL_SOCKOPT_ALREADY_CONNECTED (curl/curl#10626,
+ * fixed in 8.0.0), and gives up on the EISCONN.  A connect() defined in
+ * the executable wins over libc's for libcurl's calls; every binary
+ * that can use conn_fd links this file, so it has this one.  It turns
+ * EISCONN into success for our registered fds only, and is the real
+ * connect() for every other call.  (__CONST_SOCKADDR_ARG: glibc
+ * declares connect with a transparent union under _GNU_SOURCE.)
+ */
+int
+connect(int fd, __CONST_SOCKADDR_ARG sa, socklen_t len)
+{
+	int rc, e;
+
+	pthread_once(&connect_once, find_connect);
+	if (real_connect == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	rc = real_connect(fd, sa, len);
+	if (rc == -1 && errno == EISCONN) {
+		e = errno;
+		if (preconnected(fd))
+			return 0;
+		errno = e;
+	}
+	return rc;
+}
+
+static curl_socket_t
+conn_open(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct http_conn *hc = arg;
+
+	(void)addr;
+	/* once the first connection is over, the fd is no new one */
+	if (purpose != CURLSOCKTYPE_IPCXN || hc->handed || hc->gone)
+		return CURL_SOCKET_BAD;
+	hc->handed = 1;
+	preconn_add(hc->fd);
+	return hc->fd;
+}
+
+static int
+conn_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)arg;
+	(void)fd;
+	(void)purpose;
+	return CURL_SOCKOPT_ALREADY_CONNECTED;
+}
+
+static int
+conn_close(void *arg, curl_socket_t fd)
+{
+	struct http_conn *hc = arg;
+
+	preconn_del(fd);
+	hc->handed = 0;
+	hc->gone = 1;
+	return 0;
+}
+
+/* Over hc's socket: no DNS (an IP literal to "connect" to), no close. */
+static void
+set_conn(CURL *c, struct http_conn *hc)
+{
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, conn_open);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, hc);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, conn_sockopt);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, conn_close);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, hc);
+	curl_easy_setopt(c, CURLOPT_CONNECT_TO, hc->connect_to);
+	/* a redirect would need a connection of its own */
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+}
+
+struct http_conn *
+http_conn_new(int fd)
+{
+	struct http_conn *hc;
+	struct curl_slist *l;
+	struct handle *h;
+	int fl;
+
+	if (fd < 0 || (fl = fcntl(fd, F_GETFL)) == -1)
+		return NULL;
+	if ((h = handle_new()) == NULL)
+		return NULL;
+	/* any host and port of the URL: "connect" to 127.0.0.1 */
+	if ((l = curl_slist_append(NULL, "::127.0.0.1:")) == NULL) {
+		handle_free(h);
+		return NULL;
+	}
+	hc = xcalloc(1, sizeof(*hc));
+	hc->h = h;
+	hc->connect_to = l;
+	hc->fd = fd;
+	hc->fl = fl;
+	return hc;
+}
+
+void
+http_conn_free(struct http_conn *hc)
+{
+	if (hc == NULL)
+		return;
+	/* closes the cached connection, through conn_close */
+	handle_free(hc->h);
+	if (hc->handed)
+		preconn_del(hc->fd);
+	curl_slist_free_all(hc->connect_to);
+	/* libcurl made it non-blocking */
+	fcntl(hc->fd, F_SETFL, hc->fl);
+	free(hc);
+}
+
 /* One request on handle h (reset here; nothing of it stays behind). */
 static enum http_class
-perform(struct handle *h, const struct http_req *req,
+perform(struct handle *h, struct http_conn *hc, const struct http_req *req,
     const struct http_opt *opt, struct http_resp *resp, struct strbuf *err)
 {
 	struct xfer x;
@@ -677,6 +878,7 @@ perform(struct handle *h, const struct http_req *req,
 	x.opt = opt;
 	x.resp = resp;
 	x.method = req->method != NULL ? req->method : "GET";
+	x.conn = hc;
 	if (check_req(&x, err) == -1)
 		return HTTP_PERM;
 	if (h == NULL) {
@@ -699,6 +901,8 @@ perform(struct handle *h, const struct http_req *req,
 	curl_easy_reset(c);
 	set_common(c, &x);
 	set_method(c, &x);
+	if (hc != NULL)
+		set_conn(c, hc);
 
 	rc = run(h, &x);
 
@@ -713,10 +917,30 @@ perform(struct handle *h, const struct http_req *req,
 }
 
 enum http_class
+http_conn_request(struct http_conn *hc, const struct http_req *req,
+    const struct http_opt *opt, struct http_resp *resp, struct strbuf *err)
+{
+	return perform(hc->h, hc, req, opt, resp, err);
+}
+
+enum http_class
 http_request(const struct http_req *req, const struct http_opt *opt,
     struct http_resp *resp, struct strbuf *err)
 {
-	return perform(thread_handle(), req, opt, resp, err);
+	struct http_conn *hc;
+	enum http_class cls;
+
+	if (req->conn_fd < 0)
+		return perform(thread_handle(), NULL, req, opt, resp, err);
+	if ((hc = http_conn_new(req->conn_fd)) == NULL) {
+		err_prefix(err, req->method != NULL ? req->method : "GET",
+		    req->url != NULL ? req->url : "");
+		strbuf_addstr(err, "cannot use the connection");
+		return HTTP_TEMP;
+	}
+	cls = http_conn_request(hc, req, opt, resp, err);
+	http_conn_free(hc);
+	return cls;
 }
 
 enum http_class

@@ -131,6 +131,27 @@ struct http_req {
 enum http_class http_request(const struct http_req *req,
     const struct http_opt *opt, struct http_resp *resp, struct strbuf *err);
 
+/*
+ * Several requests over one socket that someone else dialled (a reverse
+ * buildlet): the object keeps its own libcurl handle, so consecutive
+ * requests go over the one kept-alive connection.  http_conn_new(fd)
+ * never closes fd; http_conn_free gives fd back with its file status
+ * flags as they were (libcurl makes it non-blocking meanwhile).  Once
+ * the peer or libcurl ended the HTTP connection (Connection: close, an
+ * aborted transfer), every further request fails HTTP_TEMP with "the
+ * connection is closed": the fd is then spent.  req->conn_fd is
+ * ignored; the URL's host and port only name the Host header and must
+ * stay the same.  Redirects are not followed.  One thread at a time.
+ * http_request with conn_fd set is the one-request form (with https,
+ * each call ends its TLS session).
+ */
+struct http_conn;
+struct http_conn *http_conn_new(int fd);	/* NULL: bad fd or no memory */
+enum http_class http_conn_request(struct http_conn *hc,
+    const struct http_req *req, const struct http_opt *opt,
+    struct http_resp *resp, struct strbuf *err);
+void http_conn_free(struct http_conn *hc);
+
 enum http_class http_get(const char *url, const struct http_opt *opt,
     struct http_resp *resp, struct strbuf *err);
 /* POST with a body of the given content type (e.g. application/json). */

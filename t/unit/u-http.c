@@ -1196,6 +1196,107 @@ t_cancel(void)
 	strbuf_release(&err);
 }
 
+/* "127.0.0.1:PORT" of fd's own end */
+static void
+local_addr(int fd, struct strbuf *out)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	strbuf_reset(out);
+	if (getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		strbuf_addf(out, "127.0.0.1:%d", ntohs(sa.sin_port));
+}
+
+static void
+t_conn_fd(void)
+{
+	struct http_req req = HTTP_REQ_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, me = STRBUF_INIT;
+	struct sink k = { STRBUF_INIT, 0, 0, NULL, NULL };
+	struct http_conn *hc;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	const char *hdrs[] = { "Connection: close", NULL };
+	struct http_opt opt = HTTP_OPT_INIT;
+	int fd, i, fl;
+
+	/* the connect() of lib/http is the real one for other sockets */
+	if (!check((fd = dial(port)) >= 0))
+		return;
+	getpeername(fd, (struct sockaddr *)&sa, &sl);
+	errno = 0;
+	check_int(connect(fd, (struct sockaddr *)&sa, sl), ==, -1);
+	check_int(errno, ==, EISCONN);
+	fl = fcntl(fd, F_GETFL);
+
+	/* three requests over the one connection we dialled */
+	local_addr(fd, &me);
+	check(me.len > 0);
+	if (!check((hc = http_conn_new(fd)) != NULL))
+		return;
+	/* a host name that does not resolve: only the Host header */
+	req.url = "http://buildlet.invalid/peer";
+	for (i = 0; i < 3; i++) {
+		strbuf_reset(&err);
+		if (!check_int(http_conn_request(hc, &req, NULL, &r, &err),
+		    ==, HTTP_OK))
+			test_msg("%s", err.buf);
+		check_str(r.body.buf, me.buf);
+	}
+	/* a body, and a streamed answer with its trailer */
+	req.method = "POST";
+	req.url = "http://buildlet.invalid/method";
+	req.ctype = "text/plain";
+	req.body = "abc";
+	req.body_len = 3;
+	check_int(http_conn_request(hc, &req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "POST 3 text/plain");
+	req = (struct http_req)HTTP_REQ_INIT;
+	req.url = "http://buildlet.invalid/stream";
+	req.on_body = sink_fn;
+	req.arg = &k;
+	check_int(http_conn_request(hc, &req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(k.got.buf, "chunk1,chunk2");
+	check_int(http_resp_header(&r, "Process-State", &k.got), ==, 0);
+	check_str(k.got.buf, "ok");
+	http_conn_free(hc);
+	/* the fd is still open, blocking as before, and still ours */
+	check_int(fcntl(fd, F_GETFL), ==, fl);
+	req = (struct http_req)HTTP_REQ_INIT;
+	req.url = "http://buildlet.invalid/peer";
+	req.conn_fd = fd;
+	for (i = 0; i < 3; i++) {
+		check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+		check_str(r.body.buf, me.buf);
+	}
+	/* the thread's own handle never picked the fd up */
+	check_int(http_get(url("/peer"), NULL, &r, &err), ==, HTTP_OK);
+	check(strcmp(r.body.buf, me.buf) != 0);
+	/* the peer ends the connection: the fd is spent, not closed */
+	if (check((hc = http_conn_new(fd)) != NULL)) {
+		opt.headers = hdrs;
+		check_int(http_conn_request(hc, &req, &opt, &r, &err), ==,
+		    HTTP_OK);
+		check_str(r.body.buf, me.buf);
+		strbuf_reset(&err);
+		check_int(http_conn_request(hc, &req, NULL, &r, &err), ==,
+		    HTTP_TEMP);
+		check(strstr(err.buf, "the connection is closed") != NULL);
+		test_msg("after close: %s", err.buf);
+		http_conn_free(hc);
+	}
+	check(fcntl(fd, F_GETFD) != -1);
+	check_int(wait_eof(fd, 3000), ==, 0);
+	close(fd);
+	check(http_conn_new(-1) == NULL);
+	strbuf_release(&k.got);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&me);
+}
+
 static void
 t_stop_and_timeout(void)
 {
@@ -1447,6 +1548,7 @@ main(void)
 	TEST(t_body_fd(), "http_request: POST from a pipe, chunked");
 	TEST(t_on_body(), "http_request: on_body, trailers, abort");
 	TEST(t_cancel(), "http_request: cancel from another thread");
+	TEST(t_conn_fd(), "conn_fd: requests over a socket we dialled");
 	TEST(t_stop_and_timeout(), "slow stream vs idle timeout, stop upgrade");
 	TEST(t_tls(), "TLS with a self-signed certificate");
 	TEST(t_start_errors(), "listen addresses and start errors");
