@@ -1089,19 +1089,15 @@ out:
 void
 http_urlencode(struct strbuf *out, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
+	char *e;
 
-	/* what curl_easy_escape does, without needing a handle */
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
-		    *p == '_' || *p == '~')
-			strbuf_addch(out, *p);
-		else {
-			strbuf_addch(out, '%');
-			strbuf_addch(out, hex[*p >> 4]);
-			strbuf_addch(out, hex[*p & 15]);
-		}
-	}
+	/*
+	 * The handle argument is unused since libcurl 7.82.  NULL then
+	 * means out of memory or s over libcurl's 8 MB input limit.
+	 */
+	pthread_once(&init_once, init);
+	if ((e = curl_easy_escape(NULL, s, 0)) == NULL)
+		return;
+	strbuf_addstr(out, e);
+	curl_free(e);
 }

@@ -181,7 +181,10 @@ const char *http_class_name(enum http_class c);
  */
 int http_resolve(const char *base, const char *ref, struct strbuf *out);
 
-/* Percent-encode s for a query value (RFC 3986 unreserved kept). */
+/*
+ * Percent-encode s for a query value (RFC 3986 unreserved kept), with
+ * curl_easy_escape; an s over 8 MB adds nothing.
+ */
 void http_urlencode(struct strbuf *out, const char *s);
 
 #endif

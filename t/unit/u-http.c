@@ -1457,6 +1457,13 @@ t_resolve(void)
 	check_int(out.len, ==, 0);
 	http_urlencode(&out, "a b&c=d/é~");
 	check_str(out.buf, "a%20b%26c%3Dd%2F%C3%A9~");
+	strbuf_reset(&out);
+	http_urlencode(&out, "AZaz09-._~ +%?#[]@!$'()*,;:\x01\x7f\xff");
+	check_str(out.buf, "AZaz09-._~%20%2B%25%3F%23%5B%5D%40%21%24%27%28%29"
+	    "%2A%2C%3B%3A%01%7F%FF");
+	strbuf_reset(&out);
+	http_urlencode(&out, "");
+	check_int(out.len, ==, 0);
 	strbuf_release(&out);
 }
 
