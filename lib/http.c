@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sys/socket.h>
@@ -524,6 +525,8 @@ set_common(CURL *c, struct xfer *x)
 	}
 	if (opt->range_from >= 0)
 		curl_easy_setopt(c, CURLOPT_RANGE, x->range);
+	if (opt->cookiefile != NULL)
+		curl_easy_setopt(c, CURLOPT_COOKIEFILE, opt->cookiefile);
 }
 
 /*
@@ -573,17 +576,17 @@ set_method(CURL *c, struct xfer *x)
  * CANCEL_POLL_MS when the request is cancellable.
  */
 static CURLcode
-run(struct handle *h, struct xfer *x)
+run(CURLM *m, CURL *c, struct xfer *x)
 {
 	CURLcode rc = CURLE_OK;
 	CURLMsg *msg;
 	int running = 1, left, wait_ms;
 
 	wait_ms = x->req->cancel != NULL ? CANCEL_POLL_MS : IDLE_POLL_MS;
-	if (curl_multi_add_handle(h->m, h->c) != CURLM_OK)
+	if (curl_multi_add_handle(m, c) != CURLM_OK)
 		return CURLE_OUT_OF_MEMORY;
 	for (;;) {
-		if (curl_multi_perform(h->m, &running) != CURLM_OK) {
+		if (curl_multi_perform(m, &running) != CURLM_OK) {
 			rc = CURLE_OUT_OF_MEMORY;
 			break;
 		}
@@ -593,17 +596,17 @@ run(struct handle *h, struct xfer *x)
 			rc = CURLE_ABORTED_BY_CALLBACK;
 			break;
 		}
-		if (curl_multi_poll(h->m, NULL, 0, wait_ms, NULL) !=
+		if (curl_multi_poll(m, NULL, 0, wait_ms, NULL) !=
 		    CURLM_OK) {
 			rc = CURLE_RECV_ERROR;
 			break;
 		}
 	}
-	while ((msg = curl_multi_info_read(h->m, &left)) != NULL)
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->c)
+	while ((msg = curl_multi_info_read(m, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
 			rc = msg->data.result;
 	/* a transfer cut short leaves its connection closed, not cached */
-	curl_multi_remove_handle(h->m, h->c);
+	curl_multi_remove_handle(m, c);
 	return rc;
 }
 
@@ -897,21 +900,36 @@ perform(struct handle *h, struct http_conn *hc, const struct http_req *req,
 		strbuf_addstr(err, "out of memory");
 		return HTTP_TEMP;
 	}
-	c = h->c;
+	/*
+	 * The cookie engine outlives curl_easy_reset, so cookies get an
+	 * easy handle of their own, gone with them after the request; the
+	 * connection cache is the multi handle's and is still shared.
+	 */
+	if (opt->cookiefile == NULL)
+		c = h->c;
+	else if ((c = curl_easy_init()) == NULL) {
+		curl_slist_free_all(x.hdrs);
+		err_prefix(err, x.method, req->url);
+		strbuf_addstr(err, "cannot initialise libcurl");
+		return HTTP_TEMP;
+	}
 	curl_easy_reset(c);
 	set_common(c, &x);
 	set_method(c, &x);
 	if (hc != NULL)
 		set_conn(c, hc);
 
-	rc = run(h, &x);
+	rc = run(h->m, c, &x);
 
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &s) == CURLE_OK &&
 	    s != NULL)
 		resp->effective_url = xstrdup(s);
 	/* nothing may point at our stack or at hdrs once we return */
-	curl_easy_reset(c);
+	if (c != h->c)
+		curl_easy_cleanup(c);
+	else
+		curl_easy_reset(c);
 	curl_slist_free_all(x.hdrs);
 	return outcome(&x, rc, err);
 }
@@ -1055,6 +1073,97 @@ http_class_name(enum http_class c)
 		return "temporary";
 	}
 	return "unknown";
+}
+
+/*
+ * Does a line of libcurl's cookie list, "[#HttpOnly_]domain  tailmatch
+ * path  secure  expiry  name  value" (tab-separated), apply?
+ */
+static int
+cookie_applies(const char *line, const char *host, const char *path,
+    int secure, time_t now)
+{
+	const char *f[7], *p = line, *dom;
+	size_t n, dlen, hlen = strlen(host), plen;
+
+	if (strncmp(p, "#HttpOnly_", 10) == 0)
+		p += 10;
+	for (n = 0; n < 7; n++) {
+		f[n] = p;
+		if (n < 6 && (p = strchr(p, '\t')) == NULL)
+			return 0;
+		p++;
+	}
+	dom = f[0];
+	dlen = (size_t)(f[1] - 1 - f[0]);
+	if (*dom == '.') {
+		dom++;
+		dlen--;
+	}
+	if (!(dlen == hlen && strncasecmp(host, dom, dlen) == 0) &&
+	    !(strncmp(f[1], "TRUE\t", 5) == 0 && hlen > dlen &&
+	    host[hlen - dlen - 1] == '.' &&
+	    strncasecmp(host + hlen - dlen, dom, dlen) == 0))
+		return 0;
+	plen = (size_t)(f[3] - 1 - f[2]);
+	if (strncmp(path, f[2], plen) != 0 || (path[plen] != '\0' &&
+	    path[plen] != '/' && (plen == 0 || f[2][plen - 1] != '/')))
+		return 0;
+	if (strncmp(f[3], "TRUE\t", 5) == 0 && !secure)
+		return 0;
+	return f[4][0] == '0' || strtoll(f[4], NULL, 10) >= (long long)now;
+}
+
+int
+http_cookie_count(const char *file, const char *url)
+{
+	struct curl_slist *list = NULL, *l;
+	char *host = NULL, *path = NULL, *scheme = NULL;
+	CURLU *u = NULL;
+	CURL *c = NULL;
+	int fd, n = -1, e = EINVAL, secure;
+
+	/* libcurl skips a file it cannot open without a word */
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	close(fd);
+	pthread_once(&init_once, init);
+	if ((u = curl_url()) == NULL || (c = curl_easy_init()) == NULL) {
+		e = ENOMEM;
+		goto out;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		goto out;
+	/* libcurl sends secure cookies to localhost over http too */
+	secure = strcmp(scheme, "https") == 0 ||
+	    strcmp(host, "localhost") == 0 || strcmp(host, "127.0.0.1") == 0 ||
+	    strcmp(host, "[::1]") == 0;
+	/* a handle of its own: the cookies never meet a request */
+	curl_easy_setopt(c, CURLOPT_COOKIEFILE, file);
+	curl_easy_setopt(c, CURLOPT_COOKIELIST, "RELOAD");
+	if (curl_easy_getinfo(c, CURLINFO_COOKIELIST, &list) != CURLE_OK) {
+		e = ENOMEM;
+		goto out;
+	}
+	for (n = 0, l = list; l != NULL; l = l->next) {
+		n += cookie_applies(l->data, host, path, secure, time(NULL));
+		bf_wipe(l->data, strlen(l->data));
+	}
+out:
+	curl_slist_free_all(list);
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(path);
+	curl_url_cleanup(u);
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	if (n == -1)
+		errno = e;
+	return n;
 }
 
 int

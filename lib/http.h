@@ -24,7 +24,7 @@
  * connect timeout, .netrc, CA bundle) live in http.c, never at call
  * sites.  Credentials: when opt->netrc is set, libcurl reads $NETRC or
  * ~/.netrc (CURL_NETRC_OPTIONAL); opt->user/opt->password set HTTP Basic
- * directly.  Nothing here retries: retrying is the caller's decision.
+ * directly; opt->cookiefile sends cookies (~/.gitcookies).  Nothing here retries: retrying is the caller's decision.
  * Each thread keeps one libcurl handle between calls, so consecutive
  * requests from one thread reuse kept-alive connections.
  *
@@ -76,9 +76,15 @@ struct http_opt {
 	int sink_fd;
 	const char *cacert;	/* CA file for https (tests); NULL: system */
 	int insecure;		/* skip TLS verification (tests only) */
+	/*
+	 * A Netscape cookie file (as ~/.gitcookies): libcurl sends the
+	 * cookies in it that apply to the URL.  Read at each request, never
+	 * written; cookies the server sets are forgotten afterwards.
+	 */
+	const char *cookiefile;
 };
 #define HTTP_OPT_INIT { 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, -1, -1, \
-	NULL, 0 }
+	NULL, 0, NULL }
 
 struct http_resp {
 	long status;		/* 0 when no HTTP response arrived */
@@ -173,6 +179,13 @@ void http_resp_release(struct http_resp *resp);
 
 int http_class_rc(enum http_class c);
 const char *http_class_name(enum http_class c);
+
+/*
+ * How many cookies of the Netscape cookie file (read by libcurl) apply
+ * to url: domain, path, secure flag and expiry.  -1 with errno set when
+ * the file cannot be read or url is not an http(s) URL (EINVAL).
+ */
+int http_cookie_count(const char *file, const char *url);
 
 /*
  * Resolve ref (absolute URL, absolute path or relative path) against

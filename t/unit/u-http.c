@@ -275,6 +275,10 @@ handler(struct httpd_req *req, void *arg)
 		s = httpd_header(req, "Content-Type");
 		httpd_replyf(req, 200, "%s %zu %s", httpd_method(req), len,
 		    s ? s : "-");
+	} else if (strcmp(p, "/cookie") == 0) {
+		s = httpd_header(req, "Cookie");
+		httpd_add_header(req, "Set-Cookie", "fromserver=1; Path=/");
+		httpd_replyf(req, 200, "%s", s ? s : "(none)");
 	} else if (strcmp(p, "/block") == 0) {
 		block_wait();
 		httpd_replyf(req, 200, "released");
@@ -1298,6 +1302,59 @@ t_conn_fd(void)
 }
 
 static void
+t_cookies(void)
+{
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, path = STRBUF_INIT;
+	FILE *f;
+
+	strbuf_addf(&path, "%s/cookies", tmpdir);
+	if (!check((f = fopen(path.buf, "w")) != NULL))
+		return;
+	fprintf(f, "# Netscape HTTP Cookie File\n"
+	    "127.0.0.1\tFALSE\t/\tFALSE\t2147483647\to\tgit-x=c00k1e\n"
+	    "#HttpOnly_.other.example\tTRUE\t/\tTRUE\t0\tx\tnot-for-us\n"
+	    "127.0.0.1\tFALSE\t/\tFALSE\t1\texpired\tgone\n"
+	    "127.0.0.1\tFALSE\t/\tTRUE\t0\tsecure\ttls-only\n"
+	    "127.0.0.1\tFALSE\t/sub\tFALSE\t0\tsub\tpath\n"
+	    ".example.org\tTRUE\t/\tFALSE\t0\tdom\tany\n");
+	fclose(f);
+	/* as libcurl, secure cookies go to localhost over http too */
+	check_int(http_cookie_count(path.buf, url("/")), ==, 2);
+	check_int(http_cookie_count(path.buf, url("/sub/x")), ==, 3);
+	check_int(http_cookie_count(path.buf, url("/subway")), ==, 2);
+	check_int(http_cookie_count(path.buf, "http://10.0.0.1/"), ==, 0);
+	check_int(http_cookie_count(path.buf, "https://127.0.0.1/"), ==, 2);
+	check_int(http_cookie_count(path.buf, "http://a.b.example.org/"), ==,
+	    1);
+	check_int(http_cookie_count(path.buf, "http://example.org/"), ==, 1);
+	check_int(http_cookie_count(path.buf, "http://badexample.org/"), ==,
+	    0);
+	check_int(http_cookie_count(path.buf, "https://x.other.example/"), ==,
+	    1);
+	errno = 0;
+	check_int(http_cookie_count("/nonexistent/c", url("/")), ==, -1);
+	check_int(errno, ==, ENOENT);
+	check_int(http_cookie_count(path.buf, "ftp://127.0.0.1/"), ==, -1);
+	/* what libcurl sends */
+	opt.cookiefile = path.buf;
+	check_int(http_get(url("/cookie"), &opt, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "secure=tls-only; o=git-x=c00k1e");
+	check_int(http_get(url("/sub/cookie"), &opt, &r, &err), ==,
+	    HTTP_NOTFOUND);
+	/* neither the file's cookies nor the server's stay behind */
+	check_int(http_get(url("/cookie"), NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "(none)");
+	check_int(http_get(url("/cookie"), &opt, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "secure=tls-only; o=git-x=c00k1e");
+	unlink(path.buf);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&path);
+}
+
+static void
 t_stop_and_timeout(void)
 {
 	struct httpd_config cfg = HTTPD_CONFIG_INIT;
@@ -1556,6 +1613,7 @@ main(void)
 	TEST(t_on_body(), "http_request: on_body, trailers, abort");
 	TEST(t_cancel(), "http_request: cancel from another thread");
 	TEST(t_conn_fd(), "conn_fd: requests over a socket we dialled");
+	TEST(t_cookies(), "cookie file: what applies, what is sent");
 	TEST(t_stop_and_timeout(), "slow stream vs idle timeout, stop upgrade");
 	TEST(t_tls(), "TLS with a self-signed certificate");
 	TEST(t_start_errors(), "listen addresses and start errors");
