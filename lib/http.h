@@ -1,8 +1,9 @@
 /*
  * http.h: the HTTP client (libcurl behind this module).
  *
- * One function per request shape.  Each fills a struct http_resp and
- * returns an outcome class that maps straight to an exit code:
+ * http_request makes any request; http_get, http_post and http_put_fd
+ * are shorthands for the common shapes.  Each fills a struct http_resp
+ * and returns an outcome class that maps straight to an exit code:
  *
  *   HTTP_OK        2xx (and 304 when the caller asked for it)
  *   HTTP_NOTFOUND  404 or 410                          -> RC_PERM or RC_NO
@@ -12,7 +13,8 @@
  *                  bad TLS certificate, body over the size cap
  *                                                      -> RC_PERM
  *   HTTP_TEMP      connect/DNS failure, timeout, 5xx, 408, 429, a
- *                  connection that died mid-transfer   -> RC_TEMP
+ *                  connection that died mid-transfer, a cancelled
+ *                  request                             -> RC_TEMP
  *
  * http_class_rc() does that mapping (HTTP_NOTFOUND -> RC_PERM).
  * err always gets a one-line reason for anything but HTTP_OK, naming
@@ -22,7 +24,7 @@
  * connect timeout, .netrc, CA bundle) live in http.c, never at call
  * sites.  Credentials: when opt->netrc is set, libcurl reads $NETRC or
  * ~/.netrc (CURL_NETRC_OPTIONAL); opt->user/opt->password set HTTP Basic
- * directly.  Nothing here retries: retrying is the caller's decision.
+ * directly; opt->cookiefile sends cookies (~/.gitcookies).  Nothing here retries: retrying is the caller's decision.
  * Each thread keeps one libcurl handle between calls, so consecutive
  * requests from one thread reuse kept-alive connections.
  *
@@ -36,6 +38,7 @@
 #ifndef BF_HTTP_H
 #define BF_HTTP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -73,9 +76,15 @@ struct http_opt {
 	int sink_fd;
 	const char *cacert;	/* CA file for https (tests); NULL: system */
 	int insecure;		/* skip TLS verification (tests only) */
+	/*
+	 * A Netscape cookie file (as ~/.gitcookies): libcurl sends the
+	 * cookies in it that apply to the URL.  Read at each request, never
+	 * written; cookies the server sets are forgotten afterwards.
+	 */
+	const char *cookiefile;
 };
 #define HTTP_OPT_INIT { 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, -1, -1, \
-	NULL, 0 }
+	NULL, 0, NULL }
 
 struct http_resp {
 	long status;		/* 0 when no HTTP response arrived */
@@ -85,6 +94,69 @@ struct http_resp {
 	char *effective_url;	/* after redirects; malloc'd or NULL */
 };
 #define HTTP_RESP_INIT { 0, STRBUF_INIT, STRBUF_INIT, 0, NULL }
+
+/*
+ * A request of any method.  Redirects are followed for a GET without a
+ * body only.  A POST, PUT or PATCH without a body sends an empty one
+ * (Content-Length: 0).  With on_body, opt->max_body caps the body only
+ * when set (the callback sees the body and can stop it itself).
+ */
+struct http_req {
+	const char *method;	/* NULL: "GET"; any token: "POST", "PUT", "DELETE"... */
+	const char *url;
+	const char *ctype;	/* request Content-Type, or NULL */
+	const void *body;	/* request body from memory: body_len bytes */
+	size_t body_len;
+	int body_fd;		/* or read from this fd to EOF, sent chunked; -1: none */
+	/*
+	 * The body of a 2xx response, as it arrives (sink_fd and resp.body
+	 * are then not used for it).  Return 0 to go on, -1 to abort the
+	 * transfer: the call then returns HTTP_PERM with err "aborted by
+	 * the receiver" unless the callback already wrote a reason into
+	 * req->cb_err.
+	 */
+	int (*on_body)(const void *buf, size_t len, void *arg);
+	void *arg;
+	struct strbuf *cb_err;	/* where on_body may put its reason, or NULL */
+	/*
+	 * Set *cancel to nonzero from any thread (or a signal handler) to
+	 * abort: the call returns HTTP_TEMP with err "... cancelled" within
+	 * about 100 ms.  NULL: not cancellable.
+	 */
+	const volatile sig_atomic_t *cancel;
+	/*
+	 * An already-connected socket to speak over (a reverse buildlet that
+	 * dialled in); the URL's host is then only used for the Host header.
+	 * -1: dial the URL's host as usual.  The fd is never closed by lib/http
+	 * and the handle used for it never enters the shared connection cache.
+	 */
+	int conn_fd;
+};
+#define HTTP_REQ_INIT { NULL, NULL, NULL, NULL, 0, -1, NULL, NULL, NULL, NULL, -1 }
+
+enum http_class http_request(const struct http_req *req,
+    const struct http_opt *opt, struct http_resp *resp, struct strbuf *err);
+
+/*
+ * Several requests over one socket that someone else dialled (a reverse
+ * buildlet): the object keeps its own libcurl handle, so consecutive
+ * requests go over the one kept-alive connection.  http_conn_new(fd)
+ * never closes fd; http_conn_free gives fd back with its file status
+ * flags as they were (libcurl makes it non-blocking meanwhile).  Once
+ * the peer or libcurl ended the HTTP connection (Connection: close, an
+ * aborted transfer), every further request fails HTTP_TEMP with "the
+ * connection is closed": the fd is then spent.  req->conn_fd is
+ * ignored; the URL's host and port only name the Host header and must
+ * stay the same.  Redirects are not followed.  One thread at a time.
+ * http_request with conn_fd set is the one-request form (with https,
+ * each call ends its TLS session).
+ */
+struct http_conn;
+struct http_conn *http_conn_new(int fd);	/* NULL: bad fd or no memory */
+enum http_class http_conn_request(struct http_conn *hc,
+    const struct http_req *req, const struct http_opt *opt,
+    struct http_resp *resp, struct strbuf *err);
+void http_conn_free(struct http_conn *hc);
 
 enum http_class http_get(const char *url, const struct http_opt *opt,
     struct http_resp *resp, struct strbuf *err);
@@ -109,13 +181,23 @@ int http_class_rc(enum http_class c);
 const char *http_class_name(enum http_class c);
 
 /*
+ * How many cookies of the Netscape cookie file (read by libcurl) apply
+ * to url: domain, path, secure flag and expiry.  -1 with errno set when
+ * the file cannot be read or url is not an http(s) URL (EINVAL).
+ */
+int http_cookie_count(const char *file, const char *url);
+
+/*
  * Resolve ref (absolute URL, absolute path or relative path) against
  * base, appending the result to out.  Returns 0, or -1 when base is
  * not an absolute http(s) URL or ref is not a valid URL reference.
  */
 int http_resolve(const char *base, const char *ref, struct strbuf *out);
 
-/* Percent-encode s for a query value (RFC 3986 unreserved kept). */
+/*
+ * Percent-encode s for a query value (RFC 3986 unreserved kept), with
+ * curl_easy_escape; an s over 8 MB adds nothing.
+ */
 void http_urlencode(struct strbuf *out, const char *s);
 
 #endif

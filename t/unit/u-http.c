@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -180,6 +181,19 @@ join_vals(struct httpd_req *req, const char *key, struct strbuf *out)
 	strbuf_addch(out, ' ');
 }
 
+/* /block holds its request until the test lets go (or 10 s pass). */
+static int block_release;
+
+static void
+block_wait(void)
+{
+	long long t0 = now_ms();
+
+	while (!__atomic_load_n(&block_release, __ATOMIC_SEQ_CST) &&
+	    now_ms() - t0 < 10000)
+		usleep(10 * 1000);
+}
+
 static void
 handler(struct httpd_req *req, void *arg)
 {
@@ -256,6 +270,18 @@ handler(struct httpd_req *req, void *arg)
 			free(user);
 			free(pass);
 		}
+	} else if (strcmp(p, "/method") == 0) {
+		httpd_body(req, &len);
+		s = httpd_header(req, "Content-Type");
+		httpd_replyf(req, 200, "%s %zu %s", httpd_method(req), len,
+		    s ? s : "-");
+	} else if (strcmp(p, "/cookie") == 0) {
+		s = httpd_header(req, "Cookie");
+		httpd_add_header(req, "Set-Cookie", "fromserver=1; Path=/");
+		httpd_replyf(req, 200, "%s", s ? s : "(none)");
+	} else if (strcmp(p, "/block") == 0) {
+		block_wait();
+		httpd_replyf(req, 200, "released");
 	} else if (strcmp(p, "/redir") == 0) {
 		httpd_add_header(req, "Location", "/q?a=r");
 		httpd_reply(req, 302, NULL, "moved\n", 6);
@@ -930,6 +956,404 @@ t_pipe_edges(void)
 	strbuf_release(&path);
 }
 
+/* ---- http_request ---- */
+
+static void
+t_methods(void)
+{
+	struct http_req req = HTTP_REQ_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, h = STRBUF_INIT;
+
+	req.url = url("/method");
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "GET 0 -");
+	req.method = "DELETE";
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "DELETE 0 -");
+	/* a body with a method that is neither POST nor PUT */
+	req.method = "PATCH";
+	req.ctype = "text/plain";
+	req.body = "hello";
+	req.body_len = 5;
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "PATCH 5 text/plain");
+	req.method = "PUT";
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "PUT 5 text/plain");
+	/* POST without a body or type: Content-Length: 0, no type */
+	req.method = "POST";
+	req.ctype = NULL;
+	req.body = NULL;
+	req.body_len = 0;
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "POST 0 -");
+	req.method = "HEAD";
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_int(r.status, ==, 200);
+	check_int(r.body.len, ==, 0);
+	check_int(http_resp_header(&r, "Content-Length", &h), ==, 0);
+	check_str(h.buf, "8");	/* of "HEAD 0 -" */
+	/* refused before anything is sent */
+	req.method = "GET /x HTTP/1.1\r\nX-Evil: 1\r\n";
+	strbuf_reset(&err);
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_PERM);
+	check(strstr(err.buf, "bad method") != NULL);
+	req.method = "PUT";
+	req.body = "x";
+	req.body_fd = 0;
+	strbuf_reset(&err);
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_PERM);
+	check(strstr(err.buf, "two request bodies") != NULL);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&h);
+}
+
+static void
+t_body_fd(void)
+{
+	struct http_req req = HTTP_REQ_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
+	struct hash *h = hash_new(HASH_SHA256);
+	char hex[HASH_HEX_MAX];
+	int p[2];
+
+	/* POST from a pipe: chunked, no Content-Length */
+	if (!check(pipe(p) == 0))
+		return;
+	check_int(write(p[1], "streamed body", 13), ==, 13);
+	close(p[1]);
+	hash_update(h, "streamed body", 13);
+	hash_hex(h, hex);
+	hash_free(h);
+	req.method = "POST";
+	req.url = url("/put");
+	req.body_fd = p[0];
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	strbuf_addf(&want, "%s 13 te=chunked cl=no buffered=0", hex);
+	check_str(r.body.buf, want.buf);
+	close(p[0]);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&want);
+}
+
+struct sink {
+	struct strbuf got;
+	int calls;
+	int fail_at;		/* return -1 on this call; 0: never */
+	const char *why;	/* and put this into cb_err */
+	struct strbuf *cb_err;
+};
+
+static int
+sink_fn(const void *buf, size_t len, void *arg)
+{
+	struct sink *k = arg;
+
+	if (++k->calls == k->fail_at) {
+		if (k->why != NULL)
+			strbuf_addstr(k->cb_err, k->why);
+		return -1;
+	}
+	strbuf_add(&k->got, buf, len);
+	return 0;
+}
+
+static void
+t_on_body(void)
+{
+	struct http_req req = HTTP_REQ_INIT;
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, h = STRBUF_INIT, cberr = STRBUF_INIT;
+	struct sink k = { STRBUF_INIT, 0, 0, NULL, NULL };
+
+	/* a chunked body streamed to the callback, then its trailer */
+	req.url = url("/stream");
+	req.on_body = sink_fn;
+	req.arg = &k;
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(k.got.buf, "chunk1,chunk2");
+	check_int(r.body.len, ==, 0);
+	check_int(r.body_len, ==, 13);
+	check_int(http_resp_header(&r, "Process-State", &h), ==, 0);
+	check_str(h.buf, "ok");
+	/* beyond the default cap: no cap unless the caller sets one */
+	strbuf_reset(&k.got);
+	req.url = url("/big");
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_int(k.got.len, ==, 100000);
+	opt.max_body = 1000;
+	strbuf_reset(&err);
+	check_int(http_request(&req, &opt, &r, &err), ==, HTTP_PERM);
+	check(strstr(err.buf, "response body over 1000 bytes") != NULL);
+	/* an error page goes to resp.body, never to the callback */
+	strbuf_reset(&k.got);
+	k.calls = 0;
+	req.url = url("/status?code=404");
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_NOTFOUND);
+	check_int(k.calls, ==, 0);
+	check_str(r.body.buf, "status page\n");
+	/* the callback stops the transfer */
+	k.fail_at = 1;
+	k.calls = 0;
+	req.url = url("/stream");
+	strbuf_reset(&err);
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_PERM);
+	check_str(err.buf + strlen(err.buf) - 23, "aborted by the receiver");
+	k.calls = 0;
+	k.why = "disk full";
+	k.cb_err = &cberr;
+	req.cb_err = &cberr;
+	strbuf_reset(&err);
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_PERM);
+	check(strstr(err.buf, "/stream': disk full") != NULL);
+	/* and the next request is fine */
+	req.on_body = NULL;
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "chunk1,chunk2");
+	strbuf_release(&k.got);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&h);
+	strbuf_release(&cberr);
+}
+
+struct canceller {
+	volatile sig_atomic_t *flag;
+	int after_ms;
+	long long at;		/* when the flag was set */
+};
+
+static void *
+cancel_later(void *arg)
+{
+	struct canceller *cn = arg;
+
+	usleep((useconds_t)cn->after_ms * 1000);
+	cn->at = now_ms();
+	*cn->flag = 1;
+	return NULL;
+}
+
+/* GET /block or a PUT from a silent pipe, cancelled from a thread. */
+static void
+cancel_one(struct http_req *req, const char *what)
+{
+	static volatile sig_atomic_t flag;
+	struct canceller cn = { &flag, 200, 0 };
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT;
+	enum http_class cls;
+	pthread_t t;
+	long long done;
+
+	flag = 0;
+	req->cancel = &flag;
+	pthread_create(&t, NULL, cancel_later, &cn);
+	cls = http_request(req, NULL, &r, &err);
+	done = now_ms();
+	pthread_join(t, NULL);
+	check_int(cls, ==, HTTP_TEMP);
+	check_str(err.buf + strlen(err.buf) - 9, "cancelled");
+	/* ~100 ms is the promise; a busy machine gets a few seconds */
+	check_int(done - cn.at, <, 3000);
+	test_msg("%s: cancelled after %lld ms", what, done - cn.at);
+	check_int(done - cn.at, >=, 0);
+	/* set before the call: nothing is sent */
+	flag = 1;
+	strbuf_reset(&err);
+	check_int(http_request(req, NULL, &r, &err), ==, HTTP_TEMP);
+	check(strstr(err.buf, "cancelled") != NULL);
+	http_resp_release(&r);
+	strbuf_release(&err);
+}
+
+static void
+t_cancel(void)
+{
+	struct http_req req = HTTP_REQ_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT;
+	int p[2];
+
+	__atomic_store_n(&block_release, 0, __ATOMIC_SEQ_CST);
+	req.url = url("/block");
+	cancel_one(&req, "waiting for the response");
+	/* a request body from a pipe that stays silent */
+	if (check(pipe(p) == 0)) {
+		req.method = "PUT";
+		req.url = url("/put");
+		req.body_fd = p[0];
+		cancel_one(&req, "sending from a silent pipe");
+		close(p[0]);
+		close(p[1]);
+	}
+	__atomic_store_n(&block_release, 1, __ATOMIC_SEQ_CST);
+	/* the thread's handle works on */
+	check_int(http_get(url("/q?b=after"), NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "a= b=after");
+	http_resp_release(&r);
+	strbuf_release(&err);
+}
+
+/* "127.0.0.1:PORT" of fd's own end */
+static void
+local_addr(int fd, struct strbuf *out)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	strbuf_reset(out);
+	if (getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		strbuf_addf(out, "127.0.0.1:%d", ntohs(sa.sin_port));
+}
+
+static void
+t_conn_fd(void)
+{
+	struct http_req req = HTTP_REQ_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, me = STRBUF_INIT;
+	struct sink k = { STRBUF_INIT, 0, 0, NULL, NULL };
+	struct http_conn *hc;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	const char *hdrs[] = { "Connection: close", NULL };
+	struct http_opt opt = HTTP_OPT_INIT;
+	int fd, i, fl;
+
+	/* the connect() of lib/http is the real one for other sockets */
+	if (!check((fd = dial(port)) >= 0))
+		return;
+	getpeername(fd, (struct sockaddr *)&sa, &sl);
+	errno = 0;
+	check_int(connect(fd, (struct sockaddr *)&sa, sl), ==, -1);
+	check_int(errno, ==, EISCONN);
+	fl = fcntl(fd, F_GETFL);
+
+	/* three requests over the one connection we dialled */
+	local_addr(fd, &me);
+	check(me.len > 0);
+	if (!check((hc = http_conn_new(fd)) != NULL))
+		return;
+	/* a host name that does not resolve: only the Host header */
+	req.url = "http://buildlet.invalid/peer";
+	for (i = 0; i < 3; i++) {
+		strbuf_reset(&err);
+		if (!check_int(http_conn_request(hc, &req, NULL, &r, &err),
+		    ==, HTTP_OK))
+			test_msg("%s", err.buf);
+		check_str(r.body.buf, me.buf);
+	}
+	/* a body, and a streamed answer with its trailer */
+	req.method = "POST";
+	req.url = "http://buildlet.invalid/method";
+	req.ctype = "text/plain";
+	req.body = "abc";
+	req.body_len = 3;
+	check_int(http_conn_request(hc, &req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "POST 3 text/plain");
+	req = (struct http_req)HTTP_REQ_INIT;
+	req.url = "http://buildlet.invalid/stream";
+	req.on_body = sink_fn;
+	req.arg = &k;
+	check_int(http_conn_request(hc, &req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(k.got.buf, "chunk1,chunk2");
+	check_int(http_resp_header(&r, "Process-State", &k.got), ==, 0);
+	check_str(k.got.buf, "ok");
+	http_conn_free(hc);
+	/* the fd is still open, blocking as before, and still ours */
+	check_int(fcntl(fd, F_GETFL), ==, fl);
+	req = (struct http_req)HTTP_REQ_INIT;
+	req.url = "http://buildlet.invalid/peer";
+	req.conn_fd = fd;
+	for (i = 0; i < 3; i++) {
+		check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+		check_str(r.body.buf, me.buf);
+	}
+	/* the thread's own handle never picked the fd up */
+	check_int(http_get(url("/peer"), NULL, &r, &err), ==, HTTP_OK);
+	check(strcmp(r.body.buf, me.buf) != 0);
+	/* the peer ends the connection: the fd is spent, not closed */
+	if (check((hc = http_conn_new(fd)) != NULL)) {
+		opt.headers = hdrs;
+		check_int(http_conn_request(hc, &req, &opt, &r, &err), ==,
+		    HTTP_OK);
+		check_str(r.body.buf, me.buf);
+		strbuf_reset(&err);
+		check_int(http_conn_request(hc, &req, NULL, &r, &err), ==,
+		    HTTP_TEMP);
+		check(strstr(err.buf, "the connection is closed") != NULL);
+		test_msg("after close: %s", err.buf);
+		http_conn_free(hc);
+	}
+	check(fcntl(fd, F_GETFD) != -1);
+	check_int(wait_eof(fd, 3000), ==, 0);
+	close(fd);
+	check(http_conn_new(-1) == NULL);
+	strbuf_release(&k.got);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&me);
+}
+
+static void
+t_cookies(void)
+{
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, path = STRBUF_INIT;
+	FILE *f;
+
+	strbuf_addf(&path, "%s/cookies", tmpdir);
+	if (!check((f = fopen(path.buf, "w")) != NULL))
+		return;
+	fprintf(f, "# Netscape HTTP Cookie File\n"
+	    "127.0.0.1\tFALSE\t/\tFALSE\t2147483647\to\tgit-x=c00k1e\n"
+	    "#HttpOnly_.other.example\tTRUE\t/\tTRUE\t0\tx\tnot-for-us\n"
+	    "127.0.0.1\tFALSE\t/\tFALSE\t1\texpired\tgone\n"
+	    "127.0.0.1\tFALSE\t/\tTRUE\t0\tsecure\ttls-only\n"
+	    "127.0.0.1\tFALSE\t/sub\tFALSE\t0\tsub\tpath\n"
+	    ".example.org\tTRUE\t/\tFALSE\t0\tdom\tany\n");
+	fclose(f);
+	/* as libcurl, secure cookies go to localhost over http too */
+	check_int(http_cookie_count(path.buf, url("/")), ==, 2);
+	check_int(http_cookie_count(path.buf, url("/sub/x")), ==, 3);
+	check_int(http_cookie_count(path.buf, url("/subway")), ==, 2);
+	check_int(http_cookie_count(path.buf, "http://10.0.0.1/"), ==, 0);
+	check_int(http_cookie_count(path.buf, "https://127.0.0.1/"), ==, 2);
+	check_int(http_cookie_count(path.buf, "http://a.b.example.org/"), ==,
+	    1);
+	check_int(http_cookie_count(path.buf, "http://example.org/"), ==, 1);
+	check_int(http_cookie_count(path.buf, "http://badexample.org/"), ==,
+	    0);
+	check_int(http_cookie_count(path.buf, "https://x.other.example/"), ==,
+	    1);
+	errno = 0;
+	check_int(http_cookie_count("/nonexistent/c", url("/")), ==, -1);
+	check_int(errno, ==, ENOENT);
+	check_int(http_cookie_count(path.buf, "ftp://127.0.0.1/"), ==, -1);
+	/* what libcurl sends */
+	opt.cookiefile = path.buf;
+	check_int(http_get(url("/cookie"), &opt, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "secure=tls-only; o=git-x=c00k1e");
+	check_int(http_get(url("/sub/cookie"), &opt, &r, &err), ==,
+	    HTTP_NOTFOUND);
+	/* neither the file's cookies nor the server's stay behind */
+	check_int(http_get(url("/cookie"), NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "(none)");
+	check_int(http_get(url("/cookie"), &opt, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "secure=tls-only; o=git-x=c00k1e");
+	unlink(path.buf);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&path);
+}
+
 static void
 t_stop_and_timeout(void)
 {
@@ -1090,6 +1514,13 @@ t_resolve(void)
 	check_int(out.len, ==, 0);
 	http_urlencode(&out, "a b&c=d/é~");
 	check_str(out.buf, "a%20b%26c%3Dd%2F%C3%A9~");
+	strbuf_reset(&out);
+	http_urlencode(&out, "AZaz09-._~ +%?#[]@!$'()*,;:\x01\x7f\xff");
+	check_str(out.buf, "AZaz09-._~%20%2B%25%3F%23%5B%5D%40%21%24%27%28%29"
+	    "%2A%2C%3B%3A%01%7F%FF");
+	strbuf_reset(&out);
+	http_urlencode(&out, "");
+	check_int(out.len, ==, 0);
 	strbuf_release(&out);
 }
 
@@ -1177,6 +1608,12 @@ main(void)
 	TEST(t_upgrade(), "upgrade to an echo protocol");
 	TEST(t_auth(), "basic auth");
 	TEST(t_pipe_edges(), "pipe abort and drain, 100-continue, split form");
+	TEST(t_methods(), "http_request: methods and bodies from memory");
+	TEST(t_body_fd(), "http_request: POST from a pipe, chunked");
+	TEST(t_on_body(), "http_request: on_body, trailers, abort");
+	TEST(t_cancel(), "http_request: cancel from another thread");
+	TEST(t_conn_fd(), "conn_fd: requests over a socket we dialled");
+	TEST(t_cookies(), "cookie file: what applies, what is sent");
 	TEST(t_stop_and_timeout(), "slow stream vs idle timeout, stop upgrade");
 	TEST(t_tls(), "TLS with a self-signed certificate");
 	TEST(t_start_errors(), "listen addresses and start errors");
