@@ -60,6 +60,7 @@ LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
 	lib/num.o lib/sig.o lib/spool.o lib/sshhosts.o lib/strbuf.o lib/timefmt.o \
 	lib/xmalloc.o
 LIBOBJ += lib/gz.o lib/tar.o
+LIBOBJ += lib/farmconf.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -71,6 +72,7 @@ UNITS += t/unit/bin/u-gz t/unit/bin/u-tar
 UNITS += t/unit/bin/u-spool-named
 UNITS += t/unit/bin/u-git t/unit/bin/u-sshhosts
 UNITS += t/unit/bin/u-sig
+UNITS += t/unit/bin/u-farmconf
 
 all: $(TOOLS)
 
@@ -137,6 +139,7 @@ t/unit/bin/u-tar: t/unit/u-tar.c
 t/unit/bin/u-git: t/unit/u-git.c
 t/unit/bin/u-sshhosts: t/unit/u-sshhosts.c
 t/unit/bin/u-sig: t/unit/u-sig.c
+t/unit/bin/u-farmconf: t/unit/u-farmconf.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -144,7 +147,8 @@ t/unit/tap.o: t/unit/tap.h
 t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log t/unit/bin/u-atomicfile \
 t/unit/bin/u-lock t/unit/bin/u-crypto t/unit/bin/u-json t/unit/bin/u-timefmt \
 t/unit/bin/u-spool t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm \
-t/unit/bin/u-config t/unit/bin/u-sshhosts t/unit/bin/u-sig: \
+t/unit/bin/u-config t/unit/bin/u-sshhosts t/unit/bin/u-sig \
+t/unit/bin/u-farmconf: \
     t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
