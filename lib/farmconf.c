@@ -85,7 +85,7 @@ static const struct key gerrit_keys[] = {
 };
 
 static const struct key hosttype_keys[] = {
-	NUM("pool", T_POOL, hosttype_conf, pool, 0, 0, -1),
+	NUM("pool", T_POOL, hosttype_conf, pool, 0, 0, POOL_STATIC),
 	MANY("buildlet", T_HTTPURL, hosttype_conf, buildlet, nbuildlet),
 	ONE("password-file", T_PATH, hosttype_conf, password_file),
 	ONE("create", T_CMD, hosttype_conf, create),
@@ -577,11 +577,13 @@ static void
 check_hosttype(struct ld *ld, void *obj)
 {
 	struct hosttype_conf *h = obj;
-	if ((int)h->pool == -1) {
-		if (lastval(ld, "pool") == NULL)
-			problem(ld, "no pool: want static, command or reverse");
-		return;
-	}
+	const char *v = lastval(ld, "pool");
+
+	if (v == NULL)
+		problem(ld, "no pool: want static, command or reverse");
+	if (v == NULL || (strcmp(v, "static") != 0 &&
+	    strcmp(v, "command") != 0 && strcmp(v, "reverse") != 0))
+		return;		/* its keys can be checked against no pool */
 	/* keys of another kind of pool are a mistake, not a no-op */
 	if (h->pool != POOL_STATIC) {
 		if (h->nbuildlet > 0)
