@@ -62,6 +62,7 @@ LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
 	lib/xmalloc.o
 LIBOBJ += lib/gz.o lib/tar.o
 LIBOBJ += lib/workitem.o
+LIBOBJ += lib/farmconf.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -74,6 +75,7 @@ UNITS += t/unit/bin/u-spool-named
 UNITS += t/unit/bin/u-git t/unit/bin/u-sshhosts
 UNITS += t/unit/bin/u-sig
 UNITS += t/unit/bin/u-workitem
+UNITS += t/unit/bin/u-farmconf
 
 all: $(TOOLS)
 
@@ -141,6 +143,7 @@ t/unit/bin/u-git: t/unit/u-git.c
 t/unit/bin/u-sshhosts: t/unit/u-sshhosts.c
 t/unit/bin/u-sig: t/unit/u-sig.c
 t/unit/bin/u-workitem: t/unit/u-workitem.c
+t/unit/bin/u-farmconf: t/unit/u-farmconf.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -154,6 +157,7 @@ UNIT_STD += t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm
 UNIT_STD += t/unit/bin/u-config t/unit/bin/u-sshhosts
 UNIT_STD += t/unit/bin/u-sig
 UNIT_STD += t/unit/bin/u-workitem
+UNIT_STD += t/unit/bin/u-farmconf
 $(UNIT_STD): t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \

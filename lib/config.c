@@ -5,7 +5,6 @@
 
 #include "config.h"
 #include "git.h"
-#include "log.h"
 #include "num.h"
 #include "rc.h"
 #include "strbuf.h"
@@ -146,104 +145,17 @@ config_subsections(const struct config *cc, const char *section,
 	return n;
 }
 
-/*
- * buildfarm.conf(5): the sections the farm's tools read, and their
- * keys.  A tool that reads a new key adds it here and to the page.
- */
-static const struct {
-	const char *section;
-	int named;		/* [section "NAME"] rather than [section] */
-	const char *const *keys;
-} schema[] = {
-	{ "farm", 0, (const char *const[]){ "url", NULL } },
-	{ "gerrit", 1, (const char *const[]){ "url", "project", "gitcookies",
-	    "timeout", "rate", "overlap", "maxbody", "pagesize", "since",
-	    NULL } },
-	{ "repo", 1, (const char *const[]){ "upstream", "push", "branch",
-	    "mirror", "backfill", "timeout", "interval", "credentials",
-	    "sshkey", "knownhosts", NULL } },
-};
-
-static void
-report(struct strbuf *out, size_t *n, const char *line)
-{
-	const char *p, *nl;
-	size_t l = strlen(line);
-
-	/* once each: a key may be set many times */
-	for (p = out->buf; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
-		if ((size_t)(nl - p) == l && strncmp(p, line, l) == 0)
-			return;
-	strbuf_addstr(out, line);
-	strbuf_addch(out, '\n');
-	(*n)++;
-}
-
 size_t
-config_unknown(const struct config *c, struct strbuf *out)
+config_names(const struct config *cc, const char ***names)
 {
-	struct strbuf line = STRBUF_INIT;
-	size_t i, j, k, n = 0;
+	struct config *c = (struct config *)cc;
+	size_t i;
 
-	for (i = 0; i < c->n; i++) {
-		const char *nm = c->e[i].name, *dot = strchr(nm, '.');
-		const char *last = strrchr(nm, '.'), *sec;
-		int named;
-
-		if (dot == NULL)
-			continue;	/* libgit2 gives none such */
-		named = last != dot;
-		for (j = 0; j < ARRAY_SIZE(schema); j++)
-			if (strncmp(schema[j].section, nm,
-			    (size_t)(dot - nm)) == 0 &&
-			    schema[j].section[dot - nm] == '\0')
-				break;
-		strbuf_reset(&line);
-		if (j == ARRAY_SIZE(schema)) {
-			strbuf_addf(&line, "unknown section [%s]",
-			    escn(nm, (size_t)(dot - nm)));
-			report(out, &n, line.buf);
-			continue;
-		}
-		sec = schema[j].section;
-		if (named != schema[j].named) {
-			strbuf_addf(&line, named ? "[%s] takes no name: " :
-			    "[%s] needs a name: ", sec);
-		} else {
-			for (k = 0; schema[j].keys[k] != NULL; k++)
-				if (strcmp(schema[j].keys[k], last + 1) == 0)
-					break;
-			if (schema[j].keys[k] != NULL)
-				continue;
-			strbuf_addf(&line, "unknown key '%s' in ",
-			    esc(last + 1));
-		}
-		/* where, as the file says it: [sec] or [sec "NAME"] */
-		if (named)
-			strbuf_addf(&line, "[%s \"%s\"]", sec,
-			    escn(dot + 1, (size_t)(last - dot - 1)));
-		else if (schema[j].named)
-			strbuf_addf(&line, "[%s \"NAME\"]", sec);
-		else
-			strbuf_addf(&line, "[%s]", sec);
-		report(out, &n, line.buf);
-	}
-	strbuf_release(&line);
-	return n;
-}
-
-void
-config_warn_unknown(const struct config *c)
-{
-	struct strbuf out = STRBUF_INIT;
-	char *p, *nl;
-
-	config_unknown(c, &out);
-	for (p = out.buf; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
-		*nl = '\0';
-		log_warnx("config '%s': %s (ignored)", esc(c->path), p);
-	}
-	strbuf_release(&out);
+	GROW(c->vals, c->n + 1, c->avals);
+	for (i = 0; i < c->n; i++)
+		c->vals[i] = c->e[i].name;
+	*names = c->vals;
+	return c->n;
 }
 
 int

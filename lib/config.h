@@ -16,15 +16,14 @@
  *   config_get_all(c, key, &vals)      every value in file order
  *   config_subsections(c, sec, &names) distinct subsections of a
  *                                      section, in first-seen order
+ *   config_names(c, &names)            every key set, in file order, as
+ *                                      often as it is set
  *   config_bool / config_int           typed values with a default;
  *                                      -1 and err on a bad value
- *   config_unknown(c, out)             the sections and keys that no
- *                                      tool reads (buildfarm.conf(5)),
- *                                      a line each in out, once each;
- *                                      returns how many
- *   config_warn_unknown(c)             each of them as a warning on
- *                                      stderr (log_warnx)
  *   config_free(c)
+ *
+ * What the sections and keys mean, and which there are, is
+ * lib/farmconf.h's business.
  *
  * A bare key ("[repo "x"] mirror" with no "=") is boolean true and its
  * string value is "".
@@ -56,7 +55,6 @@ int config_bool(const struct config *c, const char *key, int def, int *out,
     struct strbuf *err);
 int config_int(const struct config *c, const char *key, int64_t min,
     int64_t max, int64_t def, int64_t *out, struct strbuf *err);
-size_t config_unknown(const struct config *c, struct strbuf *out);
-void config_warn_unknown(const struct config *c);
+size_t config_names(const struct config *c, const char ***names);
 
 #endif

@@ -254,3 +254,14 @@ esc(const char *s)
 {
 	return escn(s, s != NULL ? strlen(s) : 0);
 }
+
+void
+log_lines(const struct strbuf *sb)
+{
+	const char *p, *nl;
+
+	for (p = sb->buf; *p != '\0'; p = nl + (*nl != '\0')) {
+		nl = p + strcspn(p, "\n");
+		log_warnx("%.*s", (int)(nl - p), p);
+	}
+}

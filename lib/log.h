@@ -36,6 +36,8 @@ void log_info(const char *fmt, ...) BF_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) BF_PRINTF(1, 2);
 void fatal(int rc, const char *fmt, ...) BF_PRINTF(2, 3) BF_NORETURN;
 void fatalx(int rc, const char *fmt, ...) BF_PRINTF(2, 3) BF_NORETURN;
+/* Each line of sb as a log_warnx, for a library's many-line answer. */
+void log_lines(const struct strbuf *sb);
 
 /*
  * Append p[0..n) to out, escaped for display: printable ASCII and valid

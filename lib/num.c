@@ -3,6 +3,7 @@
 #include <limits.h>
 
 #include "num.h"
+#include "strbuf.h"
 
 /* Digits only; no sign.  Returns -1 on empty, junk or overflow. */
 static int
@@ -99,4 +100,44 @@ num_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+static const struct {
+	char unit;
+	int64_t secs;
+} units[] = { { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
+
+int
+num_parse_duration(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	size_t n, i;
+	uint64_t v;
+	int64_t mul = 1;
+
+	if (s == NULL || (n = strlen(s)) == 0)
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(units); i++)
+		if (s[n - 1] == units[i].unit) {
+			mul = units[i].secs;
+			n--;
+			break;
+		}
+	if (digits(s, n, &v) < 0 || v > (uint64_t)(INT64_MAX / mul))
+		return -1;
+	if ((int64_t)v * mul < min || (int64_t)v * mul > max)
+		return -1;
+	*out = (int64_t)v * mul;
+	return 0;
+}
+
+void
+num_format_duration(struct strbuf *out, int64_t secs)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(units) - 1; i++)
+		if (secs != 0 && secs % units[i].secs == 0)
+			break;
+	strbuf_addf(out, "%lld%c", (long long)(secs / units[i].secs),
+	    units[i].unit);
 }

@@ -71,20 +71,20 @@ test_expect_success 'every problem of the config is reported, then 100' '
 	EOF
 	test_expect_code 100 pollgerrit -d bad poll 2>err &&
 	cat >expect <<-\EOF &&
-	pollgerrit: gerrit '\''go'\'': url '\''ftp://x'\'': want http:// or https://
-	pollgerrit: gerrit '\''go'\'': bad project '\''bad project'\''
-	pollgerrit: gerrit '\''go'\'': gitcookies '\''/nonexistent/cookies'\'': No such file or directory
-	pollgerrit: gerrit '\''go'\'': timeout '\''0'\'': want a whole number from 1 to 3600
-	pollgerrit: gerrit '\''go'\'': rate '\''fast'\'': want a whole number from 1 to 1000
-	pollgerrit: gerrit '\''go'\'': overlap '\''-1'\'': want a whole number from 0 to 86400
-	pollgerrit: gerrit '\''go'\'': pagesize '\''0'\'': want a whole number from 1 to 10000
-	pollgerrit: gerrit '\''go'\'': maxbody '\''1'\'': want a size from 4k to 1g
-	pollgerrit: gerrit '\''go'\'': since '\''yesterday'\'': want YYYY-MM-DD or '\''YYYY-MM-DD HH:MM:SS'\'' (UTC)
-	pollgerrit: gerrit '\''.bad'\'': bad name: want letters, digits, '\''.'\'', '\''_'\'' and '\''-'\'', at most 64
-	pollgerrit: gerrit '\''.bad'\'': url: credentials do not belong in the url; use gitcookies or .netrc
-	pollgerrit: gerrit '\''dup'\'': url given 2 times
-	pollgerrit: gerrit '\''nourl'\'': no url
-	pollgerrit: gerrit '\''dup2'\'': same url as gerrit '\''dup'\''
+	pollgerrit: config '\''bad/config'\'': gerrit "go": url '\''ftp://x'\'': want http:// or https://
+	pollgerrit: config '\''bad/config'\'': gerrit "go": project '\''bad project'\'': not a project name
+	pollgerrit: config '\''bad/config'\'': gerrit "go": timeout '\''0'\'': want a duration from 1s to 1h
+	pollgerrit: config '\''bad/config'\'': gerrit "go": rate '\''fast'\'': want a whole number from 1 to 1000
+	pollgerrit: config '\''bad/config'\'': gerrit "go": overlap '\''-1'\'': want a duration from 0s to 1d
+	pollgerrit: config '\''bad/config'\'': gerrit "go": maxbody '\''1'\'': want a size from 4k to 1g
+	pollgerrit: config '\''bad/config'\'': gerrit "go": pagesize '\''0'\'': want a whole number from 1 to 10000
+	pollgerrit: config '\''bad/config'\'': gerrit "go": since '\''yesterday'\'': want YYYY-MM-DD or '\''YYYY-MM-DD HH:MM:SS'\'' (UTC)
+	pollgerrit: config '\''bad/config'\'': gerrit "go": gitcookies '\''/nonexistent/cookies'\'': No such file or directory
+	pollgerrit: config '\''bad/config'\'': gerrit ".bad": bad name: want 1 to 64 letters, digits, '\''.'\'', '\''_'\'' or '\''-'\'', not starting with '\''.'\'' or '\''-'\''
+	pollgerrit: config '\''bad/config'\'': gerrit ".bad": url: credentials do not belong in the url
+	pollgerrit: config '\''bad/config'\'': gerrit "dup": url given 2 times
+	pollgerrit: config '\''bad/config'\'': gerrit "nourl": no url
+	pollgerrit: config '\''bad/config'\'': gerrit "dup2": url '\''https://b.example'\'': same as gerrit "dup"
 	pollgerrit: config '\''bad/config'\'': 14 problems
 	EOF
 	test_cmp expect err &&

@@ -1,7 +1,7 @@
 /*
  * extern.h: the parts of gitmirror(1).
  *
- * gitmirror.c  main, options, the configuration ([repo "NAME"])
+ * gitmirror.c  main, options, loading the configuration
  * sync.c       fetch, record in the corpus, push; per-repo state
  * archive.c    byte-stable tar.gz of a tree
  * serve.c      the HTTP server, status and fsck
@@ -12,53 +12,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "farmconf.h"		/* struct repo_conf: [repo "NAME"] */
+
 struct strbuf;
 struct gitx_repo;
 
-#define DEF_BACKFILL	100
-#define DEF_TIMEOUT_S	300
-#define DEF_INTERVAL_S	600
 #define PUSH_BATCH	200
 #define DEF_LISTEN	"127.0.0.1:8585"
 #define DEF_CACHE	(1ull << 30)
 
-struct repo {
-	const char *name;
-	const char *upstream;
-	const char **push;
-	size_t npush;
-	const char **branch;
-	size_t nbranch;
-	int mirror;
-	int64_t backfill;
-	int64_t timeout_s;
-	int64_t interval_s;
-	const char *credentials;	/* netrc-format file, or NULL */
-	const char *sshkey;
-	const char *knownhosts;		/* known_hosts file, or NULL */
-};
-
 struct ctx {
 	const char *dir;	/* the farm's state directory */
-	struct repo *repos;
+	struct repo_conf *repos;
 	size_t nrepos;
 	int nflag;
 };
 extern struct ctx cx;
 
 void usage(void);
-struct repo *repo_find(const char *name);
+struct repo_conf *repo_find(const char *name);
 /* Repos named in argv (all when argc is 0); exits 100 on unknown ones. */
-struct repo **repo_select(int argc, char **argv, size_t *n);
-void mirror_path(struct strbuf *out, const struct repo *r);
+struct repo_conf **repo_select(int argc, char **argv, size_t *n);
+void mirror_path(struct strbuf *out, const struct repo_conf *r);
 void state_path(struct strbuf *out, const char *name, const char *ext);
 int worse(int a, int b);
 /* Testing hook: GITMIRROR_TEST_CRASH_AT=NAME raises SIGKILL there. */
 void crash_point(const char *name);
 
 /* sync.c */
-int sync_repo(struct repo *r);
-int sync_dry(struct repo *r);
+int sync_repo(struct repo_conf *r);
+int sync_dry(struct repo_conf *r);
 /* the push filter: 1 when a downstream host may get name */
 int push_wanted(const char *name);
 
@@ -72,7 +55,7 @@ int status_read(const char *name, struct status *st);
 int status_write(const char *name, const struct status *st,
     struct strbuf *err);
 /* One line: "NAME ok|hung|broken fetched=... pushed=... lag=... error=..." */
-int status_line(const struct repo *r, struct strbuf *out);
+int status_line(const struct repo_conf *r, struct strbuf *out);
 
 /* archive.c */
 /*

@@ -35,9 +35,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "extern.h"
 #include "farm.h"
+#include "farmconf.h"
 #include "git.h"
 #include "log.h"
 #include "num.h"
@@ -47,7 +47,7 @@
 
 struct ctx cx;
 static const char *dflag;
-static struct config *conf;
+static struct farmconf *conf;
 
 static void usage_to(FILE *, int) BF_NORETURN;
 
@@ -88,7 +88,7 @@ worse(int a, int b)
 }
 
 void
-mirror_path(struct strbuf *out, const struct repo *r)
+mirror_path(struct strbuf *out, const struct repo_conf *r)
 {
 	farm_placef(out, cx.dir, FARM_MIRROR, "%s.git", r->name);
 }
@@ -99,146 +99,26 @@ state_path(struct strbuf *out, const char *name, const char *ext)
 	farm_placef(out, cx.dir, FARM_STATE, "gitmirror/%s%s", name, ext);
 }
 
-/* 1 to 64 of [A-Za-z0-9._-], not starting with '.' or '-' */
-static int
-name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 64 && s[0] != '.' && s[0] != '-' &&
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789._-") == n;
-}
-
-/* A URL libgit2 can fetch: a scheme we know, or scp-like user@host:path. */
-static int
-url_ok(const char *u)
-{
-	static const char *const schemes[] = { "https://", "http://",
-	    "git://", "ssh://", "file://" };
-	size_t i;
-
-	if (strpbrk(u, " \t\r\n") != NULL || *u == '\0')
-		return 0;
-	for (i = 0; i < ARRAY_SIZE(schemes); i++)
-		if (strncmp(u, schemes[i], strlen(schemes[i])) == 0)
-			return u[strlen(schemes[i])] != '\0';
-	return strchr(u, '@') != NULL && strchr(u, ':') != NULL;
-}
-
-/* a branch name git would take, short form */
-static int
-branch_ok(const char *b)
-{
-	return *b != '\0' && *b != '-' && *b != '/' && strlen(b) <= 200 &&
-	    strstr(b, "..") == NULL && strstr(b, "//") == NULL &&
-	    strpbrk(b, " ~^:?*[\\\t\r\n") == NULL &&
-	    b[strlen(b) - 1] != '/' && strncmp(b, "refs/", 5) != 0;
-}
-
-static char *
-path_expand(const char *p)
-{
-	struct strbuf sb = STRBUF_INIT;
-	const char *home = getenv("HOME");
-
-	if (strncmp(p, "~/", 2) == 0 && home != NULL) {
-		strbuf_addf(&sb, "%s/%s", home, p + 2);
-		return strbuf_detach(&sb, NULL);
-	}
-	return xstrdup(p);
-}
-
-/* config_get_all's array is scratch space: keep a copy */
-static size_t
-get_all(const char *key, const char ***out)
-{
-	const char **v;
-	size_t n = config_get_all(conf, key, &v);
-
-	*out = xcalloc(n + 1, sizeof(**out));
-	if (n > 0)
-		memcpy(*out, v, n * sizeof(*v));
-	return n;
-}
-
-/* Every problem on its own line; exits 100 if there was any. */
+/* The config, checked; every problem on its own line, then exit 100. */
 static void
 load_config(void)
 {
-	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT, k = STRBUF_INIT;
-	const char **names, *v;
-	size_t n, i, j;
-	int rc, bad = 0;
+	struct strbuf warn = STRBUF_INIT, err = STRBUF_INIT;
+	int rc;
 
 	cx.dir = farm_dir(dflag);
-	farm_place(&path, cx.dir, FARM_CONFIG);
-	if ((rc = config_load(&conf, path.buf, 0, &err)) != RC_OK)
-		fatalx(rc, "%s", err.buf);
-	config_warn_unknown(conf);
-	n = config_subsections(conf, "repo", &names);
-	cx.repos = xcalloc(n + 1, sizeof(*cx.repos));
-	cx.nrepos = n;
-	for (i = 0; i < n; i++) {
-		struct repo *r = &cx.repos[i];
-
-		r->name = xstrdup(names[i]);
-		if (!name_ok(r->name)) {
-			log_warnx("config: bad repo name '%s': want 1 to 64 "
-			    "letters, digits, '.', '_' or '-'", esc(r->name));
-			bad = 1;
-			continue;
-		}
-#define KEY(key) (strbuf_reset(&k), strbuf_addf(&k, "repo.%s.%s", \
-	r->name, key), k.buf)
-		r->upstream = config_get(conf, KEY("upstream"));
-		if (r->upstream == NULL || !url_ok(r->upstream)) {
-			log_warnx("config: [repo \"%s\"]: %s upstream URL",
-			    esc(r->name), r->upstream ? "bad" : "no");
-			bad = 1;
-		}
-		r->npush = get_all(KEY("push"), &r->push);
-		for (j = 0; j < r->npush; j++)
-			if (!url_ok(r->push[j])) {
-				log_warnx("config: [repo \"%s\"]: bad push "
-				    "URL '%s'", esc(r->name),
-				    esc(r->push[j]));
-				bad = 1;
-			}
-		r->nbranch = get_all(KEY("branch"), &r->branch);
-		for (j = 0; j < r->nbranch; j++)
-			if (!branch_ok(r->branch[j])) {
-				log_warnx("config: [repo \"%s\"]: bad branch "
-				    "'%s'", esc(r->name), esc(r->branch[j]));
-				bad = 1;
-			}
-		strbuf_reset(&err);
-		if (config_bool(conf, KEY("mirror"), 0, &r->mirror, &err) < 0 ||
-		    config_int(conf, KEY("backfill"), 0, 1000000, DEF_BACKFILL,
-		    &r->backfill, &err) < 0 ||
-		    config_int(conf, KEY("timeout"), 1, 86400, DEF_TIMEOUT_S,
-		    &r->timeout_s, &err) < 0 ||
-		    config_int(conf, KEY("interval"), 1, 30 * 86400,
-		    DEF_INTERVAL_S, &r->interval_s, &err) < 0) {
-			log_warnx("config: %s", err.buf);
-			bad = 1;
-		}
-		if ((v = config_get(conf, KEY("credentials"))) != NULL)
-			r->credentials = path_expand(v);
-		if ((v = config_get(conf, KEY("sshkey"))) != NULL)
-			r->sshkey = path_expand(v);
-		if ((v = config_get(conf, KEY("knownhosts"))) != NULL)
-			r->knownhosts = path_expand(v);
-#undef KEY
-	}
-	strbuf_release(&path);
+	rc = farmconf_load(&conf, cx.dir, FC_REPO, &warn, &err);
+	log_lines(&warn);
+	log_lines(&err);
+	if (rc != RC_OK)
+		exit(rc);
+	cx.repos = conf->repos;
+	cx.nrepos = conf->nrepos;
+	strbuf_release(&warn);
 	strbuf_release(&err);
-	strbuf_release(&k);
-	if (bad)
-		exit(RC_PERM);
 }
 
-struct repo *
+struct repo_conf *
 repo_find(const char *name)
 {
 	size_t i;
@@ -249,10 +129,10 @@ repo_find(const char *name)
 	return NULL;
 }
 
-struct repo **
+struct repo_conf **
 repo_select(int argc, char **argv, size_t *n)
 {
-	struct repo **v;
+	struct repo_conf **v;
 	int i;
 
 	if (argc == 0) {
@@ -273,7 +153,7 @@ repo_select(int argc, char **argv, size_t *n)
 static int
 cmd_sync(int argc, char **argv)
 {
-	struct repo **sel;
+	struct repo_conf **sel;
 	size_t n, i;
 	int ch, rc = RC_NO;
 
@@ -301,7 +181,7 @@ cmd_archive(int argc, char **argv)
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
 	struct gitx_repo *g;
 	const char *prefix = "";
-	struct repo *r;
+	struct repo_conf *r;
 	int ch, rc;
 
 	while ((ch = getopt(argc, argv, "+p:")) != -1) {
@@ -420,8 +300,7 @@ main(int argc, char **argv)
 		rc = cmds[i].fn(argc, argv);
 		if (fflush(stdout) != 0 || ferror(stdout))
 			fatal(RC_TEMP, "write stdout");
-		if (conf != NULL)
-			config_free(conf);
+		farmconf_free(conf);
 		return rc;
 	}
 	log_warnx("unknown command '%s'", esc(argv[0]));

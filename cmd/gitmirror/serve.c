@@ -57,7 +57,7 @@ when(struct strbuf *out, long long t)
 }
 
 int
-status_line(const struct repo *r, struct strbuf *out)
+status_line(const struct repo_conf *r, struct strbuf *out)
 {
 	struct status st;
 	long long now = (long long)time(NULL);
@@ -85,7 +85,7 @@ int
 status_run(int argc, char **argv)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct repo **sel;
+	struct repo_conf **sel;
 	size_t n, i;
 	int rc = RC_OK;
 
@@ -120,7 +120,7 @@ fsck_run(int argc, char **argv)
 {
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
 	struct gitx_repo *g;
-	struct repo **sel;
+	struct repo_conf **sel;
 	size_t n, i;
 	int rc = RC_OK, r;
 
@@ -338,7 +338,7 @@ tarball(struct httpd_req *req, const char *name)
 	char commit[GITX_HEXSZ + 1], tree[GITX_HEXSZ + 1];
 	const char *rev = httpd_query(req, "rev");
 	struct gitx_repo *g = NULL;
-	struct repo *r = repo_find(name);
+	struct repo_conf *r = repo_find(name);
 	struct stat st;
 	long long t;
 	int rc, fd;

@@ -478,7 +478,7 @@ is_seen(const struct state *s, const struct batch *b, const char *oid)
 
 /* The git records of the watched branches' new commits. */
 static int
-new_commits(struct repo *r, struct gitx_repo *g, struct state *s,
+new_commits(struct repo_conf *r, struct gitx_repo *g, struct state *s,
     const struct gitx_ref *m, size_t nm, struct batch *b, struct strbuf *err)
 {
 	struct refmap mirror = { (struct gitx_ref *)m, nm, nm, NULL };
@@ -538,7 +538,7 @@ new_commits(struct repo *r, struct gitx_repo *g, struct state *s,
  * something was.  The state's tips and seq follow the append.
  */
 static int
-record(struct repo *r, struct gitx_repo *g, struct state *s, int *moved,
+record(struct repo_conf *r, struct gitx_repo *g, struct state *s, int *moved,
     struct strbuf *err)
 {
 	struct batch b = { NULL, 0, 0, STRBUF_INIT, NULL, 0, 0 };
@@ -604,7 +604,7 @@ out:
 }
 
 int
-sync_dry(struct repo *r)
+sync_dry(struct repo_conf *r)
 {
 	struct strbuf path = STRBUF_INIT;
 	size_t i;
@@ -629,7 +629,7 @@ set_error(struct status *st, const char *what)
 }
 
 int
-sync_repo(struct repo *r)
+sync_repo(struct repo_conf *r)
 {
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
 	struct strbuf msg = STRBUF_INIT;

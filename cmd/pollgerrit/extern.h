@@ -1,7 +1,7 @@
 /*
  * extern.h: pollgerrit's parts (pollgerrit.c is the table of contents).
  *
- *   conf.c    the [gerrit "NAME"] sections of the config, validated
+ *   conf.c    the servers, from the config's [gerrit "NAME"] sections
  *   gerrit.c  Gerrit REST: credentials, rate limit, requests, paging
  *   change.c  what pollgerrit remembers of a change (its digest), how a
  *             ChangeInfo, a corpus record or the state file becomes one,
@@ -24,7 +24,7 @@
 #include "spool.h"
 #include "strbuf.h"
 
-struct config;
+struct farmconf;
 struct json;
 
 /* json_kind, for values that may be absent (NULL). */
@@ -95,7 +95,10 @@ struct state {
 	int hint_ok;
 };
 
-/* One [gerrit "NAME"] section, and what we hold for it. */
+/*
+ * One [gerrit "NAME"] section, and what we hold for it.  The strings of
+ * the section belong to cx.conf.
+ */
 struct server {
 	char *name;
 	char *url;		/* scheme://host[/prefix], no trailing '/' */
@@ -137,6 +140,7 @@ struct ctx {
 	struct spool try;
 	int try_open;
 	int jflag;
+	struct farmconf *conf;
 	struct server *servers;
 	size_t nservers;
 	volatile int stop;	/* a signal asked us to finish */
@@ -148,7 +152,8 @@ void usage(void) __attribute__((noreturn));
 void crash_point(const char *name);
 
 /* conf.c */
-int conf_load(struct config *c, struct server **sv, size_t *n);
+/* Takes fc, which conf_free frees. */
+int conf_load(struct farmconf *fc, struct server **sv, size_t *n);
 struct server *conf_find(const char *name);
 int conf_select(int argc, char **argv, struct server ***sel, size_t *n);
 void conf_free(struct server *sv, size_t n);

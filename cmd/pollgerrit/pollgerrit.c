@@ -40,9 +40,9 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
-#include "config.h"
 #include "extern.h"
 #include "farm.h"
+#include "farmconf.h"
 #include "log.h"
 #include "mlog.h"
 #include "num.h"
@@ -109,19 +109,19 @@ jflag_only(int *argcp, char ***argvp)
 static void
 load_config(void)
 {
-	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
-	struct config *c;
+	struct strbuf warn = STRBUF_INIT, err = STRBUF_INIT;
+	struct farmconf *fc;
 	int rc;
 
 	cx.dir = farm_dir(dflag);
-	farm_place(&path, cx.dir, FARM_CONFIG);
-	if ((rc = config_load(&c, path.buf, 0, &err)) != RC_OK)
-		fatalx(rc, "%s", err.buf);
-	config_warn_unknown(c);
-	if (conf_load(c, &cx.servers, &cx.nservers) != RC_OK)
+	rc = farmconf_load(&fc, cx.dir, FC_GERRIT, &warn, &err);
+	log_lines(&warn);
+	log_lines(&err);
+	if (rc != RC_OK)
+		exit(rc);
+	if (conf_load(fc, &cx.servers, &cx.nservers) != RC_OK)
 		exit(RC_PERM);
-	config_free(c);
-	strbuf_release(&path);
+	strbuf_release(&warn);
 	strbuf_release(&err);
 }
 

@@ -5,6 +5,7 @@
 
 #include "tap.h"
 #include "num.h"
+#include "strbuf.h"
 
 static void
 t_u64(void)
@@ -125,6 +126,44 @@ t_size(void)
 	check_int(v, ==, 2048);
 }
 
+static void
+t_duration(void)
+{
+	static const char *bad[] = { "", "s", "1w", "1ms", "-1s", "1 s",
+	    "1.5h", "+1", "1h30m", "106751991167301d" };
+	static const struct {
+		const char *s;
+		int64_t v;
+		const char *back;
+	} good[] = {
+		{ "0", 0, "0s" }, { "90", 90, "90s" }, { "90s", 90, "90s" },
+		{ "10m", 600, "10m" }, { "2h", 7200, "2h" }, { "120m", 7200, "2h" },
+		{ "7d", 604800, "7d" }, { "3601", 3601, "3601s" },
+	};
+	struct strbuf sb = STRBUF_INIT;
+	int64_t v = 5;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		check_int(num_parse_duration(good[i].s, 0, INT64_MAX, &v), ==,
+		    0);
+		check_int(v, ==, good[i].v);
+		strbuf_reset(&sb);
+		num_format_duration(&sb, v);
+		check_str(sb.buf, good[i].back);
+	}
+	v = 5;
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		if (!check_int(num_parse_duration(bad[i], 0, INT64_MAX, &v),
+		    ==, -1))
+			test_msg("accepted \"%s\"", bad[i]);
+	/* the range applies after the unit */
+	check_int(num_parse_duration("2m", 0, 119, &v), ==, -1);
+	check_int(num_parse_duration("1h", 3601, INT64_MAX, &v), ==, -1);
+	check_int(v, ==, 5);
+	strbuf_release(&sb);
+}
+
 int
 main(void)
 {
@@ -132,5 +171,6 @@ main(void)
 	TEST(t_i64(), "num_parse_i64: both ends of int64, junk refused");
 	TEST(t_int(), "num_parse_int: int limits and ranges");
 	TEST(t_size(), "num_parse_size: k/m/g units, overflow, range");
+	TEST(t_duration(), "num_parse_duration: s/m/h/d, range; formatted back");
 	return test_done();
 }
