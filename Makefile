@@ -60,6 +60,7 @@ LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
 	lib/num.o lib/spool.o lib/sshhosts.o lib/strbuf.o lib/timefmt.o \
 	lib/xmalloc.o
 LIBOBJ += lib/gz.o lib/tar.o
+LIBOBJ += lib/proc.o lib/strvec.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -70,6 +71,7 @@ UNITS = t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log \
 UNITS += t/unit/bin/u-gz t/unit/bin/u-tar
 UNITS += t/unit/bin/u-spool-named
 UNITS += t/unit/bin/u-git t/unit/bin/u-sshhosts
+UNITS += t/unit/bin/u-strvec t/unit/bin/u-proc
 
 all: $(TOOLS)
 
@@ -135,6 +137,8 @@ t/unit/bin/u-gz: t/unit/u-gz.c
 t/unit/bin/u-tar: t/unit/u-tar.c
 t/unit/bin/u-git: t/unit/u-git.c
 t/unit/bin/u-sshhosts: t/unit/u-sshhosts.c
+t/unit/bin/u-strvec: t/unit/u-strvec.c
+t/unit/bin/u-proc: t/unit/u-proc.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -162,6 +166,11 @@ t/unit/bin/u-gz t/unit/bin/u-tar: t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
 	    t/unit/tap.o $(LIB) $(ARCHIVE_LIBS) $(Z_LIBS) -lpthread $(ALLLDFLAGS)
+
+t/unit/bin/u-strvec t/unit/bin/u-proc: t/unit/tap.o $(LIB) t/unit/tap.h
+	@mkdir -p t/unit/bin
+	$(CC) $(ALLCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
+	    t/unit/tap.o $(LIB) -lpthread $(ALLLDFLAGS)
 
 tests: all $(UNITS)
 
