@@ -246,6 +246,7 @@ fuzz/bin/fuzz-form: fuzz/fuzz-form.c $(BUILDLET_OBJ:.o=.c) $(LIBHDR) \
 	    cmd/buildlet/serve.c cmd/buildlet/exec.c cmd/buildlet/files.c \
 	    cmd/buildlet/list.c cmd/buildlet/ssh.c cmd/buildlet/util.c \
 	    lib/httpd.c lib/http.c lib/tar.c lib/gz.c lib/crypto.c lib/num.c \
-	    lib/timefmt.c lib/atomicfile.c $(FUZZLIBSRC) $(MHD_LIBS) \
+	    lib/timefmt.c lib/atomicfile.c lib/proc.c lib/strvec.c \
+	    $(FUZZLIBSRC) $(MHD_LIBS) \
 	    $(CURL_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) $(SSL_LIBS) -lpthread
 .PHONY: fuzz
