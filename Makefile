@@ -63,6 +63,7 @@ LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
 LIBOBJ += lib/gz.o lib/tar.o
 LIBOBJ += lib/workitem.o
 LIBOBJ += lib/farmconf.o
+LIBOBJ += lib/proc.o lib/strvec.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -76,6 +77,7 @@ UNITS += t/unit/bin/u-git t/unit/bin/u-sshhosts
 UNITS += t/unit/bin/u-sig
 UNITS += t/unit/bin/u-workitem
 UNITS += t/unit/bin/u-farmconf
+UNITS += t/unit/bin/u-strvec t/unit/bin/u-proc
 
 all: $(TOOLS)
 
@@ -144,6 +146,8 @@ t/unit/bin/u-sshhosts: t/unit/u-sshhosts.c
 t/unit/bin/u-sig: t/unit/u-sig.c
 t/unit/bin/u-workitem: t/unit/u-workitem.c
 t/unit/bin/u-farmconf: t/unit/u-farmconf.c
+t/unit/bin/u-strvec: t/unit/u-strvec.c
+t/unit/bin/u-proc: t/unit/u-proc.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -177,6 +181,11 @@ t/unit/bin/u-gz t/unit/bin/u-tar: t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
 	    t/unit/tap.o $(LIB) $(ARCHIVE_LIBS) $(Z_LIBS) -lpthread $(ALLLDFLAGS)
+
+t/unit/bin/u-strvec t/unit/bin/u-proc: t/unit/tap.o $(LIB) t/unit/tap.h
+	@mkdir -p t/unit/bin
+	$(CC) $(ALLCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
+	    t/unit/tap.o $(LIB) -lpthread $(ALLLDFLAGS)
 
 tests: all $(UNITS)
 
@@ -252,6 +261,7 @@ fuzz/bin/fuzz-form: fuzz/fuzz-form.c $(BUILDLET_OBJ:.o=.c) $(LIBHDR) \
 	    cmd/buildlet/serve.c cmd/buildlet/exec.c cmd/buildlet/files.c \
 	    cmd/buildlet/list.c cmd/buildlet/ssh.c cmd/buildlet/util.c \
 	    lib/httpd.c lib/http.c lib/tar.c lib/gz.c lib/crypto.c lib/num.c \
-	    lib/timefmt.c lib/atomicfile.c $(FUZZLIBSRC) $(MHD_LIBS) \
+	    lib/timefmt.c lib/atomicfile.c lib/proc.c lib/strvec.c \
+	    $(FUZZLIBSRC) $(MHD_LIBS) \
 	    $(CURL_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) $(SSL_LIBS) -lpthread
 .PHONY: fuzz

@@ -1,6 +1,5 @@
 #include "compat.h"
 
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <errno.h>
@@ -15,6 +14,7 @@
 
 #include "atomicfile.h"
 #include "git.h"
+#include "proc.h"
 #include "rc.h"
 #include "sshhosts.h"
 #include "strbuf.h"
@@ -539,76 +539,85 @@ out:
 	return rc;
 }
 
+/* What the transfer child needs. */
+struct xchild {
+	const char *path;
+	struct xfer *x;
+	struct pushx *p;
+};
+
 /*
- * Fetch (p NULL) or push in a child with a deadline.  The child sends
- * any error text down a pipe, and a push ends with "#N", the number of
+ * The transfer, in a function child of lib/proc: any error text goes
+ * to its stdout (our pipe), and a push ends with "#N", the number of
  * refs it updated.
+ */
+static int
+xfer_child(void *arg)
+{
+	struct xchild *c = arg;
+	git_repository *repo;
+	char buf[64];
+	int rc, n;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (git_repository_open_bare(&repo, c->path) < 0) {
+		child_err(1, "open");
+		return RC_TEMP;
+	}
+	if (c->p == NULL) {
+		rc = do_fetch(repo, c->x, 1);
+	} else {
+		c->p->efd = 1;
+		rc = do_push(repo, c->x);
+		n = snprintf(buf, sizeof(buf), "\n#%zu", c->p->npushed);
+		if (n > 0 && write_all(1, buf, (size_t)n) < 0)
+			_exit(RC_TEMP);
+	}
+	git_repository_free(repo);
+	return rc;
+}
+
+/*
+ * Fetch (p NULL) or push in a child that is killed (SIGKILL) at the
+ * deadline, and with us if we are killed.
  */
 static int
 run_child(const char *path, const struct gitx_remote *rm, struct pushx *p,
     struct strbuf *err)
 {
 	struct strbuf out = STRBUF_INIT;
-	struct pollfd pfd;
-	long long end = mono_ms() + (long long)rm->timeout_s * 1000;
-	git_repository *repo;
 	struct xfer x = { rm, 0, 0, 0, p };
+	struct xchild c = { path, &x, p };
+	struct proc cp = PROC_INIT;
+	struct pollfd pfd;
 	char buf[4096];
-	pid_t pid, parent;
 	ssize_t n;
-	int fds[2], st, rc;
+	int st, rc;
 
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		strbuf_addf(err, "pipe: %s", strerror(errno));
+	cp.fn = xfer_child;
+	cp.arg = &c;
+	cp.io[1].how = PROC_PIPE;
+	/* a sync killed with -9 takes its transfer with it */
+	cp.pdeathsig = SIGKILL;
+	cp.timeout_ms = (long long)rm->timeout_s * 1000;
+	cp.kill_grace_ms = 0;
+	if (proc_start(&cp, err) == -1) {
+		proc_clear(&cp);
 		return RC_TEMP;
 	}
-	parent = getpid();
-	if ((pid = fork()) < 0) {
-		strbuf_addf(err, "fork: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return RC_TEMP;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		/* a sync killed with -9 takes its transfer with it */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(RC_TEMP);
-		signal(SIGPIPE, SIG_IGN);
-		if (git_repository_open_bare(&repo, path) < 0) {
-			child_err(fds[1], "open");
-			_exit(RC_TEMP);
-		}
-		if (p == NULL) {
-			rc = do_fetch(repo, &x, fds[1]);
-		} else {
-			p->efd = fds[1];
-			rc = do_push(repo, &x);
-			n = snprintf(buf, sizeof(buf), "\n#%zu", p->npushed);
-			if (n > 0 && write_all(fds[1], buf, (size_t)n) < 0)
-				_exit(RC_TEMP);
-		}
-		git_repository_free(repo);
-		_exit(rc);
-	}
-	close(fds[1]);
 	rc = RC_OK;
 	for (;;) {
-		long long left = end - mono_ms();
-
-		if (left <= 0) {
-			kill(pid, SIGKILL);
+		if (proc_tick(&cp)) {
 			strbuf_reset(&out);
 			strbuf_addf(&out, "timed out after %d s", rm->timeout_s);
 			rc = -1;
 			break;
 		}
-		pfd.fd = fds[0];
+		pfd.fd = cp.io[1].fd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) <= 0)
+		if (poll(&pfd, 1, proc_timeout(&cp)) <= 0)
 			continue;
-		n = read(fds[0], buf, sizeof(buf));
+		n = read(cp.io[1].fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -616,9 +625,9 @@ run_child(const char *path, const struct gitx_remote *rm, struct pushx *p,
 		if (out.len < 65536)
 			strbuf_add(&out, buf, (size_t)n);
 	}
-	close(fds[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	close(cp.io[1].fd);
+	proc_finish(&cp);
+	st = cp.status;
 	if (rc == -1) {
 		strbuf_add(err, out.buf, out.len);
 		strbuf_release(&out);

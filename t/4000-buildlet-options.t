@@ -174,14 +174,18 @@ test_expect_success 'SIGTERM stops it: exit 0, commands killed' '
 	rm term.pid
 '
 
+# -halt-cmd starts clean although the buildlet runs with signals ignored
 test_expect_success '-halt-cmd runs after /halt, then the buildlet exits 0' '
-	start_buildlet halt -halt-cmd "echo halted >\"$PWD/halted\"" &&
+	trap "" HUP USR2 &&
+	start_buildlet halt -halt-cmd "{ echo halted; grep -E \"^Sig(Blk|Ign):\" /proc/self/status; } >\"$PWD/halted.tmp\" && mv \"$PWD/halted.tmp\" \"$PWD/halted\"" &&
+	trap - HUP USR2 &&
 	curl -sS -o out -w "%{http_code}\n" -X POST "$url/halt" >code &&
 	echo 200 >expect &&
 	test_cmp expect code &&
 	test_must_be_empty out &&
 	wait_for_file halted 5 &&
-	echo halted >expect &&
+	printf "halted\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n" \
+	    >expect &&
 	test_cmp expect halted &&
 	pid=$(cat halt.pid) &&
 	i=0 &&

@@ -33,7 +33,6 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,35 +316,28 @@ watchdog(void *arg)
 	_exit(RC_TEMP);
 }
 
-/* -halt-cmd, through sh -c; its status only goes to the log. */
+/*
+ * -halt-cmd, through sh -c, started clean by lib/proc (every signal at
+ * SIG_DFL, none blocked, only fds 0-2); its status only goes to the log.
+ */
 static void
 run_halt_cmd(const char *cmd)
 {
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
-	posix_spawnattr_t at;
-	sigset_t none, dfl;
-	pid_t pid;
-	int rc, status;
+	struct strbuf err = STRBUF_INIT, st = STRBUF_INIT;
+	struct proc p = PROC_INIT;
 
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &dfl);
+	strvec_pushv(&p.args, (const char *const[]){ "sh", "-c", cmd, NULL });
+	p.path = "/bin/sh";
 	log_warnx("running -halt-cmd '%s'", esc(cmd));
-	rc = posix_spawn(&pid, "/bin/sh", NULL, &at, argv, environ);
-	posix_spawnattr_destroy(&at);
-	if (rc != 0) {
-		log_warnx("-halt-cmd: /bin/sh: %s", strerror(rc));
-		return;
+	if (proc_start(&p, &err) == -1) {
+		log_warnx("-halt-cmd: %s", err.buf);
+		proc_clear(&p);
+	} else if (proc_finish(&p) != 0) {
+		proc_state(&p, &st);
+		log_warnx("-halt-cmd failed: %s", st.buf);
 	}
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		log_warnx("-halt-cmd failed (wait status %d)", status);
+	strbuf_release(&err);
+	strbuf_release(&st);
 }
 
 int

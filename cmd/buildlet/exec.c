@@ -23,14 +23,8 @@
  */
 #include "compat.h"
 
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,25 +35,22 @@
 #include "extern.h"
 #include "httpd.h"
 #include "log.h"
+#include "proc.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "xmalloc.h"
 
 #define KILL_GRACE_MS	2000	/* pipe wait after a timeout kill */
 #define NOPIDFD_POLL_MS	20
-#define SPAWN_STACK	32768	/* the child's, in spawn's frame */
-#define CLOSE_MAX	65536	/* closefrom without close_range */
 
 struct run {
 	struct httpd_req *req;
 	struct exec_spec spec;
-	pid_t pid;
-	int pidfd;		/* -1: poll waitpid instead */
+	struct proc p;		/* the command, with its deadline */
 	int out;		/* the pipe's read end */
 	int conn;		/* the client's socket */
-	int started, eof, exited, finished;
-	int status;		/* from waitpid */
-	long long t0, deadline, grace;	/* mono_ms(); 0: none */
+	int started, eof, dead, finished;	/* dead: exited, unreaped */
+	long long t0, grace;	/* mono_ms(); 0: none */
 	int timed_out, gone;
 	struct strbuf pre;	/* the debug text, sent first */
 	size_t prepos;
@@ -68,20 +59,6 @@ struct run {
 
 static pthread_mutex_t running_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct run *running;
-
-/* Go's names of signals (syscall.Signal.String on Linux). */
-static const char *const signames[] = {
-	NULL, "hangup", "interrupt", "quit", "illegal instruction",
-	"trace/breakpoint trap", "aborted", "bus error",
-	"floating point exception", "killed", "user defined signal 1",
-	"segmentation fault", "user defined signal 2", "broken pipe",
-	"alarm clock", "terminated", "stack fault", "child exited",
-	"continued", "stopped (signal)", "stopped", "stopped (tty input)",
-	"stopped (tty output)", "urgent I/O condition",
-	"CPU time limit exceeded", "file size limit exceeded",
-	"virtual timer expired", "profiling timer expired", "window changed",
-	"I/O possible", "power failure", "bad system call",
-};
 
 void
 exec_spec_free(struct exec_spec *spec)
@@ -110,32 +87,6 @@ join(const char *a, const char *b)
 	path_clean(&out, in.buf);
 	strbuf_release(&in);
 	return strbuf_detach(&out, NULL);
-}
-
-/* Go's exec.LookPath in the buildlet's own PATH. */
-static char *
-look_path(const char *file)
-{
-	struct strbuf p = STRBUF_INIT;
-	const char *s, *e;
-	struct stat st;
-
-	for (s = bl.path != NULL ? bl.path : ""; ; s = e + 1) {
-		e = strchrnul(s, ':');
-		strbuf_reset(&p);
-		if (e == s)
-			strbuf_addch(&p, '.');
-		else
-			strbuf_add(&p, s, (size_t)(e - s));
-		strbuf_addf(&p, "/%s", file);
-		if (stat(p.buf, &st) == 0 && !S_ISDIR(st.st_mode) &&
-		    (st.st_mode & 0111) != 0)
-			return strbuf_detach(&p, NULL);
-		if (*e == '\0')
-			break;
-	}
-	strbuf_release(&p);
-	return NULL;
 }
 
 /*
@@ -306,7 +257,11 @@ exec_prepare(struct httpd_req *req, struct exec_spec *spec, int *status,
 
 	/* a name without a slash is looked up as exec.Command did */
 	if (strchr(abscmd, '/') == NULL) {
-		if ((spec->path = look_path(abscmd)) == NULL) {
+		struct strbuf found = STRBUF_INIT;
+
+		if (proc_lookpath(&found, abscmd, bl.path, NULL) == 0)
+			spec->path = strbuf_detach(&found, NULL);
+		else {
 			struct strbuf e = STRBUF_INIT;
 
 			strbuf_addstr(&e, "exec: ");
@@ -336,15 +291,21 @@ running_add(struct run *x)
 }
 
 static void
-running_del(struct run *x)
+running_del_locked(struct run *x)
 {
-	pthread_mutex_lock(&running_mu);
 	if (x->prevp != NULL) {
 		*x->prevp = x->next;
 		if (x->next != NULL)
 			x->next->prevp = x->prevp;
 		x->prevp = NULL;
 	}
+}
+
+static void
+running_del(struct run *x)
+{
+	pthread_mutex_lock(&running_mu);
+	running_del_locked(x);
 	pthread_mutex_unlock(&running_mu);
 }
 
@@ -355,241 +316,46 @@ exec_kill_all(void)
 
 	pthread_mutex_lock(&running_mu);
 	for (x = running; x != NULL; x = x->next)
-		kill(-x->pid, SIGKILL);
+		proc_kill(&x->p, SIGKILL);
 	pthread_mutex_unlock(&running_mu);
 }
 
-static void
-start_failed(struct run *x, const char *what, const char *arg, int err)
-{
-	struct strbuf e = STRBUF_INIT;
-	char ebuf[128];
-
-	strbuf_addf(&e, "%s %s: %s", what, arg,
-	    go_strerror(err, ebuf, sizeof(ebuf)));
-	free(x->spec.start_err);
-	x->spec.start_err = strbuf_detach(&e, NULL);
-}
-
 /*
- * The child of spawn(), on its own small stack in the parent's memory
- * (CLONE_VM|CLONE_VFORK: the parent thread waits until the exec).  It
- * makes only raw system calls, which touch nothing of the parent's
- * but this frame and the argument block, and reports a failure through
- * a->err before it exits.  Signals are blocked on entry (spawn blocked
- * them), so no handler of the parent's can run here; every signal the
- * buildlet catches or ignores goes back to SIG_DFL before the unblock,
- * so a command starts with none ignored, whatever the buildlet itself
- * inherited (make, for one, passes signal 32 down ignored).
+ * Start the command through lib/proc (clone on a stack in its frame,
+ * the child on this thread's CPU until the exec, every signal at
+ * SIG_DFL, only fds 0-2): in a new session, so a new process group to
+ * kill as one, with SIGKILL at the timeout.  A failure to start is
+ * Go's words in the trailer.
  */
-struct child_args {
-	const char *path, *dir;
-	char *const *argv, *const *envp;
-	int out;		/* the pipe's write end: stdout and stderr */
-	const cpu_set_t *cpus;	/* the affinity to restore, or NULL */
-	volatile int err;	/* set by a child that could not exec */
-	volatile int chdir_failed;	/* ... and what failed was chdir */
-};
-
-/*
- * The kernel's struct sigaction, for SIG_DFL (all zero) and for reading
- * a handler (the first field on every architecture).  Raw calls reach
- * the signals glibc keeps for itself (32 and 33), which it refuses.
- */
-struct kernel_sigaction {
-	void (*handler)(int);
-	unsigned long flags;
-	void (*restorer)(void);
-	uint64_t mask;
-};
-
-#define NSIGS	64	/* the kernel's; glibc's _NSIG is one more */
-
-/* the signals that the buildlet catches or ignores: dfl_scan */
-static int dflsigs[NSIGS];
-static size_t ndflsigs;
-static pthread_once_t dfl_once = PTHREAD_ONCE_INIT;
-
-/*
- * Which signals a command must have set back to SIG_DFL: those whose
- * disposition here is not SIG_DFL once, and always the ones that main
- * catches or ignores (even if it had not yet when this ran).
- */
-static void
-dfl_scan(void)
-{
-	static const int always[] = { SIGPIPE, SIGHUP, SIGINT, SIGQUIT,
-	    SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD };
-	struct kernel_sigaction ka;
-	size_t i;
-	int sig;
-
-	for (sig = 1; sig <= NSIGS; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		for (i = 0; i < ARRAY_SIZE(always); i++)
-			if (always[i] == sig)
-				break;
-		if (i == ARRAY_SIZE(always) && (syscall(SYS_rt_sigaction, sig,
-		    NULL, &ka, sizeof(ka.mask)) == -1 ||
-		    ka.handler == SIG_DFL))
-			continue;
-		dflsigs[ndflsigs++] = sig;
-	}
-}
-
-static int
-dup_to(int fd, int to)
-{
-	if (fd == to)	/* dup2 would keep close-on-exec */
-		return syscall(SYS_fcntl, fd, F_SETFD, 0) == -1 ? -1 : 0;
-	return syscall(SYS_dup2, fd, to) == -1 ? -1 : 0;
-}
-
-BF_NO_SANITIZE static int
-child(void *arg)
-{
-	struct child_args *a = arg;
-	struct kernel_sigaction dfl = { 0 };	/* SIG_DFL is 0 */
-	struct rlimit rl;
-	uint64_t none = 0;
-	long fd;
-	size_t i;
-
-	/* a new session, so a new process group to kill as one */
-	if (syscall(SYS_setsid) == -1)
-		goto fail;
-	for (i = 0; i < ndflsigs; i++)
-		syscall(SYS_rt_sigaction, dflsigs[i], &dfl, NULL, sizeof(none));
-	/* out may be 0, 1 or 2 if the buildlet started without them */
-	if (dup_to(a->out, 1) == -1 || dup_to(a->out, 2) == -1)
-		goto fail;
-	if ((fd = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY)) ==
-	    -1 || dup_to((int)fd, 0) == -1)
-		goto fail;
-	if (syscall(SYS_chdir, a->dir) == -1) {
-		a->chdir_failed = 1;
-		goto fail;
-	}
-	/* every other descriptor: sockets of other clients, files */
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) == -1) {
-		/* before Linux 5.9 */
-		if (syscall(SYS_getrlimit, RLIMIT_NOFILE, &rl) == -1 ||
-		    rl.rlim_cur > CLOSE_MAX)
-			rl.rlim_cur = CLOSE_MAX;
-		for (fd = 3; fd < (long)rl.rlim_cur; fd++)
-			syscall(SYS_close, fd);
-	}
-	if (a->cpus != NULL && syscall(SYS_sched_setaffinity, 0,
-	    sizeof(*a->cpus), a->cpus) == -1)
-		goto fail;
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none));
-	syscall(SYS_execve, a->path, a->argv, a->envp);
-fail:
-	a->err = errno;
-	syscall(SYS_exit_group, 127);
-	return 127;
-}
-
-/*
- * Start a->path like posix_spawn, but cheaper: the child runs on a
- * stack in this frame, so there is no mmap and munmap (a TLB shootdown
- * in a threaded process), and it resets only the signals that are not
- * at SIG_DFL instead of asking about all 64.
- *
- * The child starts on this thread's CPU, which is idle until the exec
- * since this thread waits for it: Linux would put a new task on the
- * idlest CPU, and waking a halted virtual CPU costs more than /bin/true
- * takes to run (0.1 ms measured).  So this thread narrows its affinity
- * to its CPU for the clone, and the child restores the full set before
- * the exec; the command runs with the buildlet's affinity.
- *
- * *pidfd is the child's pidfd, from the clone itself where the kernel
- * can (Linux 5.2), else -1.  Returns 0 or the errno of the failure.
- */
-static int
-spawn(struct child_args *a, pid_t *pid, int *pidfd)
-{
-	char stack[SPAWN_STACK] __attribute__((aligned(16)));
-	int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
-	cpu_set_t cpus, here;
-	sigset_t all, old;
-	pid_t r;
-	int rc, cpu;
-
-	pthread_once(&dfl_once, dfl_scan);
-	a->err = 0;
-	a->chdir_failed = 0;
-	a->cpus = NULL;
-	*pidfd = -1;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if ((cpu = sched_getcpu()) >= 0 && cpu < CPU_SETSIZE &&
-	    sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
-	    CPU_COUNT(&cpus) > 1) {
-		CPU_ZERO(&here);
-		CPU_SET(cpu, &here);
-		if (sched_setaffinity(0, sizeof(here), &here) == 0)
-			a->cpus = &cpus;
-	}
-	*pid = clone(child, stack + sizeof(stack), flags | CLONE_PIDFD, a,
-	    pidfd);
-	if (*pid == -1 && errno == EINVAL) {
-		*pidfd = -1;
-		*pid = clone(child, stack + sizeof(stack), flags, a);
-	}
-	rc = *pid == -1 ? errno : 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (a->cpus != NULL && sched_setaffinity(0, sizeof(cpus), &cpus) == -1)
-		log_warn("exec: cannot restore this thread's CPU affinity");
-	if (rc == 0 && a->err != 0) {
-		rc = a->err;
-		do
-			r = waitpid(*pid, NULL, 0);
-		while (r == -1 && errno == EINTR);
-		if (*pidfd >= 0)
-			close(*pidfd);
-		*pidfd = -1;
-	}
-	return rc;
-}
-
 static void
 start(struct run *x)
 {
-	struct child_args a;
-	int p[2], rc;
+	struct strbuf err = STRBUF_INIT;
+	struct proc *p = &x->p;
 
 	x->started = 1;
 	x->t0 = mono_ms();
 	if (x->spec.start_err != NULL)
 		return;
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		start_failed(x, "pipe", "", errno);
+	strvec_pushv(&p->args, (const char *const *)x->spec.argv);
+	strvec_pushv(&p->env, (const char *const *)x->spec.envp);
+	p->env_replace = 1;
+	p->path = x->spec.path;
+	p->dir = x->spec.dir;
+	p->io[0].how = PROC_DEVNULL;
+	p->io[1].how = PROC_PIPE;
+	p->io[2].how = PROC_STDOUT;
+	p->group = PROC_SESSION;
+	p->timeout_ms = x->spec.timeout_ms;
+	p->kill_grace_ms = 0;
+	if (proc_start(p, &err) == -1) {
+		free(x->spec.start_err);
+		x->spec.start_err = strbuf_detach(&err, NULL);
 		return;
 	}
-	a.path = x->spec.path;
-	a.dir = x->spec.dir;
-	a.argv = x->spec.argv;
-	a.envp = x->spec.envp;
-	a.out = p[1];
-	rc = spawn(&a, &x->pid, &x->pidfd);
-	close(p[1]);
-	if (rc != 0) {
-		close(p[0]);
-		/* as Go's os.StartProcess, which checks the directory first */
-		if (a.chdir_failed)
-			start_failed(x, "chdir", x->spec.dir, rc);
-		else
-			start_failed(x, "fork/exec", x->spec.path, rc);
-		return;
-	}
-	x->out = p[0];
-	if (x->pidfd == -1)
-		x->pidfd = (int)syscall(SYS_pidfd_open, x->pid, 0);
+	strbuf_release(&err);
+	x->out = p->io[1].fd;
 	running_add(x);
-	if (x->spec.timeout_ms > 0)
-		x->deadline = x->t0 + x->spec.timeout_ms;
 }
 
 /*
@@ -600,41 +366,28 @@ start(struct run *x)
 static void
 reap(struct run *x)
 {
-	pid_t r;
-
-	if (!x->started || x->pid <= 0 || x->exited)
+	if (!x->started || x->p.pid <= 0 || x->p.exited)
 		return;
-	kill(-x->pid, SIGKILL);
+	proc_kill(&x->p, SIGKILL);
 	running_del(x);
-	do
-		r = waitpid(x->pid, &x->status, 0);
-	while (r == -1 && errno == EINTR);
-	x->exited = 1;
+	proc_reap(&x->p, 1);
 }
 
-/* Whether the command has exited, reaping it if so. */
+/*
+ * Whether the command has exited, reaping it if so.  Called only once
+ * the pipe is at EOF: until then an exited leader stays a zombie, so
+ * that its id still names its group for a timeout's kill.
+ */
 static int
 try_reap(struct run *x)
 {
-	pid_t r;
-
-	if (x->exited)
+	if (x->p.exited)
 		return 1;
 	pthread_mutex_lock(&running_mu);
-	do
-		r = waitpid(x->pid, &x->status, WNOHANG);
-	while (r == -1 && errno == EINTR);
-	if (r == x->pid || r == -1) {
-		if (x->prevp != NULL) {
-			*x->prevp = x->next;
-			if (x->next != NULL)
-				x->next->prevp = x->prevp;
-			x->prevp = NULL;
-		}
-		x->exited = 1;
-	}
+	if (proc_reap(&x->p, 0) != 0)
+		running_del_locked(x);
 	pthread_mutex_unlock(&running_mu);
-	return x->exited;
+	return x->p.exited;
 }
 
 static void
@@ -642,35 +395,20 @@ set_trailers(struct run *x)
 {
 	struct strbuf st = STRBUF_INIT;
 	char code[16];
-	int c, sig;
+	int c;
 
 	if (x->spec.start_err != NULL) {
 		strbuf_addstr(&st, x->spec.start_err);
 		c = x->spec.path == NULL || strstr(x->spec.start_err,
 		    "no such file") != NULL ? 127 : 126;
-	} else if (WIFEXITED(x->status)) {
-		c = WEXITSTATUS(x->status);
-		if (c == 0)
-			strbuf_addstr(&st, "ok");
-		else
-			strbuf_addf(&st, "exit status %d", c);
-	} else if (WIFSIGNALED(x->status)) {
-		sig = WTERMSIG(x->status);
-		c = 128 + sig;
-		if (sig > 0 && (size_t)sig < ARRAY_SIZE(signames))
-			strbuf_addf(&st, "signal: %s", signames[sig]);
-		else
-			strbuf_addf(&st, "signal %d", sig);
-		if (WCOREDUMP(x->status))
-			strbuf_addstr(&st, " (core dumped)");
 	} else {
-		strbuf_addstr(&st, "unknown wait status");
-		c = 255;
+		proc_state(&x->p, &st);
+		c = proc_exit_code(&x->p);
 	}
 	snprintf(code, sizeof(code), "%d", c);
 	httpd_stream_trailer(x->req, "Process-State", st.buf);
 	httpd_stream_trailer(x->req, "X-Exit-Code", code);
-	if (x->timed_out)
+	if (x->p.timed_out)
 		log_warnx("exec: %s: killed after the %lld ms timeout",
 		    esc(x->spec.argv[0]), x->spec.timeout_ms);
 	strbuf_release(&st);
@@ -704,7 +442,7 @@ exec_read(void *arg, char *buf, size_t max)
 		return 0;
 	}
 	for (;;) {
-		if (x->eof && (x->exited || try_reap(x))) {
+		if (x->eof && try_reap(x)) {
 			x->finished = 1;
 			set_trailers(x);
 			return 0;
@@ -716,8 +454,8 @@ exec_read(void *arg, char *buf, size_t max)
 			pfd[npfd].events = POLLIN;
 			ipipe = npfd++;
 		}
-		if (!x->exited && x->pidfd >= 0) {
-			pfd[npfd].fd = x->pidfd;
+		if (!x->dead && x->p.pidfd >= 0) {
+			pfd[npfd].fd = x->p.pidfd;
 			pfd[npfd].events = POLLIN;
 			ipid = npfd++;
 		}
@@ -727,12 +465,10 @@ exec_read(void *arg, char *buf, size_t max)
 			iconn = npfd++;
 		}
 		now = mono_ms();
-		tmo = -1;
-		if (x->deadline > 0 && !x->timed_out)
-			tmo = x->deadline > now ? (int)(x->deadline - now) : 0;
+		tmo = proc_timeout(&x->p);
 		if (x->grace > 0)
 			tmo = x->grace > now ? (int)(x->grace - now) : 0;
-		if (!x->exited && x->pidfd < 0 && (tmo == -1 ||
+		if (x->eof && x->p.pidfd < 0 && (tmo == -1 ||
 		    tmo > NOPIDFD_POLL_MS))
 			tmo = NOPIDFD_POLL_MS;
 		if (poll(pfd, (nfds_t)npfd, tmo) == -1 && errno != EINTR) {
@@ -744,7 +480,7 @@ exec_read(void *arg, char *buf, size_t max)
 			x->gone = 1;
 			reap(x);
 			log_warnx("exec: %s: client went away; process group "
-			    "%d killed", esc(x->spec.argv[0]), (int)x->pid);
+			    "%d killed", esc(x->spec.argv[0]), (int)x->p.pid);
 			return -1;
 		}
 		if (ipipe >= 0 && pfd[ipipe].revents != 0) {
@@ -756,15 +492,11 @@ exec_read(void *arg, char *buf, size_t max)
 			x->eof = 1;	/* EOF, or an error we cannot help */
 		}
 		if (ipid >= 0 && pfd[ipid].revents != 0)
-			try_reap(x);
-		else if (x->pidfd < 0)
-			try_reap(x);
+			x->dead = 1;	/* reaped at EOF */
 		now = mono_ms();
-		if (x->deadline > 0 && !x->timed_out && now >= x->deadline) {
-			x->timed_out = 1;
-			kill(-x->pid, SIGKILL);
+		if (proc_tick(&x->p))
 			x->grace = now + KILL_GRACE_MS;
-		} else if (x->grace > 0 && now >= x->grace) {
+		else if (x->grace > 0 && now >= x->grace) {
 			/* something outside the group holds the pipe */
 			x->eof = 1;
 			reap(x);
@@ -777,18 +509,17 @@ exec_done(void *arg, int closed)
 {
 	struct run *x = arg;
 
-	if (x->started && !x->exited) {
+	if (x->started && x->p.pid > 0 && !x->p.exited) {
 		/* the client went away while we were sending */
 		reap(x);
 		if (closed && !x->gone)
 			log_warnx("exec: %s: client went away; process group "
-			    "%d killed", esc(x->spec.argv[0]), (int)x->pid);
+			    "%d killed", esc(x->spec.argv[0]), (int)x->p.pid);
 	}
 	running_del(x);
 	if (x->out >= 0)
 		close(x->out);
-	if (x->pidfd >= 0)
-		close(x->pidfd);
+	proc_clear(&x->p);
 	strbuf_release(&x->pre);
 	exec_spec_free(&x->spec);
 	free(x);
@@ -802,7 +533,8 @@ handle_exec(struct httpd_req *req)
 	int status, fd;
 
 	x = xcalloc(1, sizeof(*x));
-	x->out = x->pidfd = -1;
+	proc_init(&x->p);
+	x->out = -1;
 	strbuf_init(&x->pre, 0);
 	if (exec_prepare(req, &x->spec, &status, &msg) == -1) {
 		if (status != 0)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "httpd.h"
+#include "proc.h"	/* go_strerror */
 
 struct strbuf;
 
@@ -93,7 +94,6 @@ void go_quote(struct strbuf *out, const char *s);
 void go_quote_list(struct strbuf *out, char *const *v);
 void go_mode(struct strbuf *out, mode_t mode);
 int parse_bool(const char *s, int *b);
-const char *go_strerror(int errnum, char *buf, size_t size);
 size_t env_dedup(char **env, size_t n);
 const char *env_get(char *const *env, size_t n, const char *key);
 int parse_timeout(const char *s, long long *ms);

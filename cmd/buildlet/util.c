@@ -268,24 +268,6 @@ parse_bool(const char *s, int *b)
 	return -1;
 }
 
-/*
- * Go's texts for errno values are the C library's with a lowercase
- * first letter ("no such file or directory").
- */
-const char *
-go_strerror(int errnum, char *buf, size_t size)
-{
-	const char *s = strerrordesc_np(errnum);
-
-	if (s == NULL)
-		snprintf(buf, size, "errno %d", errnum);
-	else
-		snprintf(buf, size, "%s", s);
-	if (buf[0] != '\0' && buf[1] != '\0' && islower((unsigned char)buf[1]))
-		buf[0] = (char)tolower((unsigned char)buf[0]);
-	return buf;
-}
-
 static size_t
 key_len(const char *kv)
 {

@@ -13,13 +13,11 @@
 #include "compat.h"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -31,6 +29,7 @@
 #include "httpd.h"
 #include "farm.h"
 #include "log.h"
+#include "proc.h"
 #include "rc.h"
 #include "sig.h"
 #include "strbuf.h"
@@ -38,8 +37,6 @@
 #include "xmalloc.h"
 
 #define STALE_TMP_S	3600	/* an unfinished tarball this old: dead */
-
-extern char **environ;
 
 static pthread_mutex_t make_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t cache_max;
@@ -156,18 +153,16 @@ fsck_run(int argc, char **argv)
 static void
 sync_child(const char *name)
 {
-	posix_spawn_file_actions_t fa;
-	char *argv[] = { self_exe, "-d", (char *)cx.dir, "sync",
-	    (char *)name, NULL };
-	pid_t pid;
-	int st;
+	struct strbuf err = STRBUF_INIT;
+	struct proc p = PROC_INIT;
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	if (posix_spawn(&pid, self_exe, &fa, NULL, argv, environ) == 0)
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-	posix_spawn_file_actions_destroy(&fa);
+	strvec_pushv(&p.args, (const char *const[]){ self_exe, "-d", cx.dir,
+	    "sync", name, NULL });
+	p.io[1].how = PROC_DEVNULL;
+	if (proc_start(&p, &err) == -1)
+		log_warnx("sync %s: %s", esc(name), err.buf);
+	proc_finish(&p);
+	strbuf_release(&err);
 }
 
 struct centry {
