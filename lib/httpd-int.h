@@ -1,0 +1,90 @@
+/*
+ * httpd-int.h: what lib/httpd.c (the server and its requests),
+ * lib/httpd-reply.c (replies) and lib/httpd-upgrade.c (101 Switching
+ * Protocols) share.  Not for tools: they see httpd.h.
+ */
+#ifndef BF_HTTPD_INT_H
+#define BF_HTTPD_INT_H
+
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "httpd.h"
+#include "strbuf.h"
+
+#define TEXT_PLAIN		"text/plain; charset=utf-8"
+
+struct kv {
+	char *key;
+	char *val;
+};
+
+struct kvlist {
+	struct kv *v;
+	size_t nr, alloc;
+	int nul;		/* a key or value held a NUL byte */
+};
+
+struct upg;
+struct upg_req;
+
+struct httpd {
+	struct MHD_Daemon *d;
+	struct httpd_config cfg;
+	struct strbuf cert, key;	/* PEM text, alive as long as d */
+	int port;
+	atomic_int stopping;
+	pthread_mutex_t mu;	/* guards upgs */
+	struct upg *upgs;
+};
+
+struct httpd_req {
+	struct httpd *h;
+	struct MHD_Connection *conn;
+	char *method, *path, *version;
+	char peer[INET6_ADDRSTRLEN + 8];
+	struct timespec t0;
+	struct kvlist hdrs, query, form;
+	void **allocs;		/* httpd_form_all arrays */
+	size_t nallocs, aallocs;
+
+	enum httpd_body_mode mode;
+	struct strbuf body;
+	struct MHD_PostProcessor *pp;
+	int too_big;		/* buffered body over the cap: discard */
+	int body_done;		/* the final access-handler call came */
+	int pp_failed;		/* the post processor refused the form */
+
+	/* pipe mode: the handler runs in thr and reads body_r */
+	int body_r, body_w;
+	int sock;		/* the connection, for httpd_client_fd */
+	pthread_t thr;
+	int thr_running;
+
+	/* the reply, recorded by httpd_reply*, queued by on_access */
+	struct kvlist rhdrs;
+	struct MHD_Response *resp;
+	struct MHD_Response *live;	/* queued; valid while it is sent */
+	struct upg_req *upg;
+	int status;
+	int replied;
+	int queued;
+	long long bytes;
+};
+
+/* httpd.c: restart the connection's idle timer. */
+void httpd_req_touch(struct httpd_req *req);
+
+/* httpd-reply.c: record r as the reply; a second reply is dropped. */
+void httpd_set_reply(struct httpd_req *req, int status,
+    struct MHD_Response *r, long long bytes);
+
+/* httpd-upgrade.c: wake every upgraded connection and wait for it. */
+void httpd_upgrades_stop(struct httpd *h);
+
+#endif
