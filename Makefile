@@ -64,7 +64,7 @@ LIBOBJ += lib/gz.o lib/tar.o
 LIBOBJ += lib/workitem.o
 LIBOBJ += lib/farmconf.o
 LIBOBJ += lib/proc.o lib/strvec.o
-LIBOBJ += lib/httpd-reply.o lib/httpd-upgrade.o
+LIBOBJ += lib/httpd-reply.o lib/httpd-upgrade.o lib/relay.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -261,7 +261,7 @@ fuzz/bin/fuzz-form: fuzz/fuzz-form.c $(BUILDLET_OBJ:.o=.c) $(LIBHDR) \
 	$(FUZZCC) $(FUZZFLAGS) $(DEPCFLAGS) -o $@ fuzz/fuzz-form.c \
 	    cmd/buildlet/serve.c cmd/buildlet/exec.c cmd/buildlet/files.c \
 	    cmd/buildlet/list.c cmd/buildlet/ssh.c cmd/buildlet/util.c \
-	    lib/httpd.c lib/httpd-reply.c lib/httpd-upgrade.c \
+	    lib/httpd.c lib/httpd-reply.c lib/httpd-upgrade.c lib/relay.c \
 	    lib/http.c lib/tar.c lib/gz.c lib/crypto.c lib/num.c \
 	    lib/timefmt.c lib/atomicfile.c lib/proc.c lib/strvec.c \
 	    $(FUZZLIBSRC) $(MHD_LIBS) \

@@ -30,7 +30,6 @@ struct kvlist {
 	int nul;		/* a key or value held a NUL byte */
 };
 
-struct upg;
 struct upg_req;
 
 struct httpd {
@@ -40,7 +39,8 @@ struct httpd {
 	int port;
 	atomic_int stopping;
 	pthread_mutex_t mu;	/* guards upgs */
-	struct upg *upgs;
+	pthread_cond_t upg_cv;	/* signalled when one leaves upgs */
+	struct httpd_upgrade *upgs;
 };
 
 struct httpd_req {
@@ -84,7 +84,12 @@ void httpd_req_touch(struct httpd_req *req);
 void httpd_set_reply(struct httpd_req *req, int status,
     struct MHD_Response *r, long long bytes);
 
-/* httpd-upgrade.c: wake every upgraded connection and wait for it. */
+/*
+ * httpd-upgrade.c: wake every upgraded connection and wait until its
+ * owner closed it; free what the handler asked for (telling its fn
+ * when the upgrade never happened).
+ */
 void httpd_upgrades_stop(struct httpd *h);
+void httpd_upgrade_req_free(struct upg_req *u);
 
 #endif

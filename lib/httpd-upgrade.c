@@ -1,7 +1,6 @@
 #include "compat.h"
 
 #include <sys/socket.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,75 +11,27 @@
 #include "xmalloc.h"
 
 /*
- * A running upgraded connection.  The records live in the server's
- * list until their thread has been joined, so httpd_stop can wake and
- * wait for every one before libmicrohttpd frees the connections
- * (MHD_upgrade_action on a stopped daemon is a use after free).
+ * An upgraded connection, the application's until httpd_upgrade_close.
+ * The records stay in the server's list until then, so httpd_stop can
+ * wake every one and wait for it before libmicrohttpd frees the
+ * connections (MHD_upgrade_action on a stopped daemon is a use after
+ * free).
  */
-struct upg {
-	struct upg *next;
-	void (*fn)(int fd, void *arg);
-	void *arg;
+struct httpd_upgrade {
+	struct httpd_upgrade *next;
+	struct httpd *h;
+	struct MHD_UpgradeResponseHandle *urh;
+	int fd;
 	char *extra;
 	size_t nextra;
-	int sock;
-	struct MHD_UpgradeResponseHandle *urh;
-	pthread_t thr;
-	atomic_int done;
 };
 
 /* What the handler asked httpd_reply_upgrade for. */
 struct upg_req {
-	void (*fn)(int fd, void *arg);
+	void (*fn)(struct httpd_upgrade *up, int fd, void *arg);
 	void *arg;
+	int called;		/* fn has the connection */
 };
-
-/* ---- upgrades ---- */
-
-struct relay {
-	int from, to;
-	const char *pre;	/* bytes to deliver first */
-	size_t npre;
-};
-
-static int
-send_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Copy one direction until EOF or error, then pass the EOF on. */
-static void *
-relay_main(void *arg)
-{
-	struct relay *r = arg;
-	char buf[16384];
-	ssize_t n;
-
-	if (r->npre > 0 && send_all(r->to, r->pre, r->npre) == -1)
-		goto out;
-	for (;;) {
-		n = read(r->from, buf, sizeof(buf));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0 || send_all(r->to, buf, (size_t)n) == -1)
-			break;
-	}
-out:
-	shutdown(r->to, SHUT_WR);
-	return NULL;
-}
 
 static void
 set_blocking(int fd)
@@ -92,62 +43,10 @@ set_blocking(int fd)
 }
 
 /*
- * Bytes MHD read past the request go first: fn gets one end of a
- * socket pair, and two relay threads copy between the other end and
- * the connection, starting with those bytes.
+ * Called by libmicrohttpd in the connection's thread once the 101 is
+ * out.  Without TLS, that thread ends when this returns; with TLS it
+ * goes on to carry the bytes between fd and the client.
  */
-static void
-run_bridged(struct upg *u)
-{
-	struct relay in, out;
-	pthread_t tin, tout;
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
-		return;
-	in.from = u->sock;
-	in.to = sv[1];
-	in.pre = u->extra;
-	in.npre = u->nextra;
-	out.from = sv[1];
-	out.to = u->sock;
-	out.pre = NULL;
-	out.npre = 0;
-	if (pthread_create(&tin, NULL, relay_main, &in) != 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return;
-	}
-	if (pthread_create(&tout, NULL, relay_main, &out) != 0) {
-		shutdown(u->sock, SHUT_RDWR);
-		pthread_join(tin, NULL);
-		close(sv[0]);
-		close(sv[1]);
-		return;
-	}
-	u->fn(sv[0], u->arg);
-	close(sv[0]);		/* out sees EOF once fn's output is sent */
-	pthread_join(tout, NULL);
-	shutdown(u->sock, SHUT_RDWR);	/* wakes in */
-	pthread_join(tin, NULL);
-	close(sv[1]);
-}
-
-static void *
-upg_main(void *arg)
-{
-	struct upg *u = arg;
-
-	set_blocking(u->sock);
-	if (u->nextra > 0)
-		run_bridged(u);
-	else
-		u->fn(u->sock, u->arg);
-	MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
-	atomic_store(&u->done, 1);
-	return NULL;
-}
-
 static void
 on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
     const char *extra, size_t nextra, MHD_socket sock,
@@ -155,86 +54,112 @@ on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
 {
 	struct httpd_req *req = con_cls;
 	struct httpd *h = cls;
-	struct upg *u, **pp;
+	struct httpd_upgrade *up;
 
 	(void)conn;
 	pthread_mutex_lock(&h->mu);
-	/* reap finished ones so the list stays short */
-	for (pp = &h->upgs; (u = *pp) != NULL;) {
-		if (atomic_load(&u->done)) {
-			*pp = u->next;
-			pthread_join(u->thr, NULL);
-			free(u->extra);
-			free(u);
-		} else
-			pp = &u->next;
-	}
 	if (atomic_load(&h->stopping) || req == NULL || req->upg == NULL) {
-		pthread_mutex_unlock(&h->mu);
+		/* fn hears of it from httpd_upgrade_req_free */
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		pthread_mutex_unlock(&h->mu);
 		return;
 	}
-	u = xcalloc(1, sizeof(*u));
-	u->fn = req->upg->fn;
-	u->arg = req->upg->arg;
-	u->sock = sock;
-	u->urh = urh;
-	atomic_init(&u->done, 0);
+	up = xcalloc(1, sizeof(*up));
+	up->h = h;
+	up->urh = urh;
+	up->fd = sock;
 	if (nextra > 0) {
-		u->extra = xmemdupz(extra, nextra);
-		u->nextra = nextra;
+		up->extra = xmemdupz(extra, nextra);
+		up->nextra = nextra;
 	}
-	if (pthread_create(&u->thr, NULL, upg_main, u) != 0) {
-		pthread_mutex_unlock(&h->mu);
-		free(u->extra);
-		free(u);
-		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
-		return;
-	}
-	u->next = h->upgs;
-	h->upgs = u;
+	up->next = h->upgs;
+	h->upgs = up;
+	req->upg->called = 1;
 	pthread_mutex_unlock(&h->mu);
+	set_blocking(sock);
+	req->upg->fn(up, sock, req->upg->arg);
 }
 
 void
 httpd_reply_upgrade(struct httpd_req *req, const char *proto,
-    void (*fn)(int fd, void *arg), void *arg)
+    void (*fn)(struct httpd_upgrade *up, int fd, void *arg), void *arg)
 {
 	struct MHD_Response *r;
 
-	if (req->replied)
+	if (req->replied || req->upg != NULL) {
+		fn(NULL, -1, arg);
 		return;
-	r = MHD_create_response_for_upgrade(on_upgrade, req->h);
-	if (r == NULL)
-		return;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, proto);
+	}
 	req->upg = xcalloc(1, sizeof(*req->upg));
 	req->upg->fn = fn;
 	req->upg->arg = arg;
+	r = MHD_create_response_for_upgrade(on_upgrade, req->h);
+	if (r == NULL)
+		return;		/* the client gets 500, fn its NULL */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, proto);
 	httpd_set_reply(req, 101, r, 0);
+}
+
+void
+httpd_upgrade_req_free(struct upg_req *u)
+{
+	if (u == NULL)
+		return;
+	if (!u->called)
+		u->fn(NULL, -1, u->arg);
+	free(u);
+}
+
+int
+httpd_upgrade_fd(const struct httpd_upgrade *up)
+{
+	return up->fd;
+}
+
+const void *
+httpd_upgrade_extra(const struct httpd_upgrade *up, size_t *lenp)
+{
+	*lenp = up->nextra;
+	return up->extra != NULL ? up->extra : "";
+}
+
+void
+httpd_upgrade_close(struct httpd_upgrade *up)
+{
+	struct httpd *h = up->h;
+	struct httpd_upgrade **pp;
+
+	/*
+	 * Under mu, so httpd_stop, which waits for the list to empty,
+	 * cannot stop the daemon under MHD_upgrade_action.
+	 */
+	pthread_mutex_lock(&h->mu);
+	for (pp = &h->upgs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == up) {
+			*pp = up->next;
+			break;
+		}
+	MHD_upgrade_action(up->urh, MHD_UPGRADE_ACTION_CLOSE);
+	pthread_cond_broadcast(&h->upg_cv);
+	pthread_mutex_unlock(&h->mu);
+	free(up->extra);
+	free(up);
 }
 
 void
 httpd_upgrades_stop(struct httpd *h)
 {
-	struct upg *u, *next;
+	struct httpd_upgrade *up;
 
 	/*
-	 * Upgraded connections first: wake their threads (reads return
-	 * EOF) and wait, since MHD frees them in MHD_stop_daemon.  No new
-	 * ones start once stopping is set (on_upgrade checks it under mu).
+	 * stopping is set: no new ones start (on_upgrade checks it under
+	 * mu).  Wake the live ones (reads see EOF, writes fail) and wait
+	 * for their owners to close them.
 	 */
 	pthread_mutex_lock(&h->mu);
-	for (u = h->upgs; u != NULL; u = u->next)
-		if (!atomic_load(&u->done))
-			shutdown(u->sock, SHUT_RDWR);
-	u = h->upgs;
-	h->upgs = NULL;
+	for (up = h->upgs; up != NULL; up = up->next)
+		shutdown(up->fd, SHUT_RDWR);
+	while (h->upgs != NULL)
+		pthread_cond_wait(&h->upg_cv, &h->mu);
 	pthread_mutex_unlock(&h->mu);
-	for (; u != NULL; u = next) {
-		next = u->next;
-		pthread_join(u->thr, NULL);
-		free(u->extra);
-		free(u);
-	}
 }

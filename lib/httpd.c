@@ -365,7 +365,7 @@ req_free(struct httpd_req *req)
 		free(req->allocs[i]);
 	free(req->allocs);
 	strbuf_release(&req->body);
-	free(req->upg);
+	httpd_upgrade_req_free(req->upg);
 	free(req->method);
 	free(req->path);
 	free(req->version);
@@ -707,6 +707,7 @@ httpd_free(struct httpd *h)
 		bf_wipe(h->key.buf, h->key.len);
 	strbuf_release(&h->key);
 	strbuf_release(&h->cert);
+	pthread_cond_destroy(&h->upg_cv);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }
@@ -748,6 +749,7 @@ httpd_start(const struct httpd_config *cfg, struct strbuf *err)
 	strbuf_init(&h->cert, 0);
 	strbuf_init(&h->key, 0);
 	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->upg_cv, NULL);
 	atomic_init(&h->stopping, 0);
 	if (cfg->tls_cert != NULL &&
 	    (read_pem(cfg->tls_cert, &h->cert, err) == -1 ||

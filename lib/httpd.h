@@ -166,16 +166,32 @@ void httpd_reply_stream(struct httpd_req *req, int status, const char *ctype,
 void httpd_stream_trailer(struct httpd_req *req, const char *name,
     const char *value);
 /*
- * 101 Switching Protocols with Upgrade: proto, then fn(fd, arg) runs in
- * its own thread with the raw socket (bytes the client sent after the
- * request are delivered first: the wrapper pre-reads them into fd's
- * stream via a socketpair when needed).  fd is blocking; write to it
- * with send(MSG_NOSIGNAL) (or ignore SIGPIPE) since the client may be
- * gone.  fn must close nothing; the wrapper closes the connection when
- * fn returns.  httpd_stop shuts the socket down (reads see EOF) and
- * waits for fn to return.
+ * 101 Switching Protocols with Upgrade: proto; then the connection is
+ * the application's.  fn(up, fd, arg) is called once, in the
+ * connection's thread, with the raw socket (blocking; over HTTPS, one
+ * end of a socket pair that libmicrohttpd encrypts into the
+ * connection).  Bytes the client sent right behind the request were
+ * already read by the server: httpd_upgrade_extra returns them, to be
+ * taken as read from fd before anything else.
+ *
+ * fn must return soon (over HTTPS, the connection's thread carries the
+ * bytes only after it returned): it hands up to whatever serves it (a
+ * thread, a poll loop), which ends the connection with
+ * httpd_upgrade_close(up), from any thread, exactly once.  Never close
+ * fd itself; write to it with send(MSG_NOSIGNAL), since the client may
+ * be gone.  httpd_stop shuts every upgraded fd not yet closed down
+ * (reads see EOF, writes fail) and waits for its httpd_upgrade_close.
+ *
+ * When the upgrade does not happen (the client went away before the
+ * 101, the server is stopping, a reply was already given), fn is called
+ * with up NULL and fd -1, so that it can free arg.
  */
+struct httpd_upgrade;
 void httpd_reply_upgrade(struct httpd_req *req, const char *proto,
-    void (*fn)(int fd, void *arg), void *arg);
+    void (*fn)(struct httpd_upgrade *up, int fd, void *arg), void *arg);
+int httpd_upgrade_fd(const struct httpd_upgrade *up);
+const void *httpd_upgrade_extra(const struct httpd_upgrade *up,
+    size_t *lenp);
+void httpd_upgrade_close(struct httpd_upgrade *up);
 
 #endif

@@ -7,7 +7,8 @@
  * from a guess at /home/NAME), and the key must be one line.  Then the
  * buildlet connects to 127.0.0.1 on the -ssh-port (22), answers 101
  * Switching Protocols with "Upgrade: ssh", and copies bytes both ways
- * until both directions have ended.
+ * (lib/relay, one thread per connection) until both directions have
+ * ended.
  */
 #include "compat.h"
 
@@ -17,7 +18,7 @@
 #include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "extern.h"
 #include "httpd.h"
 #include "log.h"
+#include "relay.h"
 #include "strbuf.h"
 #include "xmalloc.h"
 
@@ -119,61 +121,55 @@ out:
 	return ret;
 }
 
-static int
-send_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
+/* An upgraded /connect-ssh: the client's connection and sshd's. */
+struct sshconn {
+	struct httpd_upgrade *up;
+	int fd, s;
+};
 
-	while (n > 0) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+/* One thread per connection, one poll loop in it. */
+static void *
+ssh_main(void *arg)
+{
+	struct sshconn *c = arg;
+	const void *extra;
+	size_t n;
+
+	extra = httpd_upgrade_extra(c->up, &n);
+	(void)relay_run(c->fd, c->s, extra, n);
+	close(c->s);
+	httpd_upgrade_close(c->up);
+	free(c);
+	return NULL;
 }
 
-/* The upgraded connection: copy both ways, passing EOFs on. */
 static void
-relay(int fd, void *arg)
+on_upgraded(struct httpd_upgrade *up, int fd, void *arg)
 {
-	int s = (int)(intptr_t)arg, open[2] = { 1, 1 }, ends[2] = { fd, s };
-	struct pollfd pfd[2];
-	char buf[16384];
-	ssize_t n;
-	int i;
+	int s = (int)(intptr_t)arg;
+	struct sshconn *c;
+	pthread_attr_t attr;
+	pthread_t thr;
+	int rc;
 
-	while (open[0] || open[1]) {
-		for (i = 0; i < 2; i++) {
-			pfd[i].fd = open[i] ? ends[i] : -1;
-			pfd[i].events = POLLIN;
-			pfd[i].revents = 0;
-		}
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (i = 0; i < 2; i++) {
-			if (!open[i] || pfd[i].revents == 0)
-				continue;
-			n = read(ends[i], buf, sizeof(buf));
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n <= 0 || send_all(ends[1 - i], buf, (size_t)n) ==
-			    -1) {
-				/* this direction is over */
-				open[i] = 0;
-				shutdown(ends[1 - i], SHUT_WR);
-				if (n != 0)	/* an error: all over */
-					open[0] = open[1] = 0;
-			}
-		}
+	if (up == NULL) {
+		close(s);
+		return;
 	}
-	close(s);
+	c = xcalloc(1, sizeof(*c));
+	c->up = up;
+	c->fd = fd;
+	c->s = s;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&thr, &attr, ssh_main, c);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		log_warnx("connect-ssh: pthread_create: %s", strerror(rc));
+		close(s);
+		httpd_upgrade_close(up);
+		free(c);
+	}
 }
 
 void
@@ -217,7 +213,7 @@ handle_connect_ssh(struct httpd_req *req)
 		goto out;
 	}
 	/* libmicrohttpd adds "Connection: Upgrade" */
-	httpd_reply_upgrade(req, "ssh", relay, (void *)(intptr_t)s);
+	httpd_reply_upgrade(req, "ssh", on_upgraded, (void *)(intptr_t)s);
 out:
 	strbuf_release(&err);
 	strbuf_release(&m);

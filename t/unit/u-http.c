@@ -115,16 +115,37 @@ reply_stream(struct httpd_req *req, int sleep_ms, int fail_at)
 	httpd_reply_stream(req, 200, NULL, chunks_read, chunks_done, c);
 }
 
-static void
-echo_fn(int fd, void *arg)
+static void *
+echo_main(void *arg)
 {
+	struct httpd_upgrade *up = arg;
+	int fd = httpd_upgrade_fd(up);
+	const void *extra;
 	char buf[256];
+	size_t len;
 	ssize_t n;
 
+	extra = httpd_upgrade_extra(up, &len);
+	if (send(fd, extra, len, MSG_NOSIGNAL) == (ssize_t)len)
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
+				break;
+	httpd_upgrade_close(up);
+	return NULL;
+}
+
+/* the upgraded connection gets a thread of its own */
+static void
+echo_fn(struct httpd_upgrade *up, int fd, void *arg)
+{
+	pthread_t t;
+
+	(void)fd;
 	(void)arg;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
-			break;
+	if (up != NULL && pthread_create(&t, NULL, echo_main, up) == 0)
+		pthread_detach(t);
+	else if (up != NULL)
+		httpd_upgrade_close(up);
 }
 
 static void
