@@ -1,5 +1,6 @@
 #include "compat.h"
 
+#include <limits.h>
 #include <stdio.h>
 
 #include <openssl/evp.h>
@@ -151,4 +152,33 @@ int
 random_bytes(void *p, size_t n)
 {
 	return RAND_bytes(p, (int)n) == 1 ? 0 : -1;
+}
+
+ssize_t
+crypto_base64_decode(const char *s, size_t n, unsigned char *out)
+{
+	static const char alphabet[64] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, pad = 0;
+	int r;
+
+	/*
+	 * EVP_DecodeBlock decodes whole blocks but takes an '=' anywhere
+	 * (and trims whitespace), so the shape is checked first; the
+	 * streaming EVP_Decode* API checks it itself but keeps input in a
+	 * context that EVP_ENCODE_CTX_free does not wipe.
+	 */
+	if (n % 4 != 0 || n > INT_MAX)
+		return -1;
+	if (n > 0 && s[n - 1] == '=')
+		pad = n > 1 && s[n - 2] == '=' ? 2 : 1;
+	for (i = 0; i < n - pad; i++)
+		if (memchr(alphabet, s[i], sizeof(alphabet)) == NULL)
+			return -1;
+	if (n == 0)
+		return 0;
+	r = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
+	if (r < 0 || (size_t)r < pad)
+		return -1;
+	return (ssize_t)((size_t)r - pad);
 }

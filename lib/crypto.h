@@ -15,6 +15,12 @@
  * lengths, never on where they first differ.
  *
  * random_bytes fills p with n bytes from the kernel's CSPRNG; 0 or -1.
+ *
+ * crypto_base64_decode(s, n, out) decodes standard base64 (RFC 4648 §4:
+ * the + and / alphabet, padded to a multiple of 4, no whitespace) from
+ * s[0..n) into out, which must hold CRYPTO_B64_DECODED_MAX(n) bytes;
+ * it returns the decoded length or -1 when s is malformed.  Nothing of
+ * s or out is left behind elsewhere, so the caller can wipe a secret.
  * ssh_fingerprint(blob, n, out) writes an SSH public key's fingerprint
  * as ssh-keygen -l prints it: "SHA256:" and the unpadded base64 of the
  * SHA-256 of the key blob.
@@ -23,6 +29,7 @@
 #define BF_CRYPTO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 enum hash_kind {
 	HASH_SHA1,
@@ -47,6 +54,9 @@ void hmac_sha256_hex(const void *key, size_t keylen, const char *msg,
     char out[65]);
 int ct_streq(const char *a, const char *b);
 int random_bytes(void *p, size_t n);
+
+#define CRYPTO_B64_DECODED_MAX(n)	((n) / 4 * 3)
+ssize_t crypto_base64_decode(const char *s, size_t n, unsigned char *out);
 
 #define SSH_FP_MAX 51	/* "SHA256:", 43 characters and a NUL */
 void ssh_fingerprint(const void *blob, size_t n, char out[SSH_FP_MAX]);

@@ -163,6 +163,50 @@ t_random(void)
 	check_int(random_bytes(a, 0), ==, 0);
 }
 
+/* decode s; -1, or the length with the bytes in out (NUL-terminated) */
+static ssize_t
+b64(const char *s, char *out)
+{
+	ssize_t n = crypto_base64_decode(s, strlen(s), (unsigned char *)out);
+
+	if (n >= 0)
+		out[n] = '\0';
+	return n;
+}
+
+static void
+t_base64(void)
+{
+	static const char *const bad[] = {
+		"YQ=", "YQ", "YWJ", "!!!=", "YQ==YQ==", "Y=Q=", "=YWJ",
+		"YW=j", "YQ===", "YWJjZA", " YWJj", "YWJj ", "YW Jj",
+		"YWJj\n", "YQ=A", "====", "Y-_j",
+	};
+	char out[64];
+	size_t i;
+
+	check_int(b64("", out), ==, 0);
+	check_int(b64("YWJj", out), ==, 3);
+	check_str(out, "abc");
+	check_int(b64("YQ==", out), ==, 1);
+	check_str(out, "a");
+	check_int(b64("YWI=", out), ==, 2);
+	check_str(out, "ab");
+	check_int(b64("Z29tb3RlOnMzY3JldA==", out), ==, 13);
+	check_str(out, "gomote:s3cret");
+	check_int(b64("+/+/", out), ==, 3);
+	check(memcmp(out, "\xfb\xff\xbf", 3) == 0);
+	/* a NUL decodes (the caller decides), and counts */
+	check_int(b64("dQBwOnA=", out), ==, 5);
+	check(memcmp(out, "u\0p:p", 5) == 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!check_int(b64(bad[i], out), ==, -1))
+			test_msg("accepted '%s'", bad[i]);
+	/* a NUL inside the input is not base64 either */
+	check_int(crypto_base64_decode("YQ\0=", 4, (unsigned char *)out), ==,
+	    -1);
+}
+
 int
 main(void)
 {
@@ -172,5 +216,6 @@ main(void)
 	TEST(t_hmac(), "HMAC-SHA256: RFC 4231 cases 1, 2 and 6");
 	TEST(t_ct_streq(), "ct_streq: equal, different, prefixes, empty");
 	TEST(t_random(), "random_bytes fills with fresh bytes");
+	TEST(t_base64(), "crypto_base64_decode: padding, alphabet, shape");
 	return test_done();
 }
