@@ -19,6 +19,7 @@
 
 #include <microhttpd.h>
 
+#include "crypto.h"
 #include "httpd-int.h"
 #include "log.h"
 #include "num.h"
@@ -948,54 +949,6 @@ httpd_client_fd(struct httpd_req *req)
 	return req->sock;
 }
 
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Standard base64 with padding; returns the decoded length or -1. */
-static ssize_t
-b64decode(const char *s, size_t n, unsigned char *out)
-{
-	size_t i, o = 0, pad = 0;
-	int v, k;
-	unsigned long acc;
-
-	if (n % 4 != 0)
-		return -1;
-	for (i = 0; i < n; i += 4) {
-		acc = 0;
-		for (k = 0; k < 4; k++) {
-			if (s[i + k] == '=' && i + 4 == n && k >= 2) {
-				pad++;
-				acc <<= 6;
-				continue;
-			}
-			if (pad > 0 ||
-			    (v = b64val((unsigned char)s[i + k])) < 0)
-				return -1;
-			acc = acc << 6 | (unsigned long)v;
-		}
-		out[o++] = (unsigned char)(acc >> 16);
-		if (pad < 2)
-			out[o++] = (unsigned char)(acc >> 8);
-		if (pad < 1)
-			out[o++] = (unsigned char)acc;
-	}
-	return (ssize_t)o;
-}
-
 int
 httpd_basic_auth(struct httpd_req *req, char **user, char **pass)
 {
@@ -1012,17 +965,18 @@ httpd_basic_auth(struct httpd_req *req, char **user, char **pass)
 	len = strcspn(a, " \t");
 	if (a[len] != '\0' && a[len + strspn(a + len, " \t")] != '\0')
 		return -1;
-	buf = xmalloc(len / 4 * 3 + 1);
-	if ((n = b64decode(a, len, buf)) < 0 ||
+	buf = xmalloc(CRYPTO_B64_DECODED_MAX(len) + 1);
+	/* a NUL would cut the name or password short: refuse it */
+	if ((n = crypto_base64_decode(a, len, buf)) < 0 ||
 	    (colon = memchr(buf, ':', (size_t)n)) == NULL ||
 	    memchr(buf, '\0', (size_t)n) != NULL) {
-		bf_wipe(buf, len / 4 * 3 + 1);
+		bf_wipe(buf, CRYPTO_B64_DECODED_MAX(len) + 1);
 		free(buf);
 		return -1;
 	}
 	*user = xmemdupz(buf, (size_t)(colon - (char *)buf));
 	*pass = xmemdupz(colon + 1, (size_t)(n - (colon + 1 - (char *)buf)));
-	bf_wipe(buf, len / 4 * 3 + 1);
+	bf_wipe(buf, CRYPTO_B64_DECODED_MAX(len) + 1);
 	free(buf);
 	return 0;
 }
