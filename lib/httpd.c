@@ -151,6 +151,10 @@ format_peer(const struct sockaddr *sa, char *out, size_t outsz)
 	snprintf(out, outsz, "?");
 	if (sa == NULL)
 		return;
+	if (sa->sa_family == AF_UNIX) {
+		snprintf(out, outsz, "unix");
+		return;
+	}
 	if (sa->sa_family == AF_INET)
 		len = sizeof(struct sockaddr_in);
 	else if (sa->sa_family == AF_INET6)
@@ -727,8 +731,8 @@ httpd_start(const struct httpd_config *cfg, struct strbuf *err)
 	char portstr[8];
 	int port, rc;
 
-	if (cfg->listen == NULL || cfg->handler == NULL) {
-		strbuf_addstr(err, "httpd: no listen address or no handler");
+	if (cfg->handler == NULL) {
+		strbuf_addstr(err, "httpd: no handler");
 		return NULL;
 	}
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
@@ -736,7 +740,8 @@ httpd_start(const struct httpd_config *cfg, struct strbuf *err)
 		    "a key");
 		return NULL;
 	}
-	if (split_listen(cfg->listen, &host, &port) == -1) {
+	if (cfg->listen != NULL &&
+	    split_listen(cfg->listen, &host, &port) == -1) {
 		strbuf_addstr(err, "bad listen address '");
 		log_escape(err, cfg->listen, strlen(cfg->listen));
 		strbuf_addstr(err, "': want host:port, [v6]:port or :port");
@@ -757,6 +762,18 @@ httpd_start(const struct httpd_config *cfg, struct strbuf *err)
 	    read_pem(cfg->tls_key, &h->key, err) == -1))
 		goto fail;
 
+	if (cfg->listen == NULL) {
+		/* connections come only through httpd_add_conn */
+		if ((h->d = start_daemon(h, MHD_USE_NO_LISTEN_SOCKET,
+		    NULL)) == NULL) {
+			strbuf_addstr(err, h->cert.len > 0 ? "httpd: cannot "
+			    "start HTTPS server (bad key or certificate?)" :
+			    "httpd: cannot start HTTP server");
+			goto fail;
+		}
+		strbuf_release(&host);
+		return h;
+	}
 	if (host.len == 0) {
 		/* every address: one dual-stack socket, else IPv4 alone */
 		memset(&any6, 0, sizeof(any6));
@@ -828,6 +845,36 @@ int
 httpd_port(const struct httpd *h)
 {
 	return h->port;
+}
+
+int
+httpd_add_conn(struct httpd *h, int fd, struct strbuf *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (atomic_load(&h->stopping)) {
+		close(fd);
+		strbuf_addstr(err, "httpd: stopping");
+		return -1;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1) {
+		/* not connected (or not a socket): MHD would only fail */
+		strbuf_addf(err, "httpd: getpeername: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (len == 0 || len > sizeof(ss))	/* an unnamed unix socket */
+		len = sizeof(ss.ss_family);
+	/* MHD closes fd when it fails, and when the connection ends */
+	if (MHD_add_connection(h->d, fd, (struct sockaddr *)&ss, len) !=
+	    MHD_YES) {
+		strbuf_addf(err, "httpd: cannot serve the connection: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int

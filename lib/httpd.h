@@ -13,6 +13,9 @@
  *   struct httpd *h = httpd_start(&cfg, &err);
  *   ... httpd_port(h) ...
  *   httpd_stop(h);
+ * With cfg.listen NULL the server listens nowhere and serves only the
+ * sockets given to httpd_add_conn (a reverse buildlet dials out, then
+ * serves its ordinary API over the connection it made).
  *
  * The handler is called once per request, in the connection's thread,
  * after the whole body has been received (buffered, at most
@@ -53,7 +56,10 @@ enum httpd_body_mode {
 };
 
 struct httpd_config {
-	/* "127.0.0.1:5936", "[::1]:0", ":8080" (every address), "localhost:0" */
+	/*
+	 * "127.0.0.1:5936", "[::1]:0", ":8080" (every address), "localhost:0";
+	 * NULL: no listening socket, connections come from httpd_add_conn
+	 */
 	const char *listen;
 	const char *tls_cert, *tls_key;	/* PEM files; both or neither */
 	void (*handler)(struct httpd_req *req, void *arg);
@@ -70,7 +76,17 @@ struct httpd_config {
 	NULL, 0 }
 
 struct httpd *httpd_start(const struct httpd_config *cfg, struct strbuf *err);
-int httpd_port(const struct httpd *h);
+int httpd_port(const struct httpd *h);	/* 0 without a listen address */
+/*
+ * Serve HTTP on fd, a connected stream socket the process got some other
+ * way (one it dialled itself, as a reverse buildlet does, or one end of
+ * a socket pair), exactly as if the server had accepted it: requests,
+ * keep-alive, upgrades, TLS, the idle timeout and the access log (peer
+ * "unix" for a unix socket).  The server owns fd from the call on, also
+ * when it fails: it closes it when the connection ends.  Works with or
+ * without a listening socket.  0, or -1 with err.
+ */
+int httpd_add_conn(struct httpd *h, int fd, struct strbuf *err);
 /* 1 once httpd_stop has begun: blocking handlers should return soon. */
 int httpd_stopping(const struct httpd *h);
 void httpd_stop(struct httpd *h);
