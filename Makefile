@@ -79,6 +79,7 @@ UNITS += t/unit/bin/u-sig
 UNITS += t/unit/bin/u-workitem
 UNITS += t/unit/bin/u-farmconf
 UNITS += t/unit/bin/u-strvec t/unit/bin/u-proc
+UNITS += t/unit/bin/u-httpd
 
 all: $(TOOLS)
 
@@ -149,6 +150,7 @@ t/unit/bin/u-workitem: t/unit/u-workitem.c
 t/unit/bin/u-farmconf: t/unit/u-farmconf.c
 t/unit/bin/u-strvec: t/unit/u-strvec.c
 t/unit/bin/u-proc: t/unit/u-proc.c
+t/unit/bin/u-httpd: t/unit/u-httpd.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -163,6 +165,7 @@ UNIT_STD += t/unit/bin/u-config t/unit/bin/u-sshhosts
 UNIT_STD += t/unit/bin/u-sig
 UNIT_STD += t/unit/bin/u-workitem
 UNIT_STD += t/unit/bin/u-farmconf
+UNIT_STD += t/unit/bin/u-httpd
 $(UNIT_STD): t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
