@@ -60,6 +60,7 @@ LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
 	lib/num.o lib/spool.o lib/sshhosts.o lib/strbuf.o lib/timefmt.o \
 	lib/xmalloc.o
 LIBOBJ += lib/gz.o lib/tar.o
+LIBOBJ += lib/bclient.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -70,6 +71,7 @@ UNITS = t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log \
 UNITS += t/unit/bin/u-gz t/unit/bin/u-tar
 UNITS += t/unit/bin/u-spool-named
 UNITS += t/unit/bin/u-git t/unit/bin/u-sshhosts
+UNITS += t/unit/bin/u-bclient
 
 all: $(TOOLS)
 
@@ -157,6 +159,14 @@ t/unit/bin/u-git: t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
 	    t/unit/tap.o $(LIB) $(GIT2_LIBS) $(SSL_LIBS) -lpthread $(ALLLDFLAGS)
+
+# u-bclient runs cmd/buildlet/buildlet and t/helper/fixture-buildlet
+t/unit/bin/u-bclient: t/unit/u-bclient.c t/unit/tap.o $(LIB) t/unit/tap.h \
+    cmd/buildlet/buildlet
+	@mkdir -p t/unit/bin
+	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/u-bclient.c \
+	    t/unit/tap.o $(LIB) $(CURL_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
+	    -lpthread $(ALLLDFLAGS)
 
 t/unit/bin/u-gz t/unit/bin/u-tar: t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
