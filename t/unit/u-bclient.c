@@ -53,7 +53,10 @@ cleanup(void)
 	stop(&bl_pid);
 	stop(&bl2_pid);
 	stop(&fx_pid);
-	if (tmp[0] != '\0' && snprintf(cmd, sizeof(cmd), "rm -rf '%s'",
+	/* kept, with the buildlets' logs, when something failed */
+	if (tap_failed_checks > 0)
+		test_msg("scratch directory kept: %s", tmp);
+	else if (tmp[0] != '\0' && snprintf(cmd, sizeof(cmd), "rm -rf '%s'",
 	    tmp) < (int)sizeof(cmd) && system(cmd) != 0)
 		test_msg("cannot remove %s", tmp);
 }
