@@ -1,11 +1,16 @@
 #include "compat.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -42,6 +47,22 @@
 struct handle {
 	CURLM *m;
 	CURL *c;
+};
+
+/*
+ * A socket someone else dialled.  libcurl gets it from the open-socket
+ * callback, marked CURL_SOCKOPT_ALREADY_CONNECTED, and "closes" it
+ * through a close-socket callback that leaves it open.  The connection
+ * lives in the object's own multi handle, never in a thread's, so the
+ * kept-alive connections to dialled hosts and this one never mix.
+ */
+struct http_conn {
+	struct handle *h;
+	struct curl_slist *connect_to;
+	int fd;
+	int fl;			/* fd's status flags, given back at the end */
+	int handed;		/* libcurl holds the fd */
+	int gone;		/* libcurl let go of it: the stream is spent */
 };
 
 #define CANCEL_POLL_MS	50
@@ -128,6 +149,7 @@ struct xfer {
 	int read_errno;		/* read from body_fd failed */
 	int refused;		/* on_body returned -1 */
 	int cancelled;		/* *req->cancel was set */
+	struct http_conn *conn;	/* speaking over a dialled-in socket */
 	char range[32];
 	char ebuf[CURL_ERROR_SIZE];
 };
@@ -503,6 +525,8 @@ set_common(CURL *c, struct xfer *x)
 	}
 	if (opt->range_from >= 0)
 		curl_easy_setopt(c, CURLOPT_RANGE, x->range);
+	if (opt->cookiefile != NULL)
+		curl_easy_setopt(c, CURLOPT_COOKIEFILE, opt->cookiefile);
 }
 
 /*
@@ -552,17 +576,17 @@ set_method(CURL *c, struct xfer *x)
  * CANCEL_POLL_MS when the request is cancellable.
  */
 static CURLcode
-run(struct handle *h, struct xfer *x)
+run(CURLM *m, CURL *c, struct xfer *x)
 {
 	CURLcode rc = CURLE_OK;
 	CURLMsg *msg;
 	int running = 1, left, wait_ms;
 
 	wait_ms = x->req->cancel != NULL ? CANCEL_POLL_MS : IDLE_POLL_MS;
-	if (curl_multi_add_handle(h->m, h->c) != CURLM_OK)
+	if (curl_multi_add_handle(m, c) != CURLM_OK)
 		return CURLE_OUT_OF_MEMORY;
 	for (;;) {
-		if (curl_multi_perform(h->m, &running) != CURLM_OK) {
+		if (curl_multi_perform(m, &running) != CURLM_OK) {
 			rc = CURLE_OUT_OF_MEMORY;
 			break;
 		}
@@ -572,17 +596,17 @@ run(struct handle *h, struct xfer *x)
 			rc = CURLE_ABORTED_BY_CALLBACK;
 			break;
 		}
-		if (curl_multi_poll(h->m, NULL, 0, wait_ms, NULL) !=
+		if (curl_multi_poll(m, NULL, 0, wait_ms, NULL) !=
 		    CURLM_OK) {
 			rc = CURLE_RECV_ERROR;
 			break;
 		}
 	}
-	while ((msg = curl_multi_info_read(h->m, &left)) != NULL)
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->c)
+	while ((msg = curl_multi_info_read(m, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
 			rc = msg->data.result;
 	/* a transfer cut short leaves its connection closed, not cached */
-	curl_multi_remove_handle(h->m, h->c);
+	curl_multi_remove_handle(m, c);
 	return rc;
 }
 
@@ -642,6 +666,10 @@ outcome(struct xfer *x, CURLcode rc, struct strbuf *err)
 		    strerror(x->read_errno));
 		return HTTP_TEMP;
 	}
+	if (x->conn != NULL && x->conn->gone && resp->status == 0) {
+		strbuf_addstr(err, "the connection is closed");
+		return HTTP_TEMP;
+	}
 	if (x->ebuf[0] != '\0') {
 		size_t n = strlen(x->ebuf);
 
@@ -654,9 +682,185 @@ outcome(struct xfer *x, CURLcode rc, struct strbuf *err)
 	return curl_class(rc);
 }
 
+/*
+ * The fds handed to libcurl as connected, for connect() below.  Only
+ * looked at when a connect() failed with EISCONN, which no other
+ * caller expects to see on a hot path.
+ */
+static pthread_mutex_t preconn_mu = PTHREAD_MUTEX_INITIALIZER;
+static int *preconn;
+static size_t npreconn, apreconn;
+
+static void
+preconn_add(int fd)
+{
+	pthread_mutex_lock(&preconn_mu);
+	if (npreconn == apreconn) {
+		apreconn = apreconn ? 2 * apreconn : 8;
+		preconn = xreallocarray(preconn, apreconn, sizeof(*preconn));
+	}
+	preconn[npreconn++] = fd;
+	pthread_mutex_unlock(&preconn_mu);
+}
+
+static void
+preconn_del(int fd)
+{
+	size_t i;
+
+	pthread_mutex_lock(&preconn_mu);
+	for (i = 0; i < npreconn; i++)
+		if (preconn[i] == fd) {
+			preconn[i] = preconn[--npreconn];
+			break;
+		}
+	pthread_mutex_unlock(&preconn_mu);
+}
+
+static int
+preconnected(int fd)
+{
+	size_t i;
+	int found = 0;
+
+	pthread_mutex_lock(&preconn_mu);
+	for (i = 0; i < npreconn && !found; i++)
+		found = preconn[i] == fd;
+	pthread_mutex_unlock(&preconn_mu);
+	return found;
+}
+
+typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
+static pthread_once_t connect_once = PTHREAD_ONCE_INIT;
+static connect_fn real_connect;
+
+static void
+find_connect(void)
+{
+	real_connect = (connect_fn)dlsym(RTLD_NEXT, "connect");
+}
+
+/*
+ * libcurl 7.88 calls connect() even on a socket its open-socket
+ * callback marked CURL_SOCKOPT_ALREADY_CONNECTED (curl/curl#10626,
+ * fixed in 8.0.0), and gives up on the EISCONN.  A connect() defined in
+ * the executable wins over libc's for libcurl's calls; every binary
+ * that can use conn_fd links this file, so it has this one.  It turns
+ * EISCONN into success for our registered fds only, and is the real
+ * connect() for every other call.  (__CONST_SOCKADDR_ARG: glibc
+ * declares connect with a transparent union under _GNU_SOURCE.)
+ */
+int
+connect(int fd, __CONST_SOCKADDR_ARG sa, socklen_t len)
+{
+	int rc, e;
+
+	pthread_once(&connect_once, find_connect);
+	if (real_connect == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	rc = real_connect(fd, sa, len);
+	if (rc == -1 && errno == EISCONN) {
+		e = errno;
+		if (preconnected(fd))
+			return 0;
+		errno = e;
+	}
+	return rc;
+}
+
+static curl_socket_t
+conn_open(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct http_conn *hc = arg;
+
+	(void)addr;
+	/* once the first connection is over, the fd is no new one */
+	if (purpose != CURLSOCKTYPE_IPCXN || hc->handed || hc->gone)
+		return CURL_SOCKET_BAD;
+	hc->handed = 1;
+	preconn_add(hc->fd);
+	return hc->fd;
+}
+
+static int
+conn_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)arg;
+	(void)fd;
+	(void)purpose;
+	return CURL_SOCKOPT_ALREADY_CONNECTED;
+}
+
+static int
+conn_close(void *arg, curl_socket_t fd)
+{
+	struct http_conn *hc = arg;
+
+	preconn_del(fd);
+	hc->handed = 0;
+	hc->gone = 1;
+	return 0;
+}
+
+/* Over hc's socket: no DNS (an IP literal to "connect" to), no close. */
+static void
+set_conn(CURL *c, struct http_conn *hc)
+{
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, conn_open);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, hc);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, conn_sockopt);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, conn_close);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, hc);
+	curl_easy_setopt(c, CURLOPT_CONNECT_TO, hc->connect_to);
+	/* a redirect would need a connection of its own */
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+}
+
+struct http_conn *
+http_conn_new(int fd)
+{
+	struct http_conn *hc;
+	struct curl_slist *l;
+	struct handle *h;
+	int fl;
+
+	if (fd < 0 || (fl = fcntl(fd, F_GETFL)) == -1)
+		return NULL;
+	if ((h = handle_new()) == NULL)
+		return NULL;
+	/* any host and port of the URL: "connect" to 127.0.0.1 */
+	if ((l = curl_slist_append(NULL, "::127.0.0.1:")) == NULL) {
+		handle_free(h);
+		return NULL;
+	}
+	hc = xcalloc(1, sizeof(*hc));
+	hc->h = h;
+	hc->connect_to = l;
+	hc->fd = fd;
+	hc->fl = fl;
+	return hc;
+}
+
+void
+http_conn_free(struct http_conn *hc)
+{
+	if (hc == NULL)
+		return;
+	/* closes the cached connection, through conn_close */
+	handle_free(hc->h);
+	if (hc->handed)
+		preconn_del(hc->fd);
+	curl_slist_free_all(hc->connect_to);
+	/* libcurl made it non-blocking */
+	fcntl(hc->fd, F_SETFL, hc->fl);
+	free(hc);
+}
+
 /* One request on handle h (reset here; nothing of it stays behind). */
 static enum http_class
-perform(struct handle *h, const struct http_req *req,
+perform(struct handle *h, struct http_conn *hc, const struct http_req *req,
     const struct http_opt *opt, struct http_resp *resp, struct strbuf *err)
 {
 	struct xfer x;
@@ -677,6 +881,7 @@ perform(struct handle *h, const struct http_req *req,
 	x.opt = opt;
 	x.resp = resp;
 	x.method = req->method != NULL ? req->method : "GET";
+	x.conn = hc;
 	if (check_req(&x, err) == -1)
 		return HTTP_PERM;
 	if (h == NULL) {
@@ -695,28 +900,65 @@ perform(struct handle *h, const struct http_req *req,
 		strbuf_addstr(err, "out of memory");
 		return HTTP_TEMP;
 	}
-	c = h->c;
+	/*
+	 * The cookie engine outlives curl_easy_reset, so cookies get an
+	 * easy handle of their own, gone with them after the request; the
+	 * connection cache is the multi handle's and is still shared.
+	 */
+	if (opt->cookiefile == NULL)
+		c = h->c;
+	else if ((c = curl_easy_init()) == NULL) {
+		curl_slist_free_all(x.hdrs);
+		err_prefix(err, x.method, req->url);
+		strbuf_addstr(err, "cannot initialise libcurl");
+		return HTTP_TEMP;
+	}
 	curl_easy_reset(c);
 	set_common(c, &x);
 	set_method(c, &x);
+	if (hc != NULL)
+		set_conn(c, hc);
 
-	rc = run(h, &x);
+	rc = run(h->m, c, &x);
 
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &s) == CURLE_OK &&
 	    s != NULL)
 		resp->effective_url = xstrdup(s);
 	/* nothing may point at our stack or at hdrs once we return */
-	curl_easy_reset(c);
+	if (c != h->c)
+		curl_easy_cleanup(c);
+	else
+		curl_easy_reset(c);
 	curl_slist_free_all(x.hdrs);
 	return outcome(&x, rc, err);
+}
+
+enum http_class
+http_conn_request(struct http_conn *hc, const struct http_req *req,
+    const struct http_opt *opt, struct http_resp *resp, struct strbuf *err)
+{
+	return perform(hc->h, hc, req, opt, resp, err);
 }
 
 enum http_class
 http_request(const struct http_req *req, const struct http_opt *opt,
     struct http_resp *resp, struct strbuf *err)
 {
-	return perform(thread_handle(), req, opt, resp, err);
+	struct http_conn *hc;
+	enum http_class cls;
+
+	if (req->conn_fd < 0)
+		return perform(thread_handle(), NULL, req, opt, resp, err);
+	if ((hc = http_conn_new(req->conn_fd)) == NULL) {
+		err_prefix(err, req->method != NULL ? req->method : "GET",
+		    req->url != NULL ? req->url : "");
+		strbuf_addstr(err, "cannot use the connection");
+		return HTTP_TEMP;
+	}
+	cls = http_conn_request(hc, req, opt, resp, err);
+	http_conn_free(hc);
+	return cls;
 }
 
 enum http_class
@@ -833,6 +1075,97 @@ http_class_name(enum http_class c)
 	return "unknown";
 }
 
+/*
+ * Does a line of libcurl's cookie list, "[#HttpOnly_]domain  tailmatch
+ * path  secure  expiry  name  value" (tab-separated), apply?
+ */
+static int
+cookie_applies(const char *line, const char *host, const char *path,
+    int secure, time_t now)
+{
+	const char *f[7], *p = line, *dom;
+	size_t n, dlen, hlen = strlen(host), plen;
+
+	if (strncmp(p, "#HttpOnly_", 10) == 0)
+		p += 10;
+	for (n = 0; n < 7; n++) {
+		f[n] = p;
+		if (n < 6 && (p = strchr(p, '\t')) == NULL)
+			return 0;
+		p++;
+	}
+	dom = f[0];
+	dlen = (size_t)(f[1] - 1 - f[0]);
+	if (*dom == '.') {
+		dom++;
+		dlen--;
+	}
+	if (!(dlen == hlen && strncasecmp(host, dom, dlen) == 0) &&
+	    !(strncmp(f[1], "TRUE\t", 5) == 0 && hlen > dlen &&
+	    host[hlen - dlen - 1] == '.' &&
+	    strncasecmp(host + hlen - dlen, dom, dlen) == 0))
+		return 0;
+	plen = (size_t)(f[3] - 1 - f[2]);
+	if (strncmp(path, f[2], plen) != 0 || (path[plen] != '\0' &&
+	    path[plen] != '/' && (plen == 0 || f[2][plen - 1] != '/')))
+		return 0;
+	if (strncmp(f[3], "TRUE\t", 5) == 0 && !secure)
+		return 0;
+	return f[4][0] == '0' || strtoll(f[4], NULL, 10) >= (long long)now;
+}
+
+int
+http_cookie_count(const char *file, const char *url)
+{
+	struct curl_slist *list = NULL, *l;
+	char *host = NULL, *path = NULL, *scheme = NULL;
+	CURLU *u = NULL;
+	CURL *c = NULL;
+	int fd, n = -1, e = EINVAL, secure;
+
+	/* libcurl skips a file it cannot open without a word */
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	close(fd);
+	pthread_once(&init_once, init);
+	if ((u = curl_url()) == NULL || (c = curl_easy_init()) == NULL) {
+		e = ENOMEM;
+		goto out;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		goto out;
+	/* libcurl sends secure cookies to localhost over http too */
+	secure = strcmp(scheme, "https") == 0 ||
+	    strcmp(host, "localhost") == 0 || strcmp(host, "127.0.0.1") == 0 ||
+	    strcmp(host, "[::1]") == 0;
+	/* a handle of its own: the cookies never meet a request */
+	curl_easy_setopt(c, CURLOPT_COOKIEFILE, file);
+	curl_easy_setopt(c, CURLOPT_COOKIELIST, "RELOAD");
+	if (curl_easy_getinfo(c, CURLINFO_COOKIELIST, &list) != CURLE_OK) {
+		e = ENOMEM;
+		goto out;
+	}
+	for (n = 0, l = list; l != NULL; l = l->next) {
+		n += cookie_applies(l->data, host, path, secure, time(NULL));
+		bf_wipe(l->data, strlen(l->data));
+	}
+out:
+	curl_slist_free_all(list);
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(path);
+	curl_url_cleanup(u);
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	if (n == -1)
+		errno = e;
+	return n;
+}
+
 int
 http_resolve(const char *base, const char *ref, struct strbuf *out)
 {
@@ -865,19 +1198,15 @@ out:
 void
 http_urlencode(struct strbuf *out, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
+	char *e;
 
-	/* what curl_easy_escape does, without needing a handle */
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
-		    *p == '_' || *p == '~')
-			strbuf_addch(out, *p);
-		else {
-			strbuf_addch(out, '%');
-			strbuf_addch(out, hex[*p >> 4]);
-			strbuf_addch(out, hex[*p & 15]);
-		}
-	}
+	/*
+	 * The handle argument is unused since libcurl 7.82.  NULL then
+	 * means out of memory or s over libcurl's 8 MB input limit.
+	 */
+	pthread_once(&init_once, init);
+	if ((e = curl_easy_escape(NULL, s, 0)) == NULL)
+		return;
+	strbuf_addstr(out, e);
+	curl_free(e);
 }

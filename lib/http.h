@@ -24,7 +24,7 @@
  * connect timeout, .netrc, CA bundle) live in http.c, never at call
  * sites.  Credentials: when opt->netrc is set, libcurl reads $NETRC or
  * ~/.netrc (CURL_NETRC_OPTIONAL); opt->user/opt->password set HTTP Basic
- * directly.  Nothing here retries: retrying is the caller's decision.
+ * directly; opt->cookiefile sends cookies (~/.gitcookies).  Nothing here retries: retrying is the caller's decision.
  * Each thread keeps one libcurl handle between calls, so consecutive
  * requests from one thread reuse kept-alive connections.
  *
@@ -76,9 +76,15 @@ struct http_opt {
 	int sink_fd;
 	const char *cacert;	/* CA file for https (tests); NULL: system */
 	int insecure;		/* skip TLS verification (tests only) */
+	/*
+	 * A Netscape cookie file (as ~/.gitcookies): libcurl sends the
+	 * cookies in it that apply to the URL.  Read at each request, never
+	 * written; cookies the server sets are forgotten afterwards.
+	 */
+	const char *cookiefile;
 };
 #define HTTP_OPT_INIT { 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0, -1, -1, \
-	NULL, 0 }
+	NULL, 0, NULL }
 
 struct http_resp {
 	long status;		/* 0 when no HTTP response arrived */
@@ -131,6 +137,27 @@ struct http_req {
 enum http_class http_request(const struct http_req *req,
     const struct http_opt *opt, struct http_resp *resp, struct strbuf *err);
 
+/*
+ * Several requests over one socket that someone else dialled (a reverse
+ * buildlet): the object keeps its own libcurl handle, so consecutive
+ * requests go over the one kept-alive connection.  http_conn_new(fd)
+ * never closes fd; http_conn_free gives fd back with its file status
+ * flags as they were (libcurl makes it non-blocking meanwhile).  Once
+ * the peer or libcurl ended the HTTP connection (Connection: close, an
+ * aborted transfer), every further request fails HTTP_TEMP with "the
+ * connection is closed": the fd is then spent.  req->conn_fd is
+ * ignored; the URL's host and port only name the Host header and must
+ * stay the same.  Redirects are not followed.  One thread at a time.
+ * http_request with conn_fd set is the one-request form (with https,
+ * each call ends its TLS session).
+ */
+struct http_conn;
+struct http_conn *http_conn_new(int fd);	/* NULL: bad fd or no memory */
+enum http_class http_conn_request(struct http_conn *hc,
+    const struct http_req *req, const struct http_opt *opt,
+    struct http_resp *resp, struct strbuf *err);
+void http_conn_free(struct http_conn *hc);
+
 enum http_class http_get(const char *url, const struct http_opt *opt,
     struct http_resp *resp, struct strbuf *err);
 /* POST with a body of the given content type (e.g. application/json). */
@@ -154,13 +181,23 @@ int http_class_rc(enum http_class c);
 const char *http_class_name(enum http_class c);
 
 /*
+ * How many cookies of the Netscape cookie file (read by libcurl) apply
+ * to url: domain, path, secure flag and expiry.  -1 with errno set when
+ * the file cannot be read or url is not an http(s) URL (EINVAL).
+ */
+int http_cookie_count(const char *file, const char *url);
+
+/*
  * Resolve ref (absolute URL, absolute path or relative path) against
  * base, appending the result to out.  Returns 0, or -1 when base is
  * not an absolute http(s) URL or ref is not a valid URL reference.
  */
 int http_resolve(const char *base, const char *ref, struct strbuf *out);
 
-/* Percent-encode s for a query value (RFC 3986 unreserved kept). */
+/*
+ * Percent-encode s for a query value (RFC 3986 unreserved kept), with
+ * curl_easy_escape; an s over 8 MB adds nothing.
+ */
 void http_urlencode(struct strbuf *out, const char *s);
 
 #endif

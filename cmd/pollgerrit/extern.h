@@ -116,7 +116,7 @@ struct server {
 	int auth_done;
 	int authed;		/* prefix /a to paths */
 	int netrc;
-	char *cookie;		/* "Cookie: ..." header: a secret */
+	int cookies;		/* send the gitcookies file's cookies */
 	char *credsrc;		/* where credentials came from */
 	long long next_req_ms;	/* rate limit: earliest next request */
 	unsigned long nreq;	/* requests made */

@@ -4,22 +4,22 @@
  * Requests go through lib/http (libcurl), one at a time, no faster than
  * the server's rate, each bounded by its timeout and body cap.  Every
  * JSON answer starts with Gerrit's XSSI guard ")]}'" and a newline,
- * which is dropped before parsing.  Credentials, in order: a cookie
+ * which is dropped before parsing.  Credentials, in order: cookies
  * from the configured gitcookies file, HTTP Basic from .netrc (libcurl
- * reads it; we only look whether it has the host), or none.  With
+ * reads both; we only look whether they have the host), or none.  With
  * credentials, paths get Gerrit's "/a" prefix.  Secrets are never
  * printed: messages name the file they came from.
  */
 #include "compat.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "extern.h"
+#include "git.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -27,8 +27,6 @@
 #include "strbuf.h"
 #include "timefmt.h"
 #include "xmalloc.h"
-
-#define MAX_CREDFILE	((size_t)1 << 20)
 
 /* Gerrit time: "2006-01-02 15:04:05.999999999", UTC. */
 int
@@ -127,134 +125,26 @@ gtime_rfc3339(struct strbuf *out, const char *gt)
 	}
 }
 
-/* Read a small credentials file whole. */
-static int
-slurp(const char *path, struct strbuf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
-
-	if (fd < 0)
-		return -1;
-	r = strbuf_read_fd(out, fd, MAX_CREDFILE) < 0 ? -1 : 0;
-	close(fd);
-	return r;
-}
-
-static int
-host_matches(const char *host, const char *domain, int subdomains)
-{
-	size_t h = strlen(host), d;
-
-	if (*domain == '.') {
-		domain++;
-		subdomains = 1;
-	}
-	d = strlen(domain);
-	if (strcasecmp(host, domain) == 0)
-		return 1;
-	return subdomains && h > d && host[h - d - 1] == '.' &&
-	    strcasecmp(host + h - d, domain) == 0;
-}
-
-/*
- * The cookies of a Netscape cookie file (as ~/.gitcookies) that apply
- * to the server, as one "Cookie:" header; 0 found, -1 none.
- */
-static int
-cookies_for(struct server *s, const char *text, struct strbuf *hdr)
-{
-	const char *p = text;
-	time_t now = time(NULL);
-	int found = 0;
-
-	while (*p != '\0') {
-		const char *eol = p + strcspn(p, "\n");
-		char *line = xmemdupz(p, (size_t)(eol - p)), *f[7], *q;
-		size_t n = 0, len = strlen(line);
-
-		p = *eol != '\0' ? eol + 1 : eol;
-		if (len > 0 && line[len - 1] == '\r')
-			line[--len] = '\0';
-		q = line;
-		if (strncmp(q, "#HttpOnly_", 10) == 0)
-			q += 10;
-		else if (*q == '#' || *q == '\0')
-			goto next;
-		while (n < 7) {
-			f[n++] = q;
-			if (n < 7) {
-				if ((q = strchr(q, '\t')) == NULL)
-					break;
-				*q++ = '\0';
-			}
-		}
-		if (n < 7)
-			goto next;
-		if (!host_matches(s->host, f[0], strcmp(f[1], "TRUE") == 0))
-			goto next;
-		if (strncmp(s->path[0] != '\0' ? s->path : "/", f[2],
-		    strlen(f[2])) != 0 && strcmp(f[2], "/") != 0)
-			goto next;
-		if (strcmp(f[3], "TRUE") == 0 && !s->https)
-			goto next;
-		if (strcmp(f[4], "0") != 0 && strtoll(f[4], NULL, 10) < now)
-			goto next;
-		strbuf_addstr(hdr, found ? "; " : "Cookie: ");
-		strbuf_addf(hdr, "%s=%s", f[5], f[6]);
-		found = 1;
-next:
-		bf_wipe(line, len);
-		free(line);
-	}
-	return found ? 0 : -1;
-}
-
-/* Does this .netrc text have a machine entry for host (or a default)? */
-static int
-netrc_has(const char *text, const char *host)
-{
-	const char *p = text;
-	int want_machine = 0;
-
-	for (;;) {
-		size_t n;
-
-		p += strspn(p, " \t\r\n");
-		if (*p == '\0')
-			return 0;
-		n = strcspn(p, " \t\r\n");
-		if (want_machine) {
-			if (strlen(host) == n && strncasecmp(p, host, n) == 0)
-				return 1;
-			want_machine = 0;
-		} else if (n == 7 && strncmp(p, "machine", 7) == 0)
-			want_machine = 1;
-		else if (n == 7 && strncmp(p, "default", 7) == 0)
-			return 1;
-		p += n;
-	}
-}
-
 int
 gerrit_auth(struct server *s, struct strbuf *err)
 {
-	struct strbuf text = STRBUF_INIT, hdr = STRBUF_INIT, p = STRBUF_INIT;
-	struct strbuf src = STRBUF_INIT;
+	struct strbuf p = STRBUF_INIT, src = STRBUF_INIT;
 	const char *nrc, *home;
-	int rc = RC_OK;
+	char *login = NULL, *pass = NULL;
+	int rc = RC_OK, n;
 
 	if (s->auth_done)
 		return RC_OK;
 	if (s->gitcookies != NULL) {
-		if (slurp(s->gitcookies, &text) < 0) {
+		if ((n = http_cookie_count(s->gitcookies, s->url)) < 0) {
 			strbuf_addf(err, "gerrit '%s': read gitcookies '%s': "
 			    "%s", s->name, s->gitcookies, strerror(errno));
-			rc = errno == ENOENT || errno == EACCES ||
-			    errno == EFBIG ? RC_PERM : RC_TEMP;
+			rc = errno == ENOENT || errno == EACCES ? RC_PERM :
+			    RC_TEMP;
 			goto out;
 		}
-		if (cookies_for(s, text.buf, &hdr) == 0) {
-			s->cookie = strbuf_detach(&hdr, NULL);
+		if (n > 0) {
+			s->cookies = 1;
 			s->authed = 1;
 			strbuf_addf(&src, "a cookie from gitcookies '%s'",
 			    s->gitcookies);
@@ -264,14 +154,15 @@ gerrit_auth(struct server *s, struct strbuf *err)
 		log_warnx("gerrit '%s': gitcookies '%s' has no cookie for "
 		    "'%s'; trying .netrc", s->name, s->gitcookies, s->host);
 	}
+	/* the file libcurl reads (lib/http.c) */
 	if ((nrc = getenv("NETRC")) != NULL && *nrc != '\0')
 		strbuf_addstr(&p, nrc);
 	else if ((home = getenv("HOME")) != NULL)
 		strbuf_addf(&p, "%s/.netrc", home);
-	bf_wipe(text.buf, text.len);
-	strbuf_reset(&text);
-	if (p.len > 0 && slurp(p.buf, &text) == 0 &&
-	    netrc_has(text.buf, s->host)) {
+	if (p.len > 0 && gitx_netrc(p.buf, s->host, &login, &pass) == RC_OK) {
+		bf_wipe(pass, strlen(pass));
+		free(login);
+		free(pass);
 		s->netrc = 1;
 		s->authed = 1;
 		strbuf_addf(&src, ".netrc '%s'", p.buf);
@@ -284,10 +175,6 @@ done:
 	log_info("gerrit '%s': using %s", s->name, s->credsrc);
 	s->auth_done = 1;
 out:
-	bf_wipe(text.buf, text.len);
-	bf_wipe(hdr.buf, hdr.len);
-	strbuf_release(&text);
-	strbuf_release(&hdr);
 	strbuf_release(&p);
 	return rc;
 }
@@ -295,10 +182,7 @@ out:
 void
 gerrit_release(struct server *s)
 {
-	if (s->cookie != NULL) {
-		bf_wipe(s->cookie, strlen(s->cookie));
-		FREE_AND_NULL(s->cookie);
-	}
+	s->cookies = 0;
 	FREE_AND_NULL(s->credsrc);
 	s->auth_done = 0;
 }
@@ -333,7 +217,7 @@ request(struct server *s, const char *method, const char *path,
 	struct http_opt opt = HTTP_OPT_INIT;
 	struct http_resp r = HTTP_RESP_INIT;
 	struct strbuf url = STRBUF_INIT, b = STRBUF_INIT, e = STRBUF_INIT;
-	const char *hdrs[3];
+	const char *hdrs[2];
 	enum http_class cls;
 	const char *p;
 	size_t skip = 0;
@@ -345,9 +229,9 @@ request(struct server *s, const char *method, const char *path,
 	opt.timeout_ms = s->timeout_ms;
 	opt.max_body = s->maxbody;
 	opt.netrc = s->netrc;
+	opt.cookiefile = s->cookies ? s->gitcookies : NULL;
 	hdrs[0] = "Accept: application/json";
-	hdrs[1] = s->cookie;
-	hdrs[2] = NULL;
+	hdrs[1] = NULL;
 	opt.headers = hdrs;
 	pace(s);
 	s->nreq++;

@@ -275,6 +275,10 @@ handler(struct httpd_req *req, void *arg)
 		s = httpd_header(req, "Content-Type");
 		httpd_replyf(req, 200, "%s %zu %s", httpd_method(req), len,
 		    s ? s : "-");
+	} else if (strcmp(p, "/cookie") == 0) {
+		s = httpd_header(req, "Cookie");
+		httpd_add_header(req, "Set-Cookie", "fromserver=1; Path=/");
+		httpd_replyf(req, 200, "%s", s ? s : "(none)");
 	} else if (strcmp(p, "/block") == 0) {
 		block_wait();
 		httpd_replyf(req, 200, "released");
@@ -1196,6 +1200,160 @@ t_cancel(void)
 	strbuf_release(&err);
 }
 
+/* "127.0.0.1:PORT" of fd's own end */
+static void
+local_addr(int fd, struct strbuf *out)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	strbuf_reset(out);
+	if (getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		strbuf_addf(out, "127.0.0.1:%d", ntohs(sa.sin_port));
+}
+
+static void
+t_conn_fd(void)
+{
+	struct http_req req = HTTP_REQ_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, me = STRBUF_INIT;
+	struct sink k = { STRBUF_INIT, 0, 0, NULL, NULL };
+	struct http_conn *hc;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	const char *hdrs[] = { "Connection: close", NULL };
+	struct http_opt opt = HTTP_OPT_INIT;
+	int fd, i, fl;
+
+	/* the connect() of lib/http is the real one for other sockets */
+	if (!check((fd = dial(port)) >= 0))
+		return;
+	getpeername(fd, (struct sockaddr *)&sa, &sl);
+	errno = 0;
+	check_int(connect(fd, (struct sockaddr *)&sa, sl), ==, -1);
+	check_int(errno, ==, EISCONN);
+	fl = fcntl(fd, F_GETFL);
+
+	/* three requests over the one connection we dialled */
+	local_addr(fd, &me);
+	check(me.len > 0);
+	if (!check((hc = http_conn_new(fd)) != NULL))
+		return;
+	/* a host name that does not resolve: only the Host header */
+	req.url = "http://buildlet.invalid/peer";
+	for (i = 0; i < 3; i++) {
+		strbuf_reset(&err);
+		if (!check_int(http_conn_request(hc, &req, NULL, &r, &err),
+		    ==, HTTP_OK))
+			test_msg("%s", err.buf);
+		check_str(r.body.buf, me.buf);
+	}
+	/* a body, and a streamed answer with its trailer */
+	req.method = "POST";
+	req.url = "http://buildlet.invalid/method";
+	req.ctype = "text/plain";
+	req.body = "abc";
+	req.body_len = 3;
+	check_int(http_conn_request(hc, &req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "POST 3 text/plain");
+	req = (struct http_req)HTTP_REQ_INIT;
+	req.url = "http://buildlet.invalid/stream";
+	req.on_body = sink_fn;
+	req.arg = &k;
+	check_int(http_conn_request(hc, &req, NULL, &r, &err), ==, HTTP_OK);
+	check_str(k.got.buf, "chunk1,chunk2");
+	check_int(http_resp_header(&r, "Process-State", &k.got), ==, 0);
+	check_str(k.got.buf, "ok");
+	http_conn_free(hc);
+	/* the fd is still open, blocking as before, and still ours */
+	check_int(fcntl(fd, F_GETFL), ==, fl);
+	req = (struct http_req)HTTP_REQ_INIT;
+	req.url = "http://buildlet.invalid/peer";
+	req.conn_fd = fd;
+	for (i = 0; i < 3; i++) {
+		check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+		check_str(r.body.buf, me.buf);
+	}
+	/* the thread's own handle never picked the fd up */
+	check_int(http_get(url("/peer"), NULL, &r, &err), ==, HTTP_OK);
+	check(strcmp(r.body.buf, me.buf) != 0);
+	/* the peer ends the connection: the fd is spent, not closed */
+	if (check((hc = http_conn_new(fd)) != NULL)) {
+		opt.headers = hdrs;
+		check_int(http_conn_request(hc, &req, &opt, &r, &err), ==,
+		    HTTP_OK);
+		check_str(r.body.buf, me.buf);
+		strbuf_reset(&err);
+		check_int(http_conn_request(hc, &req, NULL, &r, &err), ==,
+		    HTTP_TEMP);
+		check(strstr(err.buf, "the connection is closed") != NULL);
+		test_msg("after close: %s", err.buf);
+		http_conn_free(hc);
+	}
+	check(fcntl(fd, F_GETFD) != -1);
+	check_int(wait_eof(fd, 3000), ==, 0);
+	close(fd);
+	check(http_conn_new(-1) == NULL);
+	strbuf_release(&k.got);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&me);
+}
+
+static void
+t_cookies(void)
+{
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, path = STRBUF_INIT;
+	FILE *f;
+
+	strbuf_addf(&path, "%s/cookies", tmpdir);
+	if (!check((f = fopen(path.buf, "w")) != NULL))
+		return;
+	fprintf(f, "# Netscape HTTP Cookie File\n"
+	    "127.0.0.1\tFALSE\t/\tFALSE\t2147483647\to\tgit-x=c00k1e\n"
+	    "#HttpOnly_.other.example\tTRUE\t/\tTRUE\t0\tx\tnot-for-us\n"
+	    "127.0.0.1\tFALSE\t/\tFALSE\t1\texpired\tgone\n"
+	    "127.0.0.1\tFALSE\t/\tTRUE\t0\tsecure\ttls-only\n"
+	    "127.0.0.1\tFALSE\t/sub\tFALSE\t0\tsub\tpath\n"
+	    ".example.org\tTRUE\t/\tFALSE\t0\tdom\tany\n");
+	fclose(f);
+	/* as libcurl, secure cookies go to localhost over http too */
+	check_int(http_cookie_count(path.buf, url("/")), ==, 2);
+	check_int(http_cookie_count(path.buf, url("/sub/x")), ==, 3);
+	check_int(http_cookie_count(path.buf, url("/subway")), ==, 2);
+	check_int(http_cookie_count(path.buf, "http://10.0.0.1/"), ==, 0);
+	check_int(http_cookie_count(path.buf, "https://127.0.0.1/"), ==, 2);
+	check_int(http_cookie_count(path.buf, "http://a.b.example.org/"), ==,
+	    1);
+	check_int(http_cookie_count(path.buf, "http://example.org/"), ==, 1);
+	check_int(http_cookie_count(path.buf, "http://badexample.org/"), ==,
+	    0);
+	check_int(http_cookie_count(path.buf, "https://x.other.example/"), ==,
+	    1);
+	errno = 0;
+	check_int(http_cookie_count("/nonexistent/c", url("/")), ==, -1);
+	check_int(errno, ==, ENOENT);
+	check_int(http_cookie_count(path.buf, "ftp://127.0.0.1/"), ==, -1);
+	/* what libcurl sends */
+	opt.cookiefile = path.buf;
+	check_int(http_get(url("/cookie"), &opt, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "secure=tls-only; o=git-x=c00k1e");
+	check_int(http_get(url("/sub/cookie"), &opt, &r, &err), ==,
+	    HTTP_NOTFOUND);
+	/* neither the file's cookies nor the server's stay behind */
+	check_int(http_get(url("/cookie"), NULL, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "(none)");
+	check_int(http_get(url("/cookie"), &opt, &r, &err), ==, HTTP_OK);
+	check_str(r.body.buf, "secure=tls-only; o=git-x=c00k1e");
+	unlink(path.buf);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&path);
+}
+
 static void
 t_stop_and_timeout(void)
 {
@@ -1356,6 +1514,13 @@ t_resolve(void)
 	check_int(out.len, ==, 0);
 	http_urlencode(&out, "a b&c=d/é~");
 	check_str(out.buf, "a%20b%26c%3Dd%2F%C3%A9~");
+	strbuf_reset(&out);
+	http_urlencode(&out, "AZaz09-._~ +%?#[]@!$'()*,;:\x01\x7f\xff");
+	check_str(out.buf, "AZaz09-._~%20%2B%25%3F%23%5B%5D%40%21%24%27%28%29"
+	    "%2A%2C%3B%3A%01%7F%FF");
+	strbuf_reset(&out);
+	http_urlencode(&out, "");
+	check_int(out.len, ==, 0);
 	strbuf_release(&out);
 }
 
@@ -1447,6 +1612,8 @@ main(void)
 	TEST(t_body_fd(), "http_request: POST from a pipe, chunked");
 	TEST(t_on_body(), "http_request: on_body, trailers, abort");
 	TEST(t_cancel(), "http_request: cancel from another thread");
+	TEST(t_conn_fd(), "conn_fd: requests over a socket we dialled");
+	TEST(t_cookies(), "cookie file: what applies, what is sent");
 	TEST(t_stop_and_timeout(), "slow stream vs idle timeout, stop upgrade");
 	TEST(t_tls(), "TLS with a self-signed certificate");
 	TEST(t_start_errors(), "listen addresses and start errors");
