@@ -162,8 +162,9 @@ call(struct call *k, struct strbuf *err)
 		opt.low_speed = 1;
 		opt.low_speed_s = c->silence_s;
 	}
-	opt.max_body = k->on_body != NULL || k->sink != NULL ? SIZE_MAX :
-	    SMALL_BODY;
+	/* a streamed answer has no cap: its receiver sees it go by */
+	if (k->on_body == NULL && k->sink == NULL)
+		opt.max_body = SMALL_BODY;
 	if (c->password != NULL) {
 		opt.user = c->user != NULL ? c->user : "gomote";
 		opt.password = c->password;
@@ -192,7 +193,10 @@ call(struct call *k, struct strbuf *err)
 	req.cancel = c->cancel;
 	req.conn_fd = c->conn_fd;
 
-	cls = http_request(&req, &opt, &k->resp, &herr);
+	if (c->conn != NULL)
+		cls = http_conn_request(c->conn, &req, &opt, &k->resp, &herr);
+	else
+		cls = http_request(&req, &opt, &k->resp, &herr);
 	strbuf_release(&proxy);
 	if (cls == HTTP_OK) {
 		strbuf_release(&herr);

@@ -7,7 +7,7 @@
  *
  * A struct bclient is a plain description of one buildlet, filled in by
  * the caller and never changed by the calls, so one may serve several
- * threads at once:
+ * threads at once (unless it has a conn):
  *
  *   struct bclient c = BCLIENT_INIT;
  *   c.url = "https://10.0.0.5:5936"; c.name = "linux-amd64-1";
@@ -54,6 +54,8 @@
 
 #include "strbuf.h"
 
+struct http_conn;
+
 #define BCLIENT_SILENCE_S	60	/* default silence_s */
 
 struct bclient {
@@ -71,13 +73,17 @@ struct bclient {
 	long silence_s;		/* nothing received for this long; 0: no limit */
 	const volatile sig_atomic_t *cancel;	/* NULL: not cancellable */
 	/*
-	 * A connected socket to speak over (a reverse buildlet that dialled
-	 * in), never closed here; -1: dial url's host.
+	 * A reverse buildlet, which dialled in: the socket to speak over
+	 * (never closed here; url's host then only names the Host header),
+	 * or -1 to dial url's host.  With conn (http.h's http_conn over that
+	 * socket) the calls keep one connection alive between them, and the
+	 * client serves one thread at a time.
 	 */
 	int conn_fd;
+	struct http_conn *conn;
 };
 #define BCLIENT_INIT { NULL, NULL, NULL, NULL, NULL, NULL, 0, \
-	BCLIENT_SILENCE_S, NULL, -1 }
+	BCLIENT_SILENCE_S, NULL, -1, NULL }
 
 /*
  * Where a response body goes: to fn as it arrives (return 0 to go on,

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 
 #include "atomicfile.h"
 #include "bclient.h"
+#include "http.h"
 #include "rc.h"
 #include "strbuf.h"
 #include "tap.h"
@@ -605,6 +607,60 @@ t_cancel(void)
 	strbuf_release(&o.sb);
 }
 
+/* A socket connected to the buildlet at url, as a reverse one would be. */
+static int
+dial(const char *url)
+{
+	struct sockaddr_in sin;
+	int s;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short)atoi(strrchr(url, ':') + 1));
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (connect(s, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+static void
+t_conn(void)
+{
+	/* port 1: nothing listens there, the socket is the only way */
+	struct bclient c = client("http://127.0.0.1:1", "rev");
+	struct bclient_result res;
+	struct strbuf err = STRBUF_INIT;
+	struct out o = { STRBUF_INIT, 0, 0, 0, 0 };
+	int fd, n = 0, v = 0;
+
+	/* one request over a socket */
+	check((fd = dial(bl_url)) >= 0);
+	c.conn_fd = fd;
+	check_int(bclient_status(&c, &v, &err), ==, RC_OK);
+	check_int(v, ==, 15);
+	close(fd);
+
+	/* several, over one kept-alive connection */
+	check((fd = dial(bl_url)) >= 0);
+	c.conn_fd = -1;
+	check((c.conn = http_conn_new(fd)) != NULL);
+	check_int(bclient_status(&c, &v, &err), ==, RC_OK);
+	check_int(sh(&c, "echo hi", &o, &res, &err), ==, RC_OK);
+	check_str(o.sb.buf, "hi\n");
+	check_int(bclient_write(&c, "r/f", 0644, "x", 1, &err), ==, RC_OK);
+	check_int(bclient_ls(&c, "r", NULL, count, &n, &err), ==, RC_OK);
+	check_int(n, ==, 1);
+	check_str(err.buf, "");
+	http_conn_free(c.conn);
+	close(fd);
+	strbuf_release(&err);
+	strbuf_release(&o.sb);
+}
+
 static void
 t_refused(void)
 {
@@ -872,6 +928,7 @@ main(int argc, char **argv)
 	TEST(t_exec(), "exec: streamed output, statuses, args, env, path");
 	TEST(t_exec_timeouts(), "exec: remote timeout, silence, whole call");
 	TEST(t_cancel(), "a call cancelled from another thread");
+	TEST(t_conn(), "calls over a socket dialled by someone else");
 	TEST(t_refused(), "connection refused is RC_TEMP");
 	TEST(t_killed_mid_exec(), "a buildlet killed mid-exec is RC_TEMP");
 	TEST(t_halt(), "halt stops the buildlet");
