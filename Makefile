@@ -65,6 +65,7 @@ LIBOBJ += lib/workitem.o
 LIBOBJ += lib/farmconf.o
 LIBOBJ += lib/proc.o lib/strvec.o
 LIBOBJ += lib/httpd-reply.o lib/httpd-upgrade.o lib/relay.o
+LIBOBJ += lib/bclient.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -80,6 +81,7 @@ UNITS += t/unit/bin/u-workitem
 UNITS += t/unit/bin/u-farmconf
 UNITS += t/unit/bin/u-strvec t/unit/bin/u-proc
 UNITS += t/unit/bin/u-httpd
+UNITS += t/unit/bin/u-bclient
 
 all: $(TOOLS)
 
@@ -180,6 +182,14 @@ t/unit/bin/u-git: t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
 	    t/unit/tap.o $(LIB) $(GIT2_LIBS) $(SSL_LIBS) -lpthread $(ALLLDFLAGS)
+
+# u-bclient runs cmd/buildlet/buildlet and t/helper/fixture-buildlet
+t/unit/bin/u-bclient: t/unit/u-bclient.c t/unit/tap.o $(LIB) t/unit/tap.h \
+    cmd/buildlet/buildlet
+	@mkdir -p t/unit/bin
+	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/u-bclient.c \
+	    t/unit/tap.o $(LIB) $(CURL_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
+	    -lpthread $(ALLLDFLAGS)
 
 t/unit/bin/u-gz t/unit/bin/u-tar: t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin

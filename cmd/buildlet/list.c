@@ -130,7 +130,9 @@ push(struct walk *w, int fd, struct strbuf *err)
 		return -1;
 	}
 	closedir(d);
-	qsort(f->names, f->n, sizeof(*f->names), cmp_names);
+	/* an empty directory has no array, and qsort's may not be NULL */
+	if (f->n > 1)
+		qsort(f->names, f->n, sizeof(*f->names), cmp_names);
 	w->nf++;
 	return 0;
 }
