@@ -59,6 +59,7 @@ LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
 	lib/http.o lib/httpd.o lib/json.o lib/lock.o lib/log.o lib/mlog.o \
 	lib/num.o lib/spool.o lib/sshhosts.o lib/strbuf.o lib/timefmt.o \
 	lib/xmalloc.o
+LIBOBJ += lib/subcmd.o
 LIBOBJ += lib/gz.o lib/tar.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
@@ -70,6 +71,7 @@ UNITS = t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log \
 UNITS += t/unit/bin/u-gz t/unit/bin/u-tar
 UNITS += t/unit/bin/u-spool-named
 UNITS += t/unit/bin/u-git t/unit/bin/u-sshhosts
+UNITS += t/unit/bin/u-subcmd
 
 all: $(TOOLS)
 
@@ -85,6 +87,8 @@ $(LIB): $(LIBOBJ)
 # Each tool links only the libraries it uses.
 MAINLOG_OBJ = cmd/maintlog/maintlog.o cmd/maintlog/serve.o cmd/maintlog/sync.o \
 	cmd/maintlog/grep.o
+MAINLOG_OBJ += cmd/maintlog/append.o cmd/maintlog/cat.o cmd/maintlog/stat.o \
+	cmd/maintlog/verify.o
 $(MAINLOG_OBJ): $(LIBHDR) cmd/maintlog/extern.h
 cmd/maintlog/maintlog: $(MAINLOG_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(MAINLOG_OBJ) $(LIB) $(MHD_LIBS) \
@@ -135,6 +139,7 @@ t/unit/bin/u-gz: t/unit/u-gz.c
 t/unit/bin/u-tar: t/unit/u-tar.c
 t/unit/bin/u-git: t/unit/u-git.c
 t/unit/bin/u-sshhosts: t/unit/u-sshhosts.c
+t/unit/bin/u-subcmd: t/unit/u-subcmd.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -142,7 +147,7 @@ t/unit/tap.o: t/unit/tap.h
 t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log t/unit/bin/u-atomicfile \
 t/unit/bin/u-lock t/unit/bin/u-crypto t/unit/bin/u-json t/unit/bin/u-timefmt \
 t/unit/bin/u-spool t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm \
-t/unit/bin/u-config t/unit/bin/u-sshhosts: \
+t/unit/bin/u-config t/unit/bin/u-sshhosts t/unit/bin/u-subcmd: \
     t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \

@@ -182,6 +182,23 @@ parse_name(const char *name, struct mlog_seg *seg)
 	return 0;
 }
 
+int
+mlog_is_log(const char *dir)
+{
+	struct mlog_seg seg;
+	struct dirent *de;
+	DIR *d;
+	int is = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while (!is && (de = readdir(d)) != NULL)
+		is = strcmp(de->d_name, "lock") == 0 ||
+		    parse_name(de->d_name, &seg) == 0;
+	closedir(d);
+	return is;
+}
+
 static int
 segcmp(const void *a, const void *b)
 {

@@ -81,6 +81,12 @@ struct mlog;
 int mlog_open(struct mlog **lp, const char *dir, int flags,
     struct strbuf *err);
 void mlog_close(struct mlog *l);
+/*
+ * Does dir look like a log: a directory holding a "lock" file or a
+ * segment (NNNN.jsonl, NNNN.<sha224>.jsonl)?  0 also when it is missing
+ * or unreadable.
+ */
+int mlog_is_log(const char *dir);
 const char *mlog_dir(const struct mlog *l);
 int mlog_dirfd(const struct mlog *l);
 /* Seal size for writers (tests lower it); 0 restores the default. */

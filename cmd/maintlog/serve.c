@@ -325,8 +325,9 @@ onsig(int sig)
 }
 
 int
-cmd_serve(struct mlog *l, int argc, char **argv)
+cmd_serve(int argc, char **argv)
 {
+	struct mlog *l;
 	struct httpd_config cfg = HTTPD_CONFIG_INIT;
 	struct strbuf err = STRBUF_INIT;
 	struct server sv;
@@ -352,6 +353,7 @@ cmd_serve(struct mlog *l, int argc, char **argv)
 	if (argc != optind)
 		usage();
 	/* refuse to start on a log we could not serve */
+	l = open_log(0);
 	if ((rc = mlog_scan(l, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
 
