@@ -8,9 +8,10 @@
  * Read-only: it never takes the writer's lock, and shows a growing
  * segment only up to its last complete line, so a torn tail is never
  * served.  Each request opens its own view of the directory (struct
- * mlog is not shared between threads); the one shared thing is the
- * cached SHA-224 state of the growing segment, so the index does not
- * rehash up to 16 MiB on every long-poll wake-up.
+ * mlog is not shared between threads); long polls share the library's
+ * one inotify watch of the log, whatever their number.  The one shared
+ * thing here is the cached SHA-224 state of the growing segment, so the
+ * index does not rehash up to 16 MiB on every long-poll wake-up.
  */
 #include "compat.h"
 
