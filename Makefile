@@ -60,6 +60,7 @@ LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
 	lib/http.o lib/httpd.o lib/json.o lib/lock.o lib/log.o lib/mlog.o \
 	lib/num.o lib/sig.o lib/spool.o lib/sshhosts.o lib/strbuf.o lib/timefmt.o \
 	lib/xmalloc.o
+LIBOBJ += lib/subcmd.o
 LIBOBJ += lib/gz.o lib/tar.o
 LIBOBJ += lib/workitem.o
 LIBOBJ += lib/farmconf.o
@@ -82,6 +83,7 @@ UNITS += t/unit/bin/u-farmconf
 UNITS += t/unit/bin/u-strvec t/unit/bin/u-proc
 UNITS += t/unit/bin/u-httpd
 UNITS += t/unit/bin/u-bclient
+UNITS += t/unit/bin/u-subcmd
 
 all: $(TOOLS)
 
@@ -97,6 +99,8 @@ $(LIB): $(LIBOBJ)
 # Each tool links only the libraries it uses.
 MAINLOG_OBJ = cmd/maintlog/maintlog.o cmd/maintlog/serve.o cmd/maintlog/sync.o \
 	cmd/maintlog/grep.o
+MAINLOG_OBJ += cmd/maintlog/append.o cmd/maintlog/cat.o cmd/maintlog/stat.o \
+	cmd/maintlog/verify.o
 $(MAINLOG_OBJ): $(LIBHDR) cmd/maintlog/extern.h
 cmd/maintlog/maintlog: $(MAINLOG_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(MAINLOG_OBJ) $(LIB) $(MHD_LIBS) \
@@ -153,6 +157,7 @@ t/unit/bin/u-farmconf: t/unit/u-farmconf.c
 t/unit/bin/u-strvec: t/unit/u-strvec.c
 t/unit/bin/u-proc: t/unit/u-proc.c
 t/unit/bin/u-httpd: t/unit/u-httpd.c
+t/unit/bin/u-subcmd: t/unit/u-subcmd.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -167,6 +172,7 @@ UNIT_STD += t/unit/bin/u-config t/unit/bin/u-sshhosts
 UNIT_STD += t/unit/bin/u-sig
 UNIT_STD += t/unit/bin/u-workitem
 UNIT_STD += t/unit/bin/u-farmconf
+UNIT_STD += t/unit/bin/u-subcmd
 UNIT_STD += t/unit/bin/u-httpd
 $(UNIT_STD): t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "crypto.h"
 #include "json.h"
 #include "lock.h"
+#include "log.h"
 #include "mlog.h"
 #include "rc.h"
 #include "strbuf.h"
@@ -24,12 +26,15 @@
 static int read_segs(struct mlog *l, struct mlog_cursor *cur, int one,
     int (*fn)(const char *buf, size_t len, void *arg), void *arg,
     struct strbuf *err);
+struct watcher;
+static void watcher_put(struct watcher *w);
 
 struct mlog {
 	char *dir;
 	int dirfd;
 	int lockfd;		/* >= 0 while we hold the writer lock */
-	int inofd;
+	struct watcher *w;	/* shared, after mlog_watch */
+	uint64_t wgen;		/* w's generation last seen */
 	uint64_t seal_size;
 	struct mlog_seg *segs;
 	size_t nsegs, alloc;
@@ -115,7 +120,7 @@ mlog_open(struct mlog **lp, const char *dir, int flags, struct strbuf *err)
 	l = xcalloc(1, sizeof(*l));
 	l->dir = xstrdup(dir);
 	l->dirfd = fd;
-	l->lockfd = l->inofd = l->wfd = -1;
+	l->lockfd = l->wfd = -1;
 	l->seal_size = MLOG_SEAL_SIZE;
 	*lp = l;
 	return RC_OK;
@@ -127,8 +132,7 @@ mlog_close(struct mlog *l)
 	if (l == NULL)
 		return;
 	mlog_unlock(l);
-	if (l->inofd >= 0)
-		close(l->inofd);
+	watcher_put(l->w);
 	close(l->dirfd);
 	free(l->segs);
 	free(l->dir);
@@ -176,6 +180,23 @@ parse_name(const char *name, struct mlog_seg *seg)
 		return -1;
 	memcpy(seg->name, canon, strlen(canon) + 1);
 	return 0;
+}
+
+int
+mlog_is_log(const char *dir)
+{
+	struct mlog_seg seg;
+	struct dirent *de;
+	DIR *d;
+	int is = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while (!is && (de = readdir(d)) != NULL)
+		is = strcmp(de->d_name, "lock") == 0 ||
+		    parse_name(de->d_name, &seg) == 0;
+	closedir(d);
+	return is;
 }
 
 static int
@@ -690,6 +711,45 @@ mlog_prep_release(struct mlog_prep *p)
 	strbuf_init(&p->text, 0);
 }
 
+int
+mlog_valid_type(const char *t)
+{
+	size_t n = strlen(t);
+
+	return n > 0 && n <= 64 && strspn(t,
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n &&
+	    t[0] != '.' && t[0] != '-';
+}
+
+int
+mlog_check_rec(const struct json *rec, const char *type, struct strbuf *err)
+{
+	const struct json *tv;
+	const char *t;
+
+	if (json_kind(rec) != JK_OBJECT) {
+		strbuf_addstr(err, "not a JSON object");
+		return RC_PERM;
+	}
+	tv = json_get(rec, "type");
+	if (tv != NULL && (t = json_str(tv, NULL)) == NULL) {
+		strbuf_addstr(err, "\"type\" is not a string");
+		return RC_PERM;
+	}
+	if (tv == NULL && (t = type) == NULL) {
+		strbuf_addstr(err, "record has no \"type\"");
+		return RC_PERM;
+	}
+	if (!mlog_valid_type(t)) {
+		/* no esc(): its buffers are static, and this runs in threads */
+		strbuf_addstr(err, "bad type '");
+		log_escape(err, t, strlen(t) > 64 ? 64 : strlen(t));
+		strbuf_addstr(err, "': want [a-z0-9_.-], at most 64");
+		return RC_PERM;
+	}
+	return RC_OK;
+}
+
 static const char *
 find_once(const char *hay, size_t n, const char *tok, size_t tl)
 {
@@ -708,16 +768,10 @@ mlog_prep_add(struct mlog_prep *p, struct json *r, const char *type,
 	const char *a, *b;
 	char qs[48], qt[48];
 
-	if (json_kind(r) != JK_OBJECT) {
-		strbuf_addstr(err, "not a JSON object");
+	if (mlog_check_rec(r, type, err) != RC_OK)
 		return RC_PERM;
-	}
 	if (type != NULL && json_get(r, "type") == NULL)
 		json_set_str(r, "type", type);
-	if (json_str(json_get(r, "type"), NULL) == NULL) {
-		strbuf_addstr(err, "no string \"type\"");
-		return RC_PERM;
-	}
 	json_set_str(r, "seq", tok_seq);
 	json_set_str(r, "time", tok_time);
 	json_dump(&p->text, r);
@@ -1052,38 +1106,398 @@ mlog_seek_seq(struct mlog *l, uint64_t seq, struct mlog_cursor *cur,
 	return RC_OK;
 }
 
+/*
+ * The record loop.  read_segs hands over chunks of whole lines; each
+ * chunk starts at cur as it stands during the call.
+ */
+struct each {
+	struct mlog *l;
+	struct mlog_cursor *cur;
+	struct mlog_sel *sel;
+	int (*fn)(const struct mlog_rec *, void *);
+	void *arg;
+	struct strbuf *err;
+	const char *pre, *sec;	/* byte searches: first, then in the line */
+	size_t prelen, seclen;
+	uint64_t prev;		/* seq of the last line parsed */
+	const char *prevline;	/* that line, within the current chunk */
+	int stopped;
+	off_t stop;		/* where *cur goes when stopped */
+};
+
+/* Lines before offset off of segment seg, 1-based line of off. */
+static unsigned long long
+line_number(struct mlog *l, unsigned seg, off_t off)
+{
+	char buf[65536];
+	unsigned long long n = 1;
+	off_t pos = 0;
+	long i = mlog_find(l, seg);
+	int fd;
+
+	if (i < 0 || (fd = openat(l->dirfd, l->segs[i].name,
+	    O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	while (pos < off) {
+		size_t want = off - pos > (off_t)sizeof(buf) ? sizeof(buf) :
+		    (size_t)(off - pos);
+		ssize_t r = pread(fd, buf, want, pos);
+		char *p = buf, *e;
+
+		if (r <= 0)
+			break;
+		e = buf + r;
+		while ((p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+			n++;
+			p++;
+		}
+		pos += r;
+	}
+	close(fd);
+	return pos == off ? n : 0;
+}
+
+/*
+ * Parse line [ls, le) of the chunk at buf and check its envelope.
+ * NULL after filling e->err (and setting the stop) on a bad line.
+ */
+static struct json *
+each_parse(struct each *e, const char *buf, const char *ls, const char *le,
+    uint64_t *seqp, const char **typep)
+{
+	struct strbuf why = STRBUF_INIT;
+	struct json *j;
+	int64_t seq;
+
+	j = json_parse(ls, (size_t)(le - ls), &why);
+	if (j == NULL || json_kind(j) != JK_OBJECT) {
+		if (j != NULL)
+			strbuf_addstr(&why, "not a JSON object");
+		goto bad;
+	}
+	if (!json_get_int(json_get(j, "seq"), &seq) || seq < 1) {
+		strbuf_addstr(&why, "no valid \"seq\"");
+		goto bad;
+	}
+	if ((uint64_t)seq <= e->prev) {
+		strbuf_addf(&why, "seq %lld after %llu", (long long)seq,
+		    (unsigned long long)e->prev);
+		goto bad;
+	}
+	if ((*typep = json_str(json_get(j, "type"), NULL)) == NULL) {
+		strbuf_addf(&why, "seq %lld: no string \"type\"",
+		    (long long)seq);
+		goto bad;
+	}
+	e->prev = *seqp = (uint64_t)seq;
+	e->prevline = ls;
+	strbuf_release(&why);
+	return j;
+bad:
+	json_free(j);
+	e->stopped = 1;
+	e->stop = e->cur->off + (off_t)(ls - buf);
+	strbuf_addf(e->err, "log '%s' segment %04u line %llu: %s", e->l->dir,
+	    e->cur->seg, line_number(e->l, e->cur->seg, e->stop), why.buf);
+	strbuf_release(&why);
+	return NULL;
+}
+
+static int
+each_chunk(const char *buf, size_t len, void *arg)
+{
+	struct each *e = arg;
+	const char *p = buf, *end = buf + len, *ls, *le, *type;
+	struct mlog_rec rec;
+	struct json *j;
+	uint64_t seq;
+	int r;
+
+	e->prevline = NULL;
+	while (p < end) {
+		if (e->pre != NULL) {
+			const char *h = memmem(p, (size_t)(end - p), e->pre,
+			    e->prelen);
+
+			if (h == NULL)
+				break;
+			ls = memrchr(p, '\n', (size_t)(h - p));
+			ls = ls != NULL ? ls + 1 : p;
+		} else
+			ls = p;
+		le = memchr(ls, '\n', (size_t)(end - ls));
+		p = le + 1;
+		if (e->sec != NULL && memmem(ls, (size_t)(le - ls), e->sec,
+		    e->seclen) == NULL)
+			continue;
+		if ((j = each_parse(e, buf, ls, le, &seq, &type)) == NULL)
+			return RC_PERM;
+		if ((e->sel->type != NULL && strcmp(type, e->sel->type) != 0) ||
+		    seq <= e->sel->after) {
+			json_free(j);
+			continue;
+		}
+		rec.obj = j;
+		rec.type = type;
+		rec.seq = seq;
+		rec.line = ls;
+		rec.len = (size_t)(le - ls);
+		rec.at.seg = e->cur->seg;
+		rec.at.off = e->cur->off + (off_t)(ls - buf);
+		e->sel->last = seq;
+		r = e->fn(&rec, e->arg);
+		json_free(j);
+		if (r != 0) {
+			e->stopped = 1;
+			e->stop = e->cur->off + (off_t)(p - buf);
+			return r;
+		}
+	}
+	/* the seq of the chunk's last line, for sel->last */
+	ls = memrchr(buf, '\n', len - 1);
+	ls = ls != NULL ? ls + 1 : buf;
+	if (ls != e->prevline) {
+		if ((j = each_parse(e, buf, ls, end - 1, &seq, &type)) == NULL)
+			return RC_PERM;
+		json_free(j);
+	}
+	e->sel->last = e->prev;
+	return 0;
+}
+
+int
+mlog_each(struct mlog *l, struct mlog_cursor *cur, struct mlog_sel *sel,
+    int (*fn)(const struct mlog_rec *rec, void *arg), void *arg,
+    struct strbuf *err)
+{
+	struct mlog_sel all = { NULL, NULL, 0, 0 };
+	struct strbuf tlit = STRBUF_INIT;
+	struct each e;
+	int rc;
+
+	if (sel == NULL)
+		sel = &all;
+	sel->last = 0;
+	memset(&e, 0, sizeof(e));
+	e.l = l;
+	e.cur = cur;
+	e.sel = sel;
+	e.fn = fn;
+	e.arg = arg;
+	e.err = err;
+	if (sel->type != NULL) {
+		/* how canonical JSON spells it; nested "type"s pass too */
+		strbuf_addstr(&tlit, "\"type\":");
+		json_quote(&tlit, sel->type, strlen(sel->type));
+	}
+	/* search the longer literal first: it rules out more */
+	if (sel->lit != NULL && strlen(sel->lit) >= tlit.len) {
+		e.pre = sel->lit;
+		e.prelen = strlen(sel->lit);
+		if (tlit.len) {
+			e.sec = tlit.buf;
+			e.seclen = tlit.len;
+		}
+	} else if (tlit.len) {
+		e.pre = tlit.buf;
+		e.prelen = tlit.len;
+		if (sel->lit != NULL) {
+			e.sec = sel->lit;
+			e.seclen = strlen(sel->lit);
+		}
+	}
+	rc = read_segs(l, cur, 0, each_chunk, &e, err);
+	if (e.stopped)
+		cur->off = e.stop;
+	strbuf_release(&tlit);
+	return rc;
+}
+
+/*
+ * One inotify instance per log directory and process, shared by every
+ * struct mlog watching it: the kernel allows a user few instances
+ * (fs.inotify.max_user_instances, often 128), and a server holding one
+ * per long poll ran out.  A change bumps gen; the waiter that holds
+ * "polling" sleeps in poll(2) on the descriptor, drains it, bumps gen
+ * and broadcasts; the others sleep on cv.  When the poller leaves (its
+ * timeout), it broadcasts too, so another waiter takes over.
+ */
+struct watcher {
+	struct watcher *next;
+	dev_t dev;
+	ino_t ino;
+	int fd;
+	unsigned refs;
+	uint64_t gen;
+	int polling;
+	pthread_cond_t cv;
+};
+
+static pthread_mutex_t watchers_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct watcher *watchers;
+
+static void
+watcher_put(struct watcher *w)
+{
+	struct watcher **pp;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&watchers_mu);
+	if (--w->refs == 0) {
+		for (pp = &watchers; *pp != w; pp = &(*pp)->next)
+			;
+		*pp = w->next;
+		close(w->fd);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+	}
+	pthread_mutex_unlock(&watchers_mu);
+}
+
+/* Read every pending event; 1 if there was any.  Never blocks. */
+static int
+drain(int fd)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	int any = 0;
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		any = 1;
+	return any;
+}
+
 int
 mlog_watch(struct mlog *l, struct strbuf *err)
 {
-	if (l->inofd >= 0)
+	pthread_condattr_t ca;
+	struct watcher *w;
+	struct stat st;
+	int fd;
+
+	if (l->w != NULL)
 		return RC_OK;
-	l->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (l->inofd < 0 || inotify_add_watch(l->inofd, l->dir,
-	    IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE |
-	    IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
-		strbuf_addf(err, "inotify on '%s': %s", l->dir,
-		    strerror(errno));
+	if (fstat(l->dirfd, &st) < 0) {
+		strbuf_addf(err, "stat '%s': %s", l->dir, strerror(errno));
 		return RC_TEMP;
 	}
+	pthread_mutex_lock(&watchers_mu);
+	for (w = watchers; w != NULL; w = w->next)
+		if (w->dev == st.st_dev && w->ino == st.st_ino)
+			break;
+	if (w == NULL) {
+		fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (fd < 0 || inotify_add_watch(fd, l->dir,
+		    IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE |
+		    IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+			strbuf_addf(err, "inotify on '%s': %s", l->dir,
+			    strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			pthread_mutex_unlock(&watchers_mu);
+			return RC_TEMP;
+		}
+		w = xcalloc(1, sizeof(*w));
+		w->dev = st.st_dev;
+		w->ino = st.st_ino;
+		w->fd = fd;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&w->cv, &ca);
+		pthread_condattr_destroy(&ca);
+		w->next = watchers;
+		watchers = w;
+	}
+	w->refs++;
+	l->w = w;
+	l->wgen = w->gen;
+	pthread_mutex_unlock(&watchers_mu);
 	return RC_OK;
 }
 
 int
 mlog_wait(struct mlog *l, int timeout_ms)
 {
+	struct watcher *w = l->w;
+	long long deadline = timeout_ms >= 0 ? mono_ms() + timeout_ms : 0;
 	struct pollfd pfd;
-	char buf[4096];
-	int r;
+	struct timespec ts;
+	int r, e, any;
 
-	pfd.fd = l->inofd;
-	pfd.events = POLLIN;
-	r = poll(&pfd, 1, timeout_ms);
-	if (r < 0)
-		return errno == EINTR ? 0 : -1;
-	if (r == 0)
+	if (w == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&watchers_mu);
+	for (;;) {
+		long long left = timeout_ms >= 0 ? deadline - mono_ms() : -1;
+
+		if (w->gen != l->wgen) {
+			l->wgen = w->gen;
+			pthread_mutex_unlock(&watchers_mu);
+			return 1;
+		}
+		if (timeout_ms >= 0 && left <= 0)
+			break;
+		if (!w->polling) {
+			w->polling = 1;
+			pthread_mutex_unlock(&watchers_mu);
+			pfd.fd = w->fd;
+			pfd.events = POLLIN;
+			r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+			e = errno;
+			any = r > 0 && drain(w->fd);
+			pthread_mutex_lock(&watchers_mu);
+			w->polling = 0;
+			if (any)
+				w->gen++;
+			/* news, or the poller's seat is free */
+			pthread_cond_broadcast(&w->cv);
+			if (r < 0 && e != EINTR) {
+				pthread_mutex_unlock(&watchers_mu);
+				errno = e;
+				return -1;
+			}
+			continue;
+		}
+		if (timeout_ms < 0)
+			pthread_cond_wait(&w->cv, &watchers_mu);
+		else {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += left / 1000;
+			ts.tv_nsec += (left % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&w->cv, &watchers_mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&watchers_mu);
+	return 0;
+}
+
+int
+mlog_watch_fd(const struct mlog *l)
+{
+	return l->w != NULL ? l->w->fd : -1;
+}
+
+int
+mlog_changed(struct mlog *l)
+{
+	struct watcher *w = l->w;
+	int changed;
+
+	if (w == NULL)
 		return 0;
-	/* drain: one wake-up per batch of events is enough */
-	while (read(l->inofd, buf, sizeof(buf)) > 0)
-		;
-	return 1;
+	pthread_mutex_lock(&watchers_mu);
+	if (drain(w->fd)) {
+		w->gen++;
+		pthread_cond_broadcast(&w->cv);
+	}
+	changed = w->gen != l->wgen;
+	l->wgen = w->gen;
+	pthread_mutex_unlock(&watchers_mu);
+	return changed;
 }

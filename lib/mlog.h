@@ -34,9 +34,16 @@
  *
  * Readers (no lock needed):
  *   mlog_scan(l, &err)               refresh the list of segments
+ *   mlog_each(l, &cur, &sel, fn, arg, &err)
+ *                                    call fn on each record (parsed) from
+ *                                    cursor cur to the current end: the
+ *                                    record loop every reader uses
  *   mlog_read(l, &cur, fn, arg, &err) call fn on chunks of whole lines
- *                                    from cursor cur to the current end
- *   mlog_wait(l, timeout_ms)         block until the directory changes
+ *                                    (raw bytes, for cat and copies)
+ *   mlog_watch(l, &err), mlog_wait(l, timeout_ms)
+ *                                    block until the directory changes
+ *                                    (one inotify watch per log and
+ *                                    process, shared by every waiter)
  *
  * Every function returns an RC_* code (rc.h) and fills err on failure.
  */
@@ -74,6 +81,12 @@ struct mlog;
 int mlog_open(struct mlog **lp, const char *dir, int flags,
     struct strbuf *err);
 void mlog_close(struct mlog *l);
+/*
+ * Does dir look like a log: a directory holding a "lock" file or a
+ * segment (NNNN.jsonl, NNNN.<sha224>.jsonl)?  0 also when it is missing
+ * or unreadable.
+ */
+int mlog_is_log(const char *dir);
 const char *mlog_dir(const struct mlog *l);
 int mlog_dirfd(const struct mlog *l);
 /* Seal size for writers (tests lower it); 0 restores the default. */
@@ -97,6 +110,19 @@ int mlog_seg_readable(struct mlog *l, size_t i, int *fdp, off_t *lenp,
 int mlog_seg_hash(struct mlog *l, size_t i, off_t len, char hex[57],
     struct strbuf *err);
 
+/*
+ * Validation of a record to be written, the same for every writer
+ * (mlog_prep_add and so mlog_write and mlog_append call it): rec must
+ * be a JSON object whose "type", or else type, is a valid type name
+ * (mlog_valid_type).  RC_PERM with one of: "not a JSON object",
+ * "\"type\" is not a string", "record has no \"type\"", "bad type
+ * 'T': want [a-z0-9_.-], at most 64".
+ */
+int mlog_check_rec(const struct json *rec, const char *type,
+    struct strbuf *err);
+/* A type name: 1..64 of [a-z0-9_.-], not starting with '.' or '-'. */
+int mlog_valid_type(const char *t);
+
 /* Writing. */
 int mlog_lock(struct mlog *l, int timeout_ms, struct strbuf *err);
 void mlog_unlock(struct mlog *l);
@@ -105,9 +131,9 @@ void mlog_unlock(struct mlog *l);
  * and "type" = type when type is not NULL and the record has none) and
  * fsync.  The objects get "type" set as stored; any "seq" or "time" they
  * had is removed (the stored line has the assigned ones).  *first_seq gets the first seq assigned (the rest follow).
- * Needs mlog_lock.  Records that would make a line longer than
- * MLOG_MAX_STORED, or that have no string "type", are refused before
- * anything is written (RC_PERM).
+ * Needs mlog_lock.  Records that fail mlog_check_rec or would make a
+ * line longer than MLOG_MAX_STORED are refused before anything is
+ * written (RC_PERM).
  */
 int mlog_write(struct mlog *l, struct json *const *recs, size_t n,
     const char *type, uint64_t *first_seq, struct strbuf *err);
@@ -118,7 +144,7 @@ int mlog_append(struct mlog *l, struct json *const *recs, size_t n,
  * a record (canonical text, with the envelope left as placeholders) and
  * may run in any thread on its own struct mlog_prep; it sets "type" as
  * mlog_write does and leaves recs otherwise unchanged.  Errors are
- * RC_PERM ("not a JSON object", no type, over MLOG_MAX_STORED).
+ * RC_PERM (mlog_check_rec's, or over MLOG_MAX_STORED).
  * mlog_write_prep then appends records [from, to) of p under the lock,
  * assigning seqs and the time: only a splice and the I/O.
  */
@@ -154,16 +180,78 @@ int mlog_read(struct mlog *l, struct mlog_cursor *cur,
 int mlog_read_seg(struct mlog *l, struct mlog_cursor *cur,
     int (*fn)(const char *buf, size_t len, void *arg), void *arg,
     struct strbuf *err);
+/*
+ * The record loop.  Call fn(rec, arg) on each record from *cur to the
+ * readable end of the log (no rescan: call mlog_scan first), advancing
+ * *cur, selected by sel (NULL: every record):
+ *   type   only records whose top-level "type" is this
+ *   lit    only lines holding these bytes, a prefilter the caller
+ *          knows every wanted record passes (canonical JSON spells
+ *          field values one way: "\"repo\":\"go\"")
+ *   after  only records with seq > after
+ * Lines that a filter rules out by a byte search (memmem) are not
+ * parsed, so a selective loop costs little more than reading the
+ * bytes.  sel->last is set to the seq of the last line read, selected
+ * or not (0 when nothing was read): a reader rolling state forward
+ * sets its seq to it.
+ *
+ * rec->obj is the parsed record and rec->line its stored text (without
+ * the '\n'); both are valid only during the call.  A non-zero return
+ * from fn stops the loop with *cur just past that record, and is
+ * returned (use values other than the RC_* codes, or set err).
+ *
+ * Bad lines: logs are checked on write (mlog_check_rec) and by maintlog
+ * verify, so the loop does not re-verify lines it does not parse.  A
+ * parsed line that is not a JSON object with an integer "seq" > 0 and a
+ * string "type", or whose seq is not above the previous parsed line's,
+ * stops the loop with RC_PERM and err naming the log, the segment and
+ * the line ("log 'DIR' segment 0003 line 17: seq 5 after 9"); *cur is
+ * then at that line.
+ */
+struct mlog_rec {
+	const struct json *obj;
+	const char *type;	/* obj's "type" */
+	uint64_t seq;		/* obj's "seq" */
+	const char *line;
+	size_t len;
+	struct mlog_cursor at;	/* where the line starts */
+};
+struct mlog_sel {
+	const char *type;
+	const char *lit;
+	uint64_t after;
+	uint64_t last;		/* out */
+};
+int mlog_each(struct mlog *l, struct mlog_cursor *cur, struct mlog_sel *sel,
+    int (*fn)(const struct mlog_rec *rec, void *arg), void *arg,
+    struct strbuf *err);
 /* Cursor at the first record with seq >= seq (needs a scan). */
 int mlog_seek_seq(struct mlog *l, uint64_t seq, struct mlog_cursor *cur,
     struct strbuf *err);
 /*
- * Start watching the directory (inotify); call before reading so no
- * change is missed.  mlog_wait blocks until something changed or
- * timeout_ms passed (< 0: forever): 1 changed, 0 timeout, -1 error.
+ * Start watching the directory; call before reading so no change is
+ * missed.  mlog_wait blocks until something changed since the watch or
+ * the last mlog_wait, or timeout_ms passed (< 0: forever): 1 changed,
+ * 0 timeout, -1 error (errno set).  A wake-up may be spurious (the
+ * caller rescans and finds nothing new).
+ *
+ * One inotify instance per log directory and process serves every
+ * struct mlog watching it, in any thread (the kernel allows few inotify
+ * instances per user).  Changes bump a generation counter; one waiter
+ * at a time polls the inotify descriptor and wakes the others through
+ * a condition variable.
+ *
+ * For a poll(2) loop: mlog_watch_fd(l) is the shared inotify
+ * descriptor; when poll says it is readable, mlog_changed(l) (never
+ * blocks) drains it and says 1 if the log changed since the watch or
+ * the last mlog_wait/mlog_changed.  A thread blocked in mlog_wait on the
+ * same log may drain the descriptor first; a poll loop that shares its
+ * log with such threads should also call mlog_changed on a timeout.
  */
 int mlog_watch(struct mlog *l, struct strbuf *err);
 int mlog_wait(struct mlog *l, int timeout_ms);
+int mlog_watch_fd(const struct mlog *l);
+int mlog_changed(struct mlog *l);
 
 /* seq of a stored line (parses it); 0 when the line has none. */
 uint64_t mlog_line_seq(const char *line, size_t len);

@@ -160,7 +160,7 @@ test_expect_success 'bad options and operands: usage, exit 100' '
 test_expect_success '-h prints the usage on stdout and exits 0' '
 	maintlog -h >out 2>err &&
 	test_must_be_empty err &&
-	head -n 1 out | grep "^usage: maintlog \[-hv\] \[-d logdir\] append" &&
+	head -n 1 out | grep "^usage: maintlog \[-hv\] \[-d dir\] \[-L log\] append" &&
 	test_line_count = 7 out
 '
 

@@ -43,6 +43,7 @@
 #include "num.h"
 #include "rc.h"
 #include "strbuf.h"
+#include "subcmd.h"
 #include "xmalloc.h"
 
 struct ctx cx;
@@ -260,17 +261,14 @@ cmd_fsck(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **);
-	} cmds[] = {
+	static const struct subcmd cmds[] = {
 		{ "sync", cmd_sync },
 		{ "archive", cmd_archive },
 		{ "serve", cmd_serve },
 		{ "status", cmd_status },
 		{ "fsck", cmd_fsck },
 	};
-	size_t i;
+	struct strbuf err = STRBUF_INIT;
 	int ch, rc;
 
 	prog_init(argv[0]);
@@ -293,16 +291,12 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage();
-	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
-		if (strcmp(argv[0], cmds[i].name) != 0)
-			continue;
-		optind = 1;
-		rc = cmds[i].fn(argc, argv);
-		if (fflush(stdout) != 0 || ferror(stdout))
-			fatal(RC_TEMP, "write stdout");
-		farmconf_free(conf);
-		return rc;
+	if ((rc = subcmd_run(cmds, ARRAY_SIZE(cmds), argc, argv, &err)) < 0) {
+		log_warnx("%s", err.buf);
+		usage();
 	}
-	log_warnx("unknown command '%s'", esc(argv[0]));
-	usage();
+	if (fflush(stdout) != 0 || ferror(stdout))
+		fatal(RC_TEMP, "write stdout");
+	farmconf_free(conf);
+	return rc;
 }

@@ -297,9 +297,7 @@ open_corpus(struct strbuf *err)
 /* Replaying the corpus after the state's seq. */
 struct replay {
 	const char *name;
-	struct strbuf pat;
 	struct state *s;
-	struct strbuf *err;
 };
 
 static int
@@ -309,43 +307,24 @@ seencmp(const void *a, const void *b)
 }
 
 static int
-replay_line(struct replay *rp, const char *p, size_t n)
+replay_rec(const struct mlog_rec *r, void *arg)
 {
-	struct json *j;
-	const char *type, *ref, *nw, *commit;
-	uint64_t seq = mlog_line_seq(p, n);
+	struct replay *rp = arg;
+	const char *repo, *ref, *nw, *commit;
 
-	if (seq <= rp->s->seq || memmem(p, n, rp->pat.buf, rp->pat.len) ==
-	    NULL)
+	repo = json_str(json_get(r->obj, "repo"), NULL);
+	if (repo == NULL || strcmp(repo, rp->name) != 0)
 		return 0;
-	if ((j = json_parse(p, n, rp->err)) == NULL)
-		return -1;
-	type = json_str(json_get(j, "type"), NULL);
-	if (type != NULL && strcmp(type, "git-ref") == 0) {
-		ref = json_str(json_get(j, "ref"), NULL);
-		nw = json_str(json_get(j, "new"), NULL);
+	if (strcmp(r->type, "git-ref") == 0) {
+		ref = json_str(json_get(r->obj, "ref"), NULL);
+		nw = json_str(json_get(r->obj, "new"), NULL);
 		if (ref != NULL && nw != NULL)
 			ref_push(&rp->s->refs, ref, nw);
-	} else if (type != NULL && strcmp(type, "git") == 0 &&
-	    (commit = json_str(json_get(j, "commit"), NULL)) != NULL &&
+	} else if (strcmp(r->type, "git") == 0 &&
+	    (commit = json_str(json_get(r->obj, "commit"), NULL)) != NULL &&
 	    strlen(commit) == GITX_HEXSZ) {
 		GROW(rp->s->seen, rp->s->nseen + 1, rp->s->aseen);
 		memcpy(rp->s->seen[rp->s->nseen++], commit, GITX_HEXSZ + 1);
-	}
-	json_free(j);
-	return 0;
-}
-
-static int
-replay_chunk(const char *buf, size_t len, void *arg)
-{
-	const char *nl;
-
-	while (len > 0 && (nl = memchr(buf, '\n', len)) != NULL) {
-		if (replay_line(arg, buf, (size_t)(nl - buf)) < 0)
-			return -1;
-		len -= (size_t)(nl + 1 - buf);
-		buf = nl + 1;
 	}
 	return 0;
 }
@@ -353,30 +332,30 @@ replay_chunk(const char *buf, size_t len, void *arg)
 static int
 replay(const char *name, struct state *s, struct strbuf *err)
 {
-	struct replay rp = { name, STRBUF_INIT, s, err };
+	struct replay rp = { name, s };
+	struct strbuf pat = STRBUF_INIT;
+	struct mlog_sel sel = { NULL, NULL, 0, 0 };
 	struct mlog_cursor cur;
-	uint64_t last = s->seq;
 	int rc;
 
 	if ((rc = mlog_scan(corpus, err)) != RC_OK ||
 	    (rc = mlog_seek_seq(corpus, s->seq + 1, &cur, err)) != RC_OK)
 		goto out;
 	/* how canonical JSON spells the field; a cheap filter */
-	strbuf_addstr(&rp.pat, "\"repo\":");
-	json_quote(&rp.pat, name, strlen(name));
-	rc = mlog_read(corpus, &cur, replay_chunk, &rp, err);
-	if (rc == -1) {
+	strbuf_addstr(&pat, "\"repo\":");
+	json_quote(&pat, name, strlen(name));
+	sel.lit = pat.buf;
+	sel.after = s->seq;
+	rc = mlog_each(corpus, &cur, &sel, replay_rec, &rp, err);
+	if (rc != RC_OK) {
 		strbuf_addstr(err, " (replaying the corpus)");
-		rc = RC_PERM;
-	}
-	if (rc != RC_OK)
 		goto out;
+	}
 	ref_settle(&s->refs);
 	if (s->nseen > 1)
 		qsort(s->seen, s->nseen, sizeof(*s->seen), seencmp);
-	(void)last;
 out:
-	strbuf_release(&rp.pat);
+	strbuf_release(&pat);
 	return rc;
 }
 

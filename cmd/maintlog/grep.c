@@ -3,8 +3,9 @@
  *
  * Speed comes from grep's trick: the records are canonical JSON, so a
  * "field=value" can only match a line that contains value as JSON writes
- * it.  We memmem the mapped segment for the longest such literal and
- * parse only the lines it hits; lines without it are never parsed.
+ * it.  The record loop (mlog_each) memmems the mapped segment for the
+ * longest such literal and parses only the lines it hits; lines without
+ * it are never parsed.
  */
 #include "compat.h"
 
@@ -72,17 +73,11 @@ value_matches(const struct expr *e, const struct json *v)
 }
 
 static int
-line_matches(struct grep *g, const char *p, size_t len)
+rec_matches(struct grep *g, const struct json *j)
 {
-	struct strbuf err = STRBUF_INIT;
-	struct json *j;
 	size_t i;
 	int m = 1;
 
-	j = json_parse(p, len, &err);
-	strbuf_release(&err);
-	if (j == NULL)
-		return 0;
 	for (i = 0; i < g->ne && m; i++) {
 		struct json *v = json_get_path(j, g->e[i].field);
 
@@ -91,7 +86,6 @@ line_matches(struct grep *g, const char *p, size_t len)
 		else if (g->e[i].op != OP_PRESENT)
 			m = value_matches(&g->e[i], v);
 	}
-	json_free(j);
 	return m;
 }
 
@@ -110,34 +104,29 @@ hit(struct grep *g, const char *p, size_t len)
 }
 
 static int
-grep_chunk(const char *buf, size_t len, void *arg)
+grep_rec(const struct mlog_rec *r, void *arg)
 {
 	struct grep *g = arg;
-	const char *p = buf, *end = buf + len;
 
-	while (p < end) {
-		const char *ls, *le;
+	if (rec_matches(g, r->obj))
+		hit(g, r->line, r->len);
+	return 0;
+}
 
-		if (g->lit.len) {
-			const char *h = memmem(p, (size_t)(end - p), g->lit.buf,
-			    g->lit.len);
+static int
+grep_step(struct mlog *l, struct mlog_cursor *cur, void *arg,
+    struct strbuf *err)
+{
+	struct grep *g = arg;
+	struct mlog_sel sel = { NULL, NULL, 0, 0 };
+	int rc;
 
-			if (h == NULL)
-				break;
-			ls = h;
-			while (ls > p && ls[-1] != '\n')
-				ls--;
-		} else
-			ls = p;
-		le = memchr(ls, '\n', (size_t)(end - ls));
-		if (line_matches(g, ls, (size_t)(le - ls)))
-			hit(g, ls, (size_t)(le - ls));
-		p = le + 1;
-	}
+	sel.lit = g->lit.len ? g->lit.buf : NULL;
+	rc = mlog_each(l, cur, &sel, grep_rec, g, err);
 	if (g->out.len && write_all(1, g->out.buf, g->out.len) < 0)
 		fatal(RC_TEMP, "write stdout");
 	strbuf_reset(&g->out);
-	return 0;
+	return rc;
 }
 
 /* The literal a matching line must contain, for one expression. */
@@ -206,8 +195,9 @@ parse_expr(struct expr *e, const char *s)
 }
 
 int
-cmd_grep(struct mlog *l, int argc, char **argv)
+cmd_grep(int argc, char **argv)
 {
+	struct mlog *l;
 	struct strbuf err = STRBUF_INIT, lit = STRBUF_INIT;
 	struct mlog_cursor cur = { 0, 0 };
 	struct grep g;
@@ -261,11 +251,12 @@ cmd_grep(struct mlog *l, int argc, char **argv)
 			strbuf_add(&g.lit, lit.buf, lit.len);
 		}
 	}
+	l = open_log(0);
 	if ((rc = mlog_scan(l, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
 	if (sflag > 1 && (rc = mlog_seek_seq(l, sflag, &cur, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
-	follow(l, &cur, !fflag, grep_chunk, &g);
+	follow(l, &cur, !fflag, grep_step, &g);
 	if (g.cflag)
 		printf("%llu\n", (unsigned long long)g.matches);
 	if (fflush(stdout) == EOF)

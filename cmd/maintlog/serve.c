@@ -8,9 +8,10 @@
  * Read-only: it never takes the writer's lock, and shows a growing
  * segment only up to its last complete line, so a torn tail is never
  * served.  Each request opens its own view of the directory (struct
- * mlog is not shared between threads); the one shared thing is the
- * cached SHA-224 state of the growing segment, so the index does not
- * rehash up to 16 MiB on every long-poll wake-up.
+ * mlog is not shared between threads); long polls share the library's
+ * one inotify watch of the log, whatever their number.  The one shared
+ * thing here is the cached SHA-224 state of the growing segment, so the
+ * index does not rehash up to 16 MiB on every long-poll wake-up.
  */
 #include "compat.h"
 
@@ -317,8 +318,9 @@ handle(struct httpd_req *req, void *arg)
 }
 
 int
-cmd_serve(struct mlog *l, int argc, char **argv)
+cmd_serve(int argc, char **argv)
 {
+	struct mlog *l;
 	struct httpd_config cfg = HTTPD_CONFIG_INIT;
 	struct strbuf err = STRBUF_INIT;
 	struct server sv;
@@ -342,6 +344,7 @@ cmd_serve(struct mlog *l, int argc, char **argv)
 	if (argc != optind)
 		usage();
 	/* refuse to start on a log we could not serve */
+	l = open_log(0);
 	if ((rc = mlog_scan(l, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
 

@@ -524,8 +524,9 @@ sync_round(struct syncer *s, long long *total, struct strbuf *err)
 }
 
 int
-cmd_sync(struct mlog *l, int argc, char **argv)
+cmd_sync(int argc, char **argv)
 {
+	struct mlog *l;
 	struct strbuf err = STRBUF_INIT;
 	struct syncer s;
 	long long total = 0, last_total = -1;
@@ -548,6 +549,7 @@ cmd_sync(struct mlog *l, int argc, char **argv)
 	    strncmp(argv[0], "https://", 8) != 0)
 		fatalx(RC_PERM, "bad url '%s': want http:// or https://",
 		    esc(argv[0]));
+	l = open_log(MLOG_CREATE);
 	memset(&s, 0, sizeof(s));
 	s.l = l;
 	s.url = argv[0];

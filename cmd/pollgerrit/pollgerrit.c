@@ -48,6 +48,7 @@
 #include "num.h"
 #include "rc.h"
 #include "strbuf.h"
+#include "subcmd.h"
 #include "xmalloc.h"
 
 #define DEF_TRY_S	1
@@ -400,10 +401,7 @@ cmd_query(int argc, char **argv)
 	return rc;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(int, char **);
-} cmds[] = {
+static const struct subcmd cmds[] = {
 	{ "events", cmd_events },
 	{ "poll", cmd_poll },
 	{ "query", cmd_query },
@@ -414,7 +412,7 @@ static const struct {
 int
 main(int argc, char *argv[])
 {
-	size_t i;
+	struct strbuf err = STRBUF_INIT;
 	int ch, rc;
 
 	prog_init(argv[0]);
@@ -440,14 +438,10 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
-	for (i = 0; i < ARRAY_SIZE(cmds); i++)
-		if (strcmp(argv[0], cmds[i].name) == 0)
-			break;
-	if (i == ARRAY_SIZE(cmds))
+	if ((rc = subcmd_run(cmds, ARRAY_SIZE(cmds), argc, argv, &err)) < 0) {
+		log_warnx("%s", err.buf);
 		usage();
-	/* each command parses its own options from its name on */
-	optind = 1;
-	rc = cmds[i].fn(argc, argv);
+	}
 	if (print_flush() != RC_OK && rc != RC_PERM)
 		rc = RC_TEMP;
 	close_farm();

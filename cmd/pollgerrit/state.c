@@ -336,7 +336,6 @@ struct catchup {
 	struct server *s;
 	int64_t *touched;
 	size_t ntouched, atouched;
-	uint64_t last;		/* seq of the last line read */
 	struct strbuf *err;
 	int rc;
 };
@@ -397,39 +396,13 @@ replay(struct catchup *a, const struct json *rec)
 }
 
 static int
-catchup_chunk(const char *buf, size_t len, void *arg)
+catchup_rec(const struct mlog_rec *r, void *arg)
 {
-	static const char lit[] = "\"type\":\"gerrit\"";
 	struct catchup *a = arg;
-	const char *p = buf, *end = buf + len, *last = buf;
-	struct strbuf e = STRBUF_INIT;
+	const char *srv = json_str(json_get(r->obj, "server"), NULL);
 
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		struct json *rec;
-		const char *srv, *type;
-		int64_t seq;
-
-		last = p;
-		if (memmem(p, (size_t)(nl - p), lit, sizeof(lit) - 1) == NULL)
-			goto next;
-		strbuf_reset(&e);
-		if ((rec = json_parse(p, (size_t)(nl - p), &e)) == NULL)
-			goto next;
-		srv = json_str(json_get(rec, "server"), NULL);
-		type = json_str(json_get(rec, "type"), NULL);
-		if (json_get_int(json_get(rec, "seq"), &seq) &&
-		    (uint64_t)seq > a->s->st->seq && srv != NULL &&
-		    strcmp(srv, a->s->url) == 0 && type != NULL &&
-		    strcmp(type, "gerrit") == 0)
-			replay(a, rec);
-		json_free(rec);
-next:
-		p = nl + 1;
-	}
-	if (len > 0)
-		a->last = mlog_line_seq(last, (size_t)(end - 1 - last));
-	strbuf_release(&e);
+	if (srv != NULL && strcmp(srv, a->s->url) == 0)
+		replay(a, r->obj);
 	return 0;
 }
 
@@ -498,6 +471,8 @@ state_record_begin(struct server *s, int64_t **touched, size_t *ntouched,
     struct strbuf *err)
 {
 	struct state *st = s->st;
+	struct strbuf lit = STRBUF_INIT;
+	struct mlog_sel sel = { NULL, NULL, 0, 0 };
 	struct catchup a;
 	int rc;
 
@@ -519,14 +494,21 @@ state_record_begin(struct server *s, int64_t **touched, size_t *ntouched,
 	memset(&a, 0, sizeof(a));
 	a.s = s;
 	a.err = err;
-	rc = mlog_read(cx.corpus, &st->ccur, catchup_chunk, &a, err);
+	/* the records of our server, as canonical JSON spells them */
+	strbuf_addstr(&lit, "\"server\":");
+	json_quote(&lit, s->url, strlen(s->url));
+	sel.type = "gerrit";
+	sel.lit = lit.buf;
+	sel.after = st->seq;
+	rc = mlog_each(cx.corpus, &st->ccur, &sel, catchup_rec, &a, err);
+	strbuf_release(&lit);
 	if (rc != RC_OK) {
 		free(a.touched);
 		st->ccur_ok = 0;
 		goto fail;
 	}
-	if (a.last > st->seq) {
-		st->seq = a.last;
+	if (sel.last > st->seq) {
+		st->seq = sel.last;
 		st->dirty = 1;
 	}
 	if (a.ntouched > 0)

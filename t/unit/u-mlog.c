@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "rc.h"
 #include "strbuf.h"
 #include "tap.h"
+#include "timefmt.h"
 
 static char dir[64];
 
@@ -85,7 +87,7 @@ t_append_read(void)
 	strbuf_reset(&err);
 	r[0] = rec("{\"a\":1}");
 	check_int(mlog_append(l, r, 1, NULL, &first, &err), ==, RC_PERM);
-	check(strstr(err.buf, "no string \"type\"") != NULL);
+	check(strstr(err.buf, "record has no \"type\"") != NULL);
 	json_free(r[0]);
 	mlog_close(l);
 	strbuf_release(&err);
@@ -236,6 +238,219 @@ t_watch(void)
 	strbuf_release(&err);
 }
 
+/* mlog_each: collect "seq:type" of each record; stop at seq stop_at */
+struct got {
+	struct strbuf s;
+	uint64_t stop_at;
+};
+
+static int
+collect_rec(const struct mlog_rec *r, void *arg)
+{
+	struct got *g = arg;
+
+	strbuf_addf(&g->s, "%llu:%s ", (unsigned long long)r->seq, r->type);
+	if (r->line[0] != '{' || r->line[r->len] != '\n' ||
+	    r->line[r->len - 1] != '}')
+		strbuf_addstr(&g->s, "(bad line) ");
+	return r->seq == g->stop_at ? 7 : 0;
+}
+
+static void
+t_each(void)
+{
+	char d[96];
+	struct strbuf err = STRBUF_INIT, p = STRBUF_INIT;
+	struct got g = { STRBUF_INIT, 0 };
+	struct mlog_cursor cur = { 0, 0 }, c2;
+	struct mlog_sel sel = { NULL, NULL, 0, 0 };
+	struct mlog *l = NULL;
+	struct json *r[6];
+	uint64_t first;
+	size_t i;
+	int fd;
+
+	snprintf(d, sizeof(d), "%s-each", dir);
+	check_int(mlog_open(&l, d, MLOG_CREATE, &err), ==, RC_OK);
+	mlog_set_seal_size(l, 120);	/* several segments */
+	r[0] = rec("{\"type\":\"git\",\"repo\":\"go\"}");
+	r[1] = rec("{\"type\":\"gerrit\",\"x\":{\"type\":\"git\"}}");
+	r[2] = rec("{\"type\":\"git-ref\",\"repo\":\"go\"}");
+	r[3] = rec("{\"type\":\"git\",\"repo\":\"net\"}");
+	r[4] = rec("{\"type\":\"git\",\"repo\":\"go\"}");
+	r[5] = rec("{\"type\":\"result\"}");
+	check_int(mlog_append(l, r, 6, NULL, &first, &err), ==, RC_OK);
+	for (i = 0; i < 6; i++)
+		json_free(r[i]);
+	check_int(mlog_scan(l, &err), ==, RC_OK);
+	check(mlog_nsegs(l) > 1);
+
+	check_int(mlog_each(l, &cur, NULL, collect_rec, &g, &err), ==, RC_OK);
+	check_str(g.s.buf, "1:git 2:gerrit 3:git-ref 4:git "
+	    "5:git 6:result ");
+
+	/* type: top-level only, exact (not git-ref, not the nested one) */
+	strbuf_reset(&g.s);
+	cur.seg = 0;
+	cur.off = 0;
+	sel.type = "git";
+	check_int(mlog_each(l, &cur, &sel, collect_rec, &g, &err), ==, RC_OK);
+	check_str(g.s.buf, "1:git 4:git 5:git ");
+	check_int(sel.last, ==, 6);
+
+	/* a literal prefilter with the type; after */
+	strbuf_reset(&g.s);
+	cur.seg = 0;
+	cur.off = 0;
+	sel.lit = "\"repo\":\"go\"";
+	sel.after = 1;
+	check_int(mlog_each(l, &cur, &sel, collect_rec, &g, &err), ==, RC_OK);
+	check_str(g.s.buf, "5:git ");
+	check_int(sel.last, ==, 6);
+
+	/* a non-zero return stops with the cursor just past that record */
+	strbuf_reset(&g.s);
+	cur.seg = 0;
+	cur.off = 0;
+	g.stop_at = 3;
+	check_int(mlog_each(l, &cur, NULL, collect_rec, &g, &err), ==, 7);
+	check_str(g.s.buf, "1:git 2:gerrit 3:git-ref ");
+	strbuf_reset(&g.s);
+	g.stop_at = 0;
+	check_int(mlog_each(l, &cur, NULL, collect_rec, &g, &err), ==, RC_OK);
+	check_str(g.s.buf, "4:git 5:git 6:result ");
+	/* at the end: nothing more, cursor unchanged */
+	c2 = cur;
+	strbuf_reset(&g.s);
+	check_int(mlog_each(l, &cur, NULL, collect_rec, &g, &err), ==, RC_OK);
+	check_str(g.s.buf, "");
+	check_int(cur.seg, ==, c2.seg);
+	check_int(cur.off, ==, c2.off);
+
+	/* a repeated seq stops the loop at that line: RC_PERM, named */
+	mlog_close(l);
+	strbuf_addf(&p, "%s-bad", dir);
+	check_int(mkdir(p.buf, 0755), ==, 0);
+	strbuf_addstr(&p, "/0000.jsonl");
+	fd = open(p.buf, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	check_int(write(fd, "{\"seq\":1,\"time\":\"t\",\"type\":\"a\"}\n"
+	    "{\"seq\":2,\"time\":\"t\",\"type\":\"a\"}\n"
+	    "{\"seq\":2,\"time\":\"t\",\"type\":\"a\"}\n", 96), ==, 96);
+	close(fd);
+	strbuf_setlen(&p, p.len - strlen("/0000.jsonl"));
+	check_int(mlog_open(&l, p.buf, 0, &err), ==, RC_OK);
+	check_int(mlog_scan(l, &err), ==, RC_OK);
+	cur.seg = 0;
+	cur.off = 0;
+	strbuf_reset(&g.s);
+	check_int(mlog_each(l, &cur, NULL, collect_rec, &g, &err), ==, RC_PERM);
+	check(strstr(err.buf, "segment 0000 line 3: seq 2 after 2") != NULL);
+	check_str(g.s.buf, "1:a 2:a ");
+	check_int(cur.off, ==, 64);
+	/* a line the filter rules out by its bytes is not looked at */
+	strbuf_reset(&err);
+	cur.off = 0;
+	sel.type = "b";
+	sel.lit = NULL;
+	sel.after = 0;
+	check_int(mlog_each(l, &cur, &sel, collect_rec, &g, &err), ==, RC_OK);
+	check_int(sel.last, ==, 2);
+	mlog_close(l);
+	strbuf_release(&err);
+	strbuf_release(&p);
+	strbuf_release(&g.s);
+}
+
+static void
+t_check_rec(void)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct json *j;
+
+	j = rec("[1]");
+	check_int(mlog_check_rec(j, "git", &err), ==, RC_PERM);
+	check_str(err.buf, "not a JSON object");
+	json_free(j);
+	strbuf_reset(&err);
+	j = rec("{\"type\":7}");
+	check_int(mlog_check_rec(j, "git", &err), ==, RC_PERM);
+	check_str(err.buf, "\"type\" is not a string");
+	json_free(j);
+	strbuf_reset(&err);
+	j = rec("{}");
+	check_int(mlog_check_rec(j, NULL, &err), ==, RC_PERM);
+	check_str(err.buf, "record has no \"type\"");
+	check_int(mlog_check_rec(j, "git", &err), ==, RC_OK);
+	strbuf_reset(&err);
+	check_int(mlog_check_rec(j, "Bad\n", &err), ==, RC_PERM);
+	check_str(err.buf, "bad type 'Bad\\n': want [a-z0-9_.-], at most 64");
+	json_free(j);
+	check(mlog_valid_type("git-ref"));
+	check(mlog_valid_type("a.b_c"));
+	check(!mlog_valid_type("-x"));
+	check(!mlog_valid_type(""));
+	strbuf_release(&err);
+}
+
+/* Many threads, each with its own struct mlog, wait on one watch. */
+#define NWAITERS 50
+
+struct waiter {
+	struct mlog *l;
+	int r;
+};
+
+static void *
+wait_thread(void *arg)
+{
+	struct waiter *w = arg;
+
+	w->r = mlog_wait(w->l, 20000);
+	return NULL;
+}
+
+static void
+t_watch_shared(void)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct waiter w[NWAITERS];
+	pthread_t tid[NWAITERS];
+	struct mlog *l2;
+	struct json *r[1];
+	uint64_t first;
+	long long t0;
+	int i, fd0 = -1, same = 1;
+
+	for (i = 0; i < NWAITERS; i++) {
+		check_int(mlog_open(&w[i].l, dir, 0, &err), ==, RC_OK);
+		check_int(mlog_watch(w[i].l, &err), ==, RC_OK);
+		if (i == 0)
+			fd0 = mlog_watch_fd(w[i].l);
+		else if (mlog_watch_fd(w[i].l) != fd0)
+			same = 0;
+	}
+	check(fd0 >= 0);
+	check(same);
+	check_int(mlog_changed(w[0].l), ==, 0);
+	for (i = 0; i < NWAITERS; i++)
+		pthread_create(&tid[i], NULL, wait_thread, &w[i]);
+	t0 = mono_ms();
+	mlog_open(&l2, dir, 0, &err);
+	r[0] = rec("{\"type\":\"git\"}");
+	check_int(mlog_append(l2, r, 1, NULL, &first, &err), ==, RC_OK);
+	json_free(r[0]);
+	mlog_close(l2);
+	for (i = 0; i < NWAITERS; i++) {
+		pthread_join(tid[i], NULL);
+		check_int(w[i].r, ==, 1);
+	}
+	/* woken by the append, not by the 20 s timeout */
+	check_int(mono_ms() - t0, <, 10000);
+	for (i = 0; i < NWAITERS; i++)
+		mlog_close(w[i].l);
+	strbuf_release(&err);
+}
+
 int
 main(void)
 {
@@ -247,6 +462,9 @@ main(void)
 	TEST(t_torn_tail(), "a torn tail is hidden and cut by the next append");
 	TEST(t_foreign(), "dot-files ignored, foreign files refused");
 	TEST(t_watch(), "inotify wait wakes on another process's append");
+	TEST(t_each(), "mlog_each: filters, after, last, stop, bad lines");
+	TEST(t_check_rec(), "mlog_check_rec: the validation every writer uses");
+	TEST(t_watch_shared(), "one watch shared by many waiting threads");
 	snprintf(cmd, sizeof(cmd), "rm -rf /tmp/u-mlog.%ld", (long)getpid());
 	if (system(cmd) != 0)
 		test_msg("cleanup failed");
