@@ -198,8 +198,9 @@ log_escape(struct strbuf *out, const void *vp, size_t n)
 const char *
 escn(const void *p, size_t n)
 {
-	static char ring[8][600];
-	static unsigned slot;
+	/* per thread: HTTP handlers log from several threads at once */
+	static _Thread_local char ring[8][600];
+	static _Thread_local unsigned slot;
 	struct strbuf sb = STRBUF_INIT;
 	char *out = ring[slot++ % 8];
 	const unsigned char *up = p;
