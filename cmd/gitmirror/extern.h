@@ -52,7 +52,6 @@ struct repo *repo_find(const char *name);
 struct repo **repo_select(int argc, char **argv, size_t *n);
 void mirror_path(struct strbuf *out, const struct repo *r);
 void state_path(struct strbuf *out, const char *name, const char *ext);
-int worse(int a, int b);
 /* Testing hook: GITMIRROR_TEST_CRASH_AT=NAME raises SIGKILL there. */
 void crash_point(const char *name);
 

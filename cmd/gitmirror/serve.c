@@ -136,13 +136,13 @@ fsck_run(int argc, char **argv)
 		}
 		if ((r = gitx_open(&g, path.buf, &err)) != RC_OK) {
 			log_warnx("fsck %s: %s", sel[i]->name, err.buf);
-			rc = worse(rc, RC_PERM);
+			rc = rc_worse(rc, RC_PERM);
 			continue;
 		}
 		r = gitx_fsck(g, fsck_bad, &a, &err);
 		if (r == RC_TEMP)
 			log_warnx("fsck %s: %s", sel[i]->name, err.buf);
-		rc = worse(rc, r);
+		rc = rc_worse(rc, r);
 		gitx_close(g);
 	}
 	free(sel);
