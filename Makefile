@@ -60,6 +60,7 @@ LIBOBJ = lib/atomicfile.o lib/config.o lib/crypto.o lib/farm.o lib/git.o \
 	lib/num.o lib/spool.o lib/sshhosts.o lib/strbuf.o lib/timefmt.o \
 	lib/xmalloc.o
 LIBOBJ += lib/gz.o lib/tar.o
+LIBOBJ += lib/utf8.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -70,7 +71,7 @@ UNITS = t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log \
 UNITS += t/unit/bin/u-gz t/unit/bin/u-tar
 UNITS += t/unit/bin/u-spool-named
 UNITS += t/unit/bin/u-git t/unit/bin/u-sshhosts
-UNITS += t/unit/bin/u-rc
+UNITS += t/unit/bin/u-rc t/unit/bin/u-utf8
 
 all: $(TOOLS)
 
@@ -137,6 +138,7 @@ t/unit/bin/u-tar: t/unit/u-tar.c
 t/unit/bin/u-git: t/unit/u-git.c
 t/unit/bin/u-sshhosts: t/unit/u-sshhosts.c
 t/unit/bin/u-rc: t/unit/u-rc.c
+t/unit/bin/u-utf8: t/unit/u-utf8.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -144,7 +146,7 @@ t/unit/tap.o: t/unit/tap.h
 t/unit/bin/u-strbuf t/unit/bin/u-num t/unit/bin/u-log t/unit/bin/u-atomicfile \
 t/unit/bin/u-lock t/unit/bin/u-crypto t/unit/bin/u-json t/unit/bin/u-timefmt \
 t/unit/bin/u-spool t/unit/bin/u-mlog t/unit/bin/u-http t/unit/bin/u-farm \
-t/unit/bin/u-config t/unit/bin/u-sshhosts t/unit/bin/u-rc: \
+t/unit/bin/u-config t/unit/bin/u-sshhosts t/unit/bin/u-rc t/unit/bin/u-utf8: \
     t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
@@ -220,7 +222,7 @@ clean:
 FUZZCC = clang
 FUZZFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Ilib -Icmd/buildlet \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZLIBSRC = lib/strbuf.c lib/xmalloc.c lib/log.c
+FUZZLIBSRC = lib/strbuf.c lib/xmalloc.c lib/log.c lib/utf8.c
 FUZZ = fuzz/bin/fuzz-path fuzz/bin/fuzz-form fuzz/bin/fuzz-tar
 fuzz: $(FUZZ)
 fuzz/bin/fuzz-path: fuzz/fuzz-path.c cmd/buildlet/util.c lib/tar.c $(LIBHDR)
