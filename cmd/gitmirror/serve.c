@@ -448,7 +448,9 @@ serve_run(const char *listen, uint64_t cachemax)
 	cfg.handler = handler;
 	if ((h = httpd_start(&cfg, &err)) == NULL)
 		fatalx(RC_TEMP, "%s", err.buf);
-	log_warnx("listening on port %d", httpd_port(h));
+	/* with port 0, the kernel's choice: gitmirror(1) promises the form */
+	log_warnx("listening on %.*s:%d", (int)(strrchr(listen, ':') - listen),
+	    listen, httpd_port(h));
 	while (!stop)
 		pause();
 	httpd_stop(h);

@@ -371,7 +371,10 @@ cmd_serve(struct mlog *l, int argc, char **argv)
 	sv.h = httpd_start(&cfg, &err);
 	if (sv.h == NULL)
 		fatalx(RC_TEMP, "listen on '%s': %s", esc(lflag), err.buf);
-	log_warnx("serving '%s' on port %d", esc(sv.dir), httpd_port(sv.h));
+	/* with port 0, the kernel's choice: maintlog(1) promises the form */
+	log_warnx("listening on %.*s:%d, serving '%s'",
+	    (int)(strrchr(lflag, ':') - lflag), lflag, httpd_port(sv.h),
+	    esc(sv.dir));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onsig;
 	sigaction(SIGINT, &sa, NULL);
