@@ -597,4 +597,102 @@ test_expect_success 'daemons die with their script, whatever ends it' '
 	! running $pid
 '
 
+test_expect_success 'test_grep: a match, none, and no file at all' '
+	printf "alpha\nbeta\n" >file &&
+	test_grep beta file >out &&
+	test_grep ! gamma file &&
+	! test_grep gamma file 2>err &&
+	grep "found no match in" err &&
+	grep "^| alpha$" err &&
+	! test_grep ! beta file 2>err &&
+	grep "found a match in" err &&
+	! test_grep alpha nofile 2>err &&
+	grep "no file nofile" err &&
+	! test_grep ! alpha nofile 2>err &&
+	grep "no file nofile" err
+'
+
+test_expect_success 'test_wait_until: a condition that comes true, one that does not' '
+	(sleep 0.3 && echo x >later2) &
+	test_wait_until "test -f later2" &&
+	t0=$(date +%s) &&
+	! test_wait_until "test -f never" 1 2>err &&
+	t1=$(date +%s) &&
+	test $((t1 - t0)) -le 5 &&
+	grep "test_wait_until: .test -f never. still fails after 1 s" err
+'
+
+test_expect_success 'daemon_port: the port a daemon on port 0 reports' '
+	write_script portzero "$(command -v perl)" <<-\EOF &&
+	use IO::Socket::INET;
+	my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
+	    LocalPort => 0, Listen => 5) or die "listen: $!\n";
+	$| = 1;
+	print STDERR "portzero: listening on 127.0.0.1:", $s->sockport,
+	    ", more words: 99\n";
+	while (my $c = $s->accept) {
+		print $c "hello\n";
+		close($c);
+	}
+	EOF
+	start_daemon pz ./portzero &&
+	port=$(daemon_port pz) &&
+	grep "listening on 127.0.0.1:$port, more" pz.log &&
+	curl -sS telnet://127.0.0.1:$port </dev/null >out 2>/dev/null;
+	echo hello >expect &&
+	test_cmp expect out &&
+	stop_daemon pz &&
+	start_daemon early sh -c "echo early: no luck >&2; exit 3" &&
+	! daemon_port early 2>err &&
+	grep "early exited before it listened" err &&
+	grep "^| early: no luck" err &&
+	! stop_daemon early 2>/dev/null
+'
+
+test_expect_success 'test_usage_is_synopsis: the real usage, and a false one' '
+	test_usage_is_synopsis maintlog &&
+	mkdir fake &&
+	write_script fake/maintlog <<-\EOF &&
+	echo "usage: maintlog [-hv] [-d logdir] append"
+	EOF
+	! PATH=$PWD/fake:$PATH test_usage_is_synopsis maintlog 2>err &&
+	write_script fake/gitmirror <<-\EOF &&
+	exit 100
+	EOF
+	! PATH=$PWD/fake:$PATH test_usage_is_synopsis gitmirror 2>err &&
+	grep "gitmirror -h exited 100" err
+'
+
+test_expect_success '--stress: runs until one fails, shows that run' '
+	run_sub stress-pass --stress=2 --stress-limit=3 <<-\EOF &&
+	test_expect_success "fine" "true"
+	test_done
+	EOF
+	echo 0 >expect &&
+	test_cmp expect sub/stress-pass.rc &&
+	test_grep -c "^OK   job" sub/stress-pass.out >n &&
+	echo 6 >expect &&
+	test_cmp expect n &&
+	test_grep "no run failed" sub/stress-pass.out &&
+	test_path_is_missing sub/stress.stress-pass &&
+	STRESS_COUNT=$PWD/count &&
+	export STRESS_COUNT &&
+	run_sub stress-fail --stress=2 --stress-limit=50 <<-\EOF &&
+	test_expect_success "flaky" "
+		n=\$(cat \"\$STRESS_COUNT\" 2>/dev/null || echo 0) &&
+		echo \$((n + 1)) >\"\$STRESS_COUNT\" &&
+		test \$n -lt 4
+	"
+	test_done
+	EOF
+	echo 1 >expect &&
+	test_cmp expect sub/stress-fail.rc &&
+	test_grep "^FAIL job [12] run" sub/stress-fail.out &&
+	test_grep "failed; its output" sub/stress-fail.out &&
+	test_grep "^not ok 1 - flaky" sub/stress-fail.out &&
+	test_grep "^not ok 1 - flaky" sub/stress.stress-fail/failed.out &&
+	test_path_is_dir sub/stress.stress-fail/1/trash.stress-fail ||
+	test_path_is_dir sub/stress.stress-fail/2/trash.stress-fail
+'
+
 test_done
