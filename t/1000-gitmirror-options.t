@@ -134,4 +134,8 @@ test_expect_success 'concurrent syncs record every commit once' '
 	test_cmp expect n
 '
 
+test_expect_success 'the usage is the man page SYNOPSIS, word for word' '
+	test_usage_is_synopsis gitmirror
+'
+
 test_done

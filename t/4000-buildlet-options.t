@@ -41,10 +41,9 @@ test_expect_success 'no password: loopback only, unless -insecure' '
 		    return 1
 	done &&
 	test_path_is_missing w &&
-	p=$(free_port) &&
-	start_daemon open buildlet -insecure -listen 0.0.0.0:$p \
+	start_daemon open buildlet -insecure -listen 0.0.0.0:0 \
 	    -workdir "$PWD/open.wd" &&
-	wait_for_port $p &&
+	p=$(daemon_port open) &&
 	curl -sS http://127.0.0.1:$p/status >out &&
 	printf "{\"Version\":15}" >expect &&
 	test_cmp expect out &&
@@ -137,9 +136,8 @@ test_expect_success 'the default work directory is $TMPDIR/workdir' '
 	mkdir tmp &&
 	mkdir tmp/workdir &&
 	: >tmp/workdir/old &&
-	p=$(free_port) &&
-	TMPDIR=$PWD/tmp start_daemon dflt buildlet -listen 127.0.0.1:$p &&
-	wait_for_port $p &&
+	TMPDIR=$PWD/tmp start_daemon dflt buildlet -listen 127.0.0.1:0 &&
+	p=$(daemon_port dflt) &&
 	curl -sS http://127.0.0.1:$p/workdir >out &&
 	printf "%s" "$PWD/tmp/workdir" >expect &&
 	test_cmp expect out &&
@@ -225,6 +223,10 @@ test_expect_success '$BUILDLET_PASSWORD is the password and commands do not see 
 	! grep BUILDLET_PASSWORD out &&
 	! grep s3cret envpw.log &&
 	stop_daemon envpw
+'
+
+test_expect_success 'the usage is the man page SYNOPSIS, word for word' '
+	test_usage_is_synopsis buildlet
 '
 
 test_done

@@ -146,11 +146,10 @@ test_expect_success OPENSSL 'TLS with a self-signed certificate' '
 
 test_expect_success OPENSSL 'a certificate that is not one: 111 with a reason' '
 	echo junk >bad.pem &&
-	p=$(free_port) &&
-	test_expect_code 111 buildlet -listen 127.0.0.1:$p -tls-cert bad.pem \
+	test_expect_code 111 buildlet -listen 127.0.0.1:0 -tls-cert bad.pem \
 	    -tls-key key.pem -workdir "$PWD/w" 2>err &&
 	grep "cannot start HTTPS server" err &&
-	test_expect_code 111 buildlet -listen 127.0.0.1:$p -tls-cert nope.pem \
+	test_expect_code 111 buildlet -listen 127.0.0.1:0 -tls-cert nope.pem \
 	    -tls-key key.pem -workdir "$PWD/w" 2>err &&
 	grep "nope.pem" err
 '

@@ -1,7 +1,7 @@
 # lib-buildlet.sh: sourced by the t/4*-buildlet-*.t scripts after
 # test-lib.sh.
 #
-#   start_buildlet NAME [flag...]  a buildlet on a free port of 127.0.0.1
+#   start_buildlet NAME [flag...]  a buildlet on port 0 of 127.0.0.1
 #                                  with work directory $PWD/NAME.wd (unless
 #                                  a -workdir is given), as daemon NAME;
 #                                  sets port, url and wd
@@ -14,17 +14,16 @@
 start_buildlet () {
 	bl_name_=$1
 	shift
-	port=$(free_port) || return 1
-	url=http://127.0.0.1:$port
 	wd=$PWD/$bl_name_.wd
 	case " $* " in
 	*" -workdir "*)
-		start_daemon "$bl_name_" buildlet -listen 127.0.0.1:$port "$@" ;;
+		start_daemon "$bl_name_" buildlet -listen 127.0.0.1:0 "$@" ;;
 	*)
-		start_daemon "$bl_name_" buildlet -listen 127.0.0.1:$port \
+		start_daemon "$bl_name_" buildlet -listen 127.0.0.1:0 \
 		    -workdir "$wd" "$@" ;;
 	esac
-	wait_for_port $port
+	port=$(daemon_port "$bl_name_") || return 1
+	url=http://127.0.0.1:$port
 }
 
 # The trailers of a chunked body: the lines after the last chunk.
