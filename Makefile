@@ -15,13 +15,14 @@ ALLLDFLAGS = $(LDFLAGS)
 PROVE ?= prove
 PROVE_JOBS ?= 2
 
-# DEVELOPER=1 turns warnings into errors; SANITIZE=address,undefined adds
-# the sanitizers to every object and link.
+# DEVELOPER=1 turns warnings into errors; SANITIZE=address,undefined (or
+# SANITIZE=thread) adds the sanitizers to every object and link.
 DEVELOPER ?=
 SANITIZE ?=
 DEV_1 = -Werror
 ALLCFLAGS += $(DEV_$(DEVELOPER))
 SAN_address,undefined = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_thread = -fsanitize=thread -fno-omit-frame-pointer
 ALLCFLAGS += $(SAN_$(SANITIZE))
 ALLLDFLAGS += $(SAN_$(SANITIZE))
 
@@ -189,6 +190,15 @@ check-asan:
 	    sh -c 'cd t && $(PROVE) -j$(PROVE_JOBS) *.t unit/bin/*'
 	$(MAKE) clean
 
+# t/tsan.supp: races inside third-party libraries only, each with why
+check-tsan:
+	scripts/install-deps
+	$(MAKE) clean
+	$(MAKE) SANITIZE=thread tests
+	TSAN_OPTIONS=suppressions=$$(pwd)/t/tsan.supp:second_deadlock_stack=1 \
+	    sh -c 'cd t && $(PROVE) -j$(PROVE_JOBS) *.t unit/bin/*'
+	$(MAKE) clean
+
 lint:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
 	$(MAKE) clean
@@ -215,7 +225,7 @@ clean:
 	rm -f lib/*.o $(LIB) cmd/*/*.o $(TOOLS) t/unit/*.o
 	rm -rf t/unit/bin t/trash.* bench/trash fuzz/bin
 
-.PHONY: all demo tests check check-asan lint bench install uninstall clean
+.PHONY: all demo tests check check-asan check-tsan lint bench install uninstall clean
 
 # libFuzzer targets (not part of check): make fuzz, then run for example
 # sh fuzz/run.sh 600 (seeds the corpora in fuzz/trash, runs each target)

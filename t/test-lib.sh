@@ -29,8 +29,8 @@
 # jobs over and over, each with -v -x -i, until one run fails, and shows
 # that run's output (--stress-limit=M: at most M runs a job).
 #
-# Sanitizer builds: ASan, UBSan and LSan errors make a program exit 126,
-# which test_must_fail and test_expect_code refuse, so a crash on an
+# Sanitizer builds: ASan, UBSan, LSan and TSan errors make a program exit
+# 126, which test_must_fail and test_expect_code refuse, so a crash on an
 # error path is not taken for the expected failure.
 
 # ---------------------------------------------------------------- options
@@ -186,10 +186,11 @@ GIT_COMMITTER_EMAIL=committer@example.com
 ASAN_OPTIONS=exitcode=126${ASAN_OPTIONS:+:$ASAN_OPTIONS}
 UBSAN_OPTIONS=exitcode=126${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}
 LSAN_OPTIONS=exitcode=126${LSAN_OPTIONS:+:$LSAN_OPTIONS}
+TSAN_OPTIONS=exitcode=126${TSAN_OPTIONS:+:$TSAN_OPTIONS}
 export TEST_DIRECTORY BUILDFARM_TOP TRASH_DIRECTORY BUILDFARM_DIR HOME \
     LC_ALL LANG TZ GIT_CONFIG_NOSYSTEM GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL \
     GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL ASAN_OPTIONS UBSAN_OPTIONS \
-    LSAN_OPTIONS
+    LSAN_OPTIONS TSAN_OPTIONS
 umask 022
 
 test_path_=

@@ -50,6 +50,24 @@
 #define SPAWN_STACK	32768	/* the child's, in spawn's frame */
 #define CLOSE_MAX	65536	/* closefrom without close_range */
 
+/*
+ * ThreadSanitizer's clone() takes every child for a fork: in a CLONE_VM
+ * child its bookkeeping lands in our memory, and this process then
+ * refuses to start threads.  glibc's __clone is the same function,
+ * without the interceptor.
+ */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BF_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(BF_TSAN)
+int __clone(int (*)(void *), void *, int, void *, ...);
+#define spawn_clone __clone
+#else
+#define spawn_clone clone
+#endif
+
 struct run {
 	struct httpd_req *req;
 	struct exec_spec spec;
@@ -532,11 +550,11 @@ spawn(struct child_args *a, pid_t *pid, int *pidfd)
 		if (sched_setaffinity(0, sizeof(here), &here) == 0)
 			a->cpus = &cpus;
 	}
-	*pid = clone(child, stack + sizeof(stack), flags | CLONE_PIDFD, a,
+	*pid = spawn_clone(child, stack + sizeof(stack), flags | CLONE_PIDFD, a,
 	    pidfd);
 	if (*pid == -1 && errno == EINVAL) {
 		*pidfd = -1;
-		*pid = clone(child, stack + sizeof(stack), flags, a);
+		*pid = spawn_clone(child, stack + sizeof(stack), flags, a);
 	}
 	rc = *pid == -1 ? errno : 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
