@@ -38,7 +38,7 @@
 struct server {
 	const char *dir;
 	int hold_s;		/* long-poll hold */
-	struct httpd *h;
+	struct httpd *h;	/* main's: set after the threads start */
 	pthread_mutex_t mu;
 	/* hash state of the growing segment's first hlen bytes */
 	unsigned hnum;
@@ -200,7 +200,8 @@ serve_index(struct server *sv, struct httpd_req *req)
 			break;
 		free(v);
 		v = NULL;
-		if (mono_ms() >= deadline || httpd_stopping(sv->h)) {
+		if (mono_ms() >= deadline ||
+		    httpd_stopping(httpd_req_server(req))) {
 			httpd_reply(req, 304, NULL, "", 0);
 			mlog_close(l);
 			return;
