@@ -29,7 +29,7 @@ check_sub () {
 	echo "$2" >expect.rc &&
 	test_cmp expect.rc "sub/$1.rc" &&
 	test_cmp expect "sub/$1.out" &&
-	! grep -Ev "^(ok [0-9]|not ok [0-9]|# |1\.\.)" "sub/$1.out"
+	test_grep ! -Ev "^(ok [0-9]|not ok [0-9]|# |1\.\.)" "sub/$1.out"
 }
 
 # running PID: the process exists and is not a zombie
@@ -130,7 +130,7 @@ test_expect_success 'failures, known breakages and prerequisites' '
 	grep "^# trash kept: .*/sub/trash.mixed$" sub/mixed.err &&
 	test_path_is_dir sub/trash.mixed &&
 	test_path_is_file sub/trash.mixed.lib/out.2 &&
-	! grep out-of-a-pass sub/mixed.out sub/mixed.err
+	test_grep ! out-of-a-pass sub/mixed.out sub/mixed.err
 '
 
 test_expect_success 'a kept trash directory is replaced by the next run' '
@@ -224,7 +224,7 @@ test_expect_success '-x traces failing bodies; "return" ends a body' '
 	check_sub trace 1 &&
 	grep "^# + test 2 -lt 2" sub/trace.err &&
 	grep "^# + return 1" sub/trace.err &&
-	! grep "printf" sub/trace.err
+	test_grep ! "printf" sub/trace.err
 '
 
 test_expect_success '--debug keeps the trash of a passing script' '
@@ -309,7 +309,7 @@ test_expect_success 'test_when_finished outside a test is a bug' '
 	test_cmp expect.rc sub/outside.rc &&
 	test_must_be_empty sub/outside.out &&
 	grep "^error: bug in the test script: test_when_finished outside a test" sub/outside.err &&
-	! grep FATAL sub/outside.err
+	test_grep ! FATAL sub/outside.err
 '
 
 test_expect_success 'test_when_finished works here too' '
@@ -525,12 +525,7 @@ test_expect_success 'wait_for_file' '
 
 test_expect_success 'a daemon writes to the stdout its caller gave it' '
 	start_daemon talker sh -c "echo line; exec sleep 100" >talked &&
-	wait_for_file talked &&
-	i=0 &&
-	while ! test -s talked && test $i -lt 100
-	do
-		sleep 0.05; i=$((i + 1))
-	done &&
+	test_wait_until "test -s talked" &&
 	echo line >expect &&
 	test_cmp expect talked &&
 	stop_daemon talker
@@ -539,11 +534,7 @@ test_expect_success 'a daemon writes to the stdout its caller gave it' '
 test_expect_success 'stop_daemon fails when the daemon had died' '
 	start_daemon quitter sh -c "trap \"\" TERM; echo bye >&2; exit 3" &&
 	pid=$(cat quitter.pid) &&
-	i=0 &&
-	while running $pid && test $i -lt 100
-	do
-		sleep 0.05; i=$((i + 1))
-	done &&
+	test_wait_until "! running $pid" &&
 	! stop_daemon quitter 2>err &&
 	grep "^stop_daemon: quitter (pid $pid) had already exited with 3$" err &&
 	grep "^| bye$" err &&

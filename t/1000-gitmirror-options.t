@@ -111,8 +111,7 @@ test_expect_success 'then it syncs: status ok, exit 0' '
 
 test_expect_success 'status: a repo not synced within its interval is hung' '
 	git config -f "$BUILDFARM_DIR/config" repo.go.interval 1 &&
-	sleep 2 &&
-	test_expect_code 1 gitmirror status >out &&
+	test_wait_until "test_expect_code 1 gitmirror status >out" &&
 	grep "^go hung " out &&
 	git config -f "$BUILDFARM_DIR/config" repo.go.interval 600
 '

@@ -261,11 +261,7 @@ test_expect_success 'an index body cut short is a temporary failure (111)' '
 
 test_expect_success 'serve stops cleanly on SIGTERM' '
 	kill -TERM $(cat serve.pid) &&
-	i=0 &&
-	while kill -0 $(cat serve.pid) 2>/dev/null
-	do
-		i=$((i + 1)) && test $i -lt 100 && sleep 0.05 || return 1
-	done
+	test_wait_until "! kill -0 $(cat serve.pid)"
 '
 
 test_done

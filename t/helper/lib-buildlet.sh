@@ -68,19 +68,15 @@ bl_exec () {
 	unchunk "$bl_out_" >"$bl_out_.body"
 }
 
-# pgroup_gone PGID [SECONDS]: wait until no live process is in group PGID.
+# pgroup_gone PGID [SECONDS]: wait until no live process is in group PGID,
+# at most SECONDS (test_wait_until's default).
 pgroup_gone () {
-	bl_n_=$(( ${2:-10} * 20 ))
-	while ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/' |
-	    grep -q .
-	do
-		bl_n_=$((bl_n_ - 1))
-		if test $bl_n_ -le 0
-		then
-			echo "process group $1 still has processes:" >&2
-			ps -eo pid,pgid,stat,args | awk -v g="$1" '$2 == g' >&2
-			return 1
-		fi
-		sleep 0.05
-	done
+	test_wait_until "! pgroup_live_ $1" $2 && return 0
+	echo "process group $1 still has processes:" >&2
+	ps -eo pid,pgid,stat,args | awk -v g="$1" '$2 == g' >&2
+	return 1
+}
+
+pgroup_live_ () {
+	ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/' | grep -q .
 }
