@@ -15,13 +15,14 @@ ALLLDFLAGS = $(LDFLAGS)
 PROVE ?= prove
 PROVE_JOBS ?= 2
 
-# DEVELOPER=1 turns warnings into errors; SANITIZE=address,undefined adds
-# the sanitizers to every object and link.
+# DEVELOPER=1 turns warnings into errors; SANITIZE=address,undefined (or
+# SANITIZE=thread) adds the sanitizers to every object and link.
 DEVELOPER ?=
 SANITIZE ?=
 DEV_1 = -Werror
 ALLCFLAGS += $(DEV_$(DEVELOPER))
 SAN_address,undefined = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_thread = -fsanitize=thread -fno-omit-frame-pointer
 ALLCFLAGS += $(SAN_$(SANITIZE))
 ALLLDFLAGS += $(SAN_$(SANITIZE))
 
@@ -67,6 +68,7 @@ LIBOBJ += lib/farmconf.o
 LIBOBJ += lib/proc.o lib/strvec.o
 LIBOBJ += lib/httpd-reply.o lib/httpd-upgrade.o lib/relay.o
 LIBOBJ += lib/bclient.o
+LIBOBJ += lib/utf8.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -84,6 +86,7 @@ UNITS += t/unit/bin/u-strvec t/unit/bin/u-proc
 UNITS += t/unit/bin/u-httpd
 UNITS += t/unit/bin/u-bclient
 UNITS += t/unit/bin/u-subcmd
+UNITS += t/unit/bin/u-rc t/unit/bin/u-utf8
 
 all: $(TOOLS)
 
@@ -158,6 +161,8 @@ t/unit/bin/u-strvec: t/unit/u-strvec.c
 t/unit/bin/u-proc: t/unit/u-proc.c
 t/unit/bin/u-httpd: t/unit/u-httpd.c
 t/unit/bin/u-subcmd: t/unit/u-subcmd.c
+t/unit/bin/u-rc: t/unit/u-rc.c
+t/unit/bin/u-utf8: t/unit/u-utf8.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -173,6 +178,7 @@ UNIT_STD += t/unit/bin/u-sig
 UNIT_STD += t/unit/bin/u-workitem
 UNIT_STD += t/unit/bin/u-farmconf
 UNIT_STD += t/unit/bin/u-subcmd
+UNIT_STD += t/unit/bin/u-rc t/unit/bin/u-utf8
 UNIT_STD += t/unit/bin/u-httpd
 $(UNIT_STD): t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
@@ -229,6 +235,15 @@ check-asan:
 	    sh -c 'cd t && $(PROVE) -j$(PROVE_JOBS) *.t unit/bin/*'
 	$(MAKE) clean
 
+# t/tsan.supp: races inside third-party libraries only, each with why
+check-tsan:
+	scripts/install-deps
+	$(MAKE) clean
+	$(MAKE) SANITIZE=thread tests
+	TSAN_OPTIONS=suppressions=$$(pwd)/t/tsan.supp:second_deadlock_stack=1 \
+	    sh -c 'cd t && $(PROVE) -j$(PROVE_JOBS) *.t unit/bin/*'
+	$(MAKE) clean
+
 lint:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7)
 	$(MAKE) clean
@@ -255,14 +270,14 @@ clean:
 	rm -f lib/*.o $(LIB) cmd/*/*.o $(TOOLS) t/unit/*.o
 	rm -rf t/unit/bin t/trash.* bench/trash fuzz/bin
 
-.PHONY: all demo tests check check-asan lint bench install uninstall clean
+.PHONY: all demo tests check check-asan check-tsan lint bench install uninstall clean
 
 # libFuzzer targets (not part of check): make fuzz, then run for example
 # sh fuzz/run.sh 600 (seeds the corpora in fuzz/trash, runs each target)
 FUZZCC = clang
 FUZZFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Ilib -Icmd/buildlet \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZLIBSRC = lib/strbuf.c lib/xmalloc.c lib/log.c
+FUZZLIBSRC = lib/strbuf.c lib/xmalloc.c lib/log.c lib/utf8.c
 FUZZ = fuzz/bin/fuzz-path fuzz/bin/fuzz-form fuzz/bin/fuzz-tar
 fuzz: $(FUZZ)
 fuzz/bin/fuzz-path: fuzz/fuzz-path.c cmd/buildlet/util.c lib/tar.c $(LIBHDR)

@@ -23,7 +23,8 @@
 #define BF_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define BF_UNUSED __attribute__((unused))
 /* code that runs in a vfork-style child, which shares our memory */
-#define BF_NO_SANITIZE __attribute__((no_sanitize("address", "undefined")))
+#define BF_NO_SANITIZE \
+    __attribute__((no_sanitize("address", "undefined", "thread")))
 #else
 #define BF_NORETURN
 #define BF_PRINTF(f, a)

@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "strbuf.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define J(x) ((json_t *)(x))
@@ -196,37 +197,6 @@ json_new_str(const char *s)
 	return json_new_strn(s, strlen(s));
 }
 
-/* Length of a valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (p[0] != 0 && p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0)
-		len = 2, cp = p[0] & 0x1f;
-	else if ((p[0] & 0xf0) == 0xe0)
-		len = 3, cp = p[0] & 0x0f;
-	else if ((p[0] & 0xf8) == 0xf0)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-	    (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 struct json *
 json_new_strn(const char *s, size_t n)
 {
@@ -238,7 +208,7 @@ json_new_strn(const char *s, size_t n)
 		return W(j);
 	/* NUL or invalid UTF-8: keep every valid sequence, replace the rest */
 	for (i = 0; i < n; i += l) {
-		l = utf8_seq((const unsigned char *)s + i, n - i);
+		l = s[i] != '\0' ? utf8_decode(s + i, n - i, NULL) : 0;
 		if (l == 0) {
 			strbuf_addstr(&sb, "\xef\xbf\xbd");
 			l = 1;

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "strbuf.h"
+#include "utf8.h"
 
 int log_verbose;
 static const char *progname = "buildfarm";
@@ -126,46 +127,12 @@ fatalx(int rc, const char *fmt, ...)
 	exit(rc);
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0) {
-		len = 2;
-		cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		len = 3;
-		cp = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		len = 4;
-		cp = p[0] & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* overlong, surrogates, out of range, C1 controls */
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-	    (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-		return 0;
-	return len;
-}
-
 void
 log_escape(struct strbuf *out, const void *vp, size_t n)
 {
 	const unsigned char *p = vp;
 	size_t i = 0, l;
+	uint32_t cp;
 
 	while (i < n) {
 		unsigned char c = p[i];
@@ -185,7 +152,9 @@ log_escape(struct strbuf *out, const void *vp, size_t n)
 		} else if (c < 0x20 || c == 0x7f) {
 			strbuf_addf(out, "\\x%02x", c);
 			i++;
-		} else if ((l = utf8_len(p + i, n - i)) != 0) {
+		} else if ((l = utf8_decode(p + i, n - i, &cp)) != 0 &&
+		    !(cp >= 0x80 && cp < 0xa0)) {
+			/* C1 controls are escaped: some terminals obey them */
 			strbuf_add(out, p + i, l);
 			i += l;
 		} else {
@@ -198,8 +167,9 @@ log_escape(struct strbuf *out, const void *vp, size_t n)
 const char *
 escn(const void *p, size_t n)
 {
-	static char ring[8][600];
-	static unsigned slot;
+	/* per thread: HTTP handlers log from several threads at once */
+	static _Thread_local char ring[8][600];
+	static _Thread_local unsigned slot;
 	struct strbuf sb = STRBUF_INIT;
 	char *out = ring[slot++ % 8];
 	const unsigned char *up = p;

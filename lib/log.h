@@ -47,10 +47,12 @@ void log_lines(const struct strbuf *sb);
 void log_escape(struct strbuf *out, const void *p, size_t n);
 
 /*
- * esc(s): s escaped as by log_escape, in one of 8 rotating static
- * buffers, for use as a printf argument:
+ * esc(s): s escaped as by log_escape, in one of 8 rotating buffers of
+ * the calling thread, for use as a printf argument:
  *   log_warnx("bad ref '%s'", esc(ref));
- * Long strings are cut at 512 bytes with "..." appended.
+ * The result stays valid until the same thread's eighth next call; do
+ * not keep it or hand it to another thread.  Long strings are cut at
+ * 512 bytes with "..." appended.
  */
 const char *esc(const char *s);
 const char *escn(const void *p, size_t n);

@@ -37,6 +37,24 @@
 #define NOPIDFD_POLL_MS	20
 #define NSIGS	64	/* the kernel's; glibc's _NSIG is one more */
 
+/*
+ * ThreadSanitizer's clone() takes every child for a fork: in a CLONE_VM
+ * child its bookkeeping lands in our memory, and this process then
+ * refuses to start threads.  glibc's __clone is the same function,
+ * without the interceptor.
+ */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BF_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(BF_TSAN)
+int __clone(int (*)(void *), void *, int, void *, ...);
+#define spawn_clone __clone
+#else
+#define spawn_clone clone
+#endif
+
 /* child_args.src[i]: what becomes descriptor i */
 #define SRC_LEAVE	-1
 #define SRC_DEVNULL	-2
@@ -292,11 +310,11 @@ spawn(struct child_args *a, pid_t *pid, int *pidfd)
 		if (sched_setaffinity(0, sizeof(here), &here) == 0)
 			a->cpus = &cpus;
 	}
-	*pid = clone(child_exec, stack + sizeof(stack), flags | CLONE_PIDFD,
+	*pid = spawn_clone(child_exec, stack + sizeof(stack), flags | CLONE_PIDFD,
 	    a, pidfd);
 	if (*pid == -1 && errno == EINVAL) {
 		*pidfd = -1;
-		*pid = clone(child_exec, stack + sizeof(stack), flags, a);
+		*pid = spawn_clone(child_exec, stack + sizeof(stack), flags, a);
 	}
 	rc = *pid == -1 ? errno : 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

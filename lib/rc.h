@@ -23,4 +23,41 @@ enum rc {
 	RC_TEMP = 111,
 };
 
+/*
+ * rc_worse(a, b): the code to exit with when a tool did several things
+ * (one per repo, per server) that ended in a and b.  Worst first:
+ *
+ *   RC_PERM   a permanent failure: retrying the lot will not help
+ *   other     any other code (a command's status): a failure of its own
+ *   RC_TEMP   a temporary failure: retry later
+ *   RC_OK     something was done (news)
+ *   RC_NO     nothing to do
+ *
+ * So "one repo had news, the others none" is RC_OK, and one temporary
+ * failure among successes is RC_TEMP.  Between two "other" codes, a wins.
+ * Fold a list from RC_NO: rc = RC_NO; for (...) rc = rc_worse(rc, r);
+ */
+static inline int
+rc_rank_(int rc)
+{
+	switch (rc) {
+	case RC_NO:
+		return 0;
+	case RC_OK:
+		return 1;
+	case RC_TEMP:
+		return 2;
+	case RC_PERM:
+		return 4;
+	default:
+		return 3;
+	}
+}
+
+static inline int
+rc_worse(int a, int b)
+{
+	return rc_rank_(b) > rc_rank_(a) ? b : a;
+}
+
 #endif

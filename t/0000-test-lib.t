@@ -29,7 +29,7 @@ check_sub () {
 	echo "$2" >expect.rc &&
 	test_cmp expect.rc "sub/$1.rc" &&
 	test_cmp expect "sub/$1.out" &&
-	! grep -Ev "^(ok [0-9]|not ok [0-9]|# |1\.\.)" "sub/$1.out"
+	test_grep ! -Ev "^(ok [0-9]|not ok [0-9]|# |1\.\.)" "sub/$1.out"
 }
 
 # running PID: the process exists and is not a zombie
@@ -130,7 +130,7 @@ test_expect_success 'failures, known breakages and prerequisites' '
 	grep "^# trash kept: .*/sub/trash.mixed$" sub/mixed.err &&
 	test_path_is_dir sub/trash.mixed &&
 	test_path_is_file sub/trash.mixed.lib/out.2 &&
-	! grep out-of-a-pass sub/mixed.out sub/mixed.err
+	test_grep ! out-of-a-pass sub/mixed.out sub/mixed.err
 '
 
 test_expect_success 'a kept trash directory is replaced by the next run' '
@@ -224,7 +224,7 @@ test_expect_success '-x traces failing bodies; "return" ends a body' '
 	check_sub trace 1 &&
 	grep "^# + test 2 -lt 2" sub/trace.err &&
 	grep "^# + return 1" sub/trace.err &&
-	! grep "printf" sub/trace.err
+	test_grep ! "printf" sub/trace.err
 '
 
 test_expect_success '--debug keeps the trash of a passing script' '
@@ -309,7 +309,7 @@ test_expect_success 'test_when_finished outside a test is a bug' '
 	test_cmp expect.rc sub/outside.rc &&
 	test_must_be_empty sub/outside.out &&
 	grep "^error: bug in the test script: test_when_finished outside a test" sub/outside.err &&
-	! grep FATAL sub/outside.err
+	test_grep ! FATAL sub/outside.err
 '
 
 test_expect_success 'test_when_finished works here too' '
@@ -525,12 +525,7 @@ test_expect_success 'wait_for_file' '
 
 test_expect_success 'a daemon writes to the stdout its caller gave it' '
 	start_daemon talker sh -c "echo line; exec sleep 100" >talked &&
-	wait_for_file talked &&
-	i=0 &&
-	while ! test -s talked && test $i -lt 100
-	do
-		sleep 0.05; i=$((i + 1))
-	done &&
+	test_wait_until "test -s talked" &&
 	echo line >expect &&
 	test_cmp expect talked &&
 	stop_daemon talker
@@ -539,11 +534,7 @@ test_expect_success 'a daemon writes to the stdout its caller gave it' '
 test_expect_success 'stop_daemon fails when the daemon had died' '
 	start_daemon quitter sh -c "trap \"\" TERM; echo bye >&2; exit 3" &&
 	pid=$(cat quitter.pid) &&
-	i=0 &&
-	while running $pid && test $i -lt 100
-	do
-		sleep 0.05; i=$((i + 1))
-	done &&
+	test_wait_until "! running $pid" &&
 	! stop_daemon quitter 2>err &&
 	grep "^stop_daemon: quitter (pid $pid) had already exited with 3$" err &&
 	grep "^| bye$" err &&
@@ -595,6 +586,104 @@ test_expect_success 'daemons die with their script, whatever ends it' '
 	grep "^# before-exit$" sub/daemon-exit.err &&
 	pid=$(cat sub/trash.daemon-exit/sleeper.pid) &&
 	! running $pid
+'
+
+test_expect_success 'test_grep: a match, none, and no file at all' '
+	printf "alpha\nbeta\n" >file &&
+	test_grep beta file >out &&
+	test_grep ! gamma file &&
+	! test_grep gamma file 2>err &&
+	grep "found no match in" err &&
+	grep "^| alpha$" err &&
+	! test_grep ! beta file 2>err &&
+	grep "found a match in" err &&
+	! test_grep alpha nofile 2>err &&
+	grep "no file nofile" err &&
+	! test_grep ! alpha nofile 2>err &&
+	grep "no file nofile" err
+'
+
+test_expect_success 'test_wait_until: a condition that comes true, one that does not' '
+	(sleep 0.3 && echo x >later2) &
+	test_wait_until "test -f later2" &&
+	t0=$(date +%s) &&
+	! test_wait_until "test -f never" 1 2>err &&
+	t1=$(date +%s) &&
+	test $((t1 - t0)) -le 5 &&
+	grep "test_wait_until: .test -f never. still fails after 1 s" err
+'
+
+test_expect_success 'daemon_port: the port a daemon on port 0 reports' '
+	write_script portzero "$(command -v perl)" <<-\EOF &&
+	use IO::Socket::INET;
+	my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
+	    LocalPort => 0, Listen => 5) or die "listen: $!\n";
+	$| = 1;
+	print STDERR "portzero: listening on 127.0.0.1:", $s->sockport,
+	    ", more words: 99\n";
+	while (my $c = $s->accept) {
+		print $c "hello\n";
+		close($c);
+	}
+	EOF
+	start_daemon pz ./portzero &&
+	port=$(daemon_port pz) &&
+	grep "listening on 127.0.0.1:$port, more" pz.log &&
+	curl -sS telnet://127.0.0.1:$port </dev/null >out 2>/dev/null;
+	echo hello >expect &&
+	test_cmp expect out &&
+	stop_daemon pz &&
+	start_daemon early sh -c "echo early: no luck >&2; exit 3" &&
+	! daemon_port early 2>err &&
+	grep "early exited before it listened" err &&
+	grep "^| early: no luck" err &&
+	! stop_daemon early 2>/dev/null
+'
+
+test_expect_success 'test_usage_is_synopsis: the real usage, and a false one' '
+	test_usage_is_synopsis maintlog &&
+	mkdir fake &&
+	write_script fake/maintlog <<-\EOF &&
+	echo "usage: maintlog [-hv] [-d logdir] append"
+	EOF
+	! PATH=$PWD/fake:$PATH test_usage_is_synopsis maintlog 2>err &&
+	write_script fake/gitmirror <<-\EOF &&
+	exit 100
+	EOF
+	! PATH=$PWD/fake:$PATH test_usage_is_synopsis gitmirror 2>err &&
+	grep "gitmirror -h exited 100" err
+'
+
+test_expect_success '--stress: runs until one fails, shows that run' '
+	run_sub stress-pass --stress=2 --stress-limit=3 <<-\EOF &&
+	test_expect_success "fine" "true"
+	test_done
+	EOF
+	echo 0 >expect &&
+	test_cmp expect sub/stress-pass.rc &&
+	test_grep -c "^OK   job" sub/stress-pass.out >n &&
+	echo 6 >expect &&
+	test_cmp expect n &&
+	test_grep "no run failed" sub/stress-pass.out &&
+	test_path_is_missing sub/stress.stress-pass &&
+	STRESS_COUNT=$PWD/count &&
+	export STRESS_COUNT &&
+	run_sub stress-fail --stress=2 --stress-limit=50 <<-\EOF &&
+	test_expect_success "flaky" "
+		n=\$(cat \"\$STRESS_COUNT\" 2>/dev/null || echo 0) &&
+		echo \$((n + 1)) >\"\$STRESS_COUNT\" &&
+		test \$n -lt 4
+	"
+	test_done
+	EOF
+	echo 1 >expect &&
+	test_cmp expect sub/stress-fail.rc &&
+	test_grep "^FAIL job [12] run" sub/stress-fail.out &&
+	test_grep "failed; its output" sub/stress-fail.out &&
+	test_grep "^not ok 1 - flaky" sub/stress-fail.out &&
+	test_grep "^not ok 1 - flaky" sub/stress.stress-fail/failed.out &&
+	test_path_is_dir sub/stress.stress-fail/1/trash.stress-fail ||
+	test_path_is_dir sub/stress.stress-fail/2/trash.stress-fail
 '
 
 test_done

@@ -118,8 +118,7 @@ test_expect_success 'then it syncs: status ok, exit 0' '
 
 test_expect_success 'status: a repo not synced within its interval is hung' '
 	git config -f "$BUILDFARM_DIR/config" repo.go.interval 1 &&
-	sleep 2 &&
-	test_expect_code 1 gitmirror status >out &&
+	test_wait_until "test_expect_code 1 gitmirror status >out" &&
 	grep "^go hung " out &&
 	git config -f "$BUILDFARM_DIR/config" repo.go.interval 600
 '
@@ -139,6 +138,10 @@ test_expect_success 'concurrent syncs record every commit once' '
 	commits_recorded | wc -l >n &&
 	echo 31 >expect &&
 	test_cmp expect n
+'
+
+test_expect_success 'the usage is the man page SYNOPSIS, word for word' '
+	test_usage_is_synopsis gitmirror
 '
 
 test_done

@@ -99,7 +99,7 @@ test_expect_success 'new commits on both branches: each recorded once' '
 	sort want.unsorted >want &&
 	cut -d" " -f3 out | sort >got &&
 	test_cmp want got &&
-	! grep -v "^go master " out &&
+	test_grep ! -v "^go master " out &&
 	commits_recorded | sort | uniq -d >dups &&
 	test_must_be_empty dups &&
 	refs up/go/.git >expect &&

@@ -94,8 +94,7 @@ test_expect_success 'kill -9 mid-fetch: mirror unchanged, usable and clean' '
 	{ wait $pid; echo $? >rc; } &&
 	echo 137 >expect &&
 	test_cmp expect rc &&
-	sleep 0.5 &&
-	! ps -eo ppid,pid,args | grep "^ *1 .*gitmirror sync" &&
+	test_wait_until "! ps -eo ppid,pid,args | grep \"^ *1 .*gitmirror sync\"" &&
 	refs "$mirror" >after &&
 	test_cmp before after &&
 	git -C "$mirror" fsck --strict &&

@@ -80,7 +80,7 @@ test_expect_success 'a first sync from an unreachable upstream: 111, no records'
 	git config -f "$BUILDFARM_DIR/config" repo.gone.branch master &&
 	test_expect_code 111 gitmirror sync gone >out 2>err &&
 	test_must_be_empty out &&
-	! grep "\"repo\":\"gone\"" "$BUILDFARM_DIR"/corpus/*.jsonl &&
+	test_grep ! "\"repo\":\"gone\"" "$BUILDFARM_DIR"/corpus/*.jsonl &&
 	gitmirror fsck gone
 '
 
@@ -93,7 +93,7 @@ test_expect_success 'credentials are never printed' '
 	git config -f "$BUILDFARM_DIR/config" repo.gone.upstream \
 	    http://127.0.0.1:$dead/nothing &&
 	test_expect_code 111 gitmirror -v sync gone >out 2>err &&
-	! grep s3cret err out &&
+	test_grep ! s3cret err out &&
 	! grep -r s3cret "$BUILDFARM_DIR/state"
 '
 

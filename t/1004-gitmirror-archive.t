@@ -42,8 +42,8 @@ test_expect_success 'extracts to what git archive extracts to' '
 
 test_expect_success 'entries: tree order, commit time, owner 0, modes' '
 	tar tvzf a.tgz --numeric-owner --full-time >list &&
-	! grep -v " 0/0 " list &&
-	! grep -v " 2017-07-14 02:48:20 " list &&
+	test_grep ! -v " 0/0 " list &&
+	test_grep ! -v " 2017-07-14 02:48:20 " list &&
 	awk "{print \$1, \$6}" list >actual &&
 	cat >expect <<-\EOF &&
 	-rw-r--r-- a-b
@@ -106,7 +106,7 @@ test_expect_success 'submodules: skipped, listed in .gitmirror-submodules' '
 	gitmirror sync >/dev/null &&
 	gitmirror archive go master >s.tgz &&
 	tar tzf s.tgz >names &&
-	! grep "lib/sub" names &&
+	test_grep ! "lib/sub" names &&
 	grep "^lib/\$" names &&
 	tar xzf s.tgz -O .gitmirror-submodules >subs &&
 	echo "$subc lib/sub" >expect &&

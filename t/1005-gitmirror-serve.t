@@ -16,9 +16,8 @@ test_expect_success 'setup: a mirrored repo and a server' '
 		branch = master
 	EOF
 	gitmirror sync >/dev/null &&
-	port=$(free_port) &&
-	start_daemon serve gitmirror serve -l 127.0.0.1:$port -s 5m &&
-	wait_for_port $port &&
+	start_daemon serve gitmirror serve -l 127.0.0.1:0 -s 5m &&
+	port=$(daemon_port serve) &&
 	url=http://127.0.0.1:$port
 '
 
@@ -117,8 +116,8 @@ test_expect_success 'serve stops cleanly' '
 
 test_expect_success 'and sweeps them when it starts' '
 	touch -d "2 hours ago" "$c/.abc-2.tar.gz.Pq34Rs" &&
-	start_daemon serve2 gitmirror serve -l 127.0.0.1:$port -s 5m &&
-	wait_for_port $port &&
+	start_daemon serve2 gitmirror serve -l 127.0.0.1:0 -s 5m &&
+	daemon_port serve2 &&
 	test_path_is_missing "$c/.abc-2.tar.gz.Pq34Rs" &&
 	test_path_is_file "$c/.keep" &&
 	stop_daemon serve2

@@ -73,7 +73,7 @@ test_expect_success LIGHTTPD 'with a netrc entry it is fetched; the password is 
 	refs up/priv.git >expect &&
 	refs "$BUILDFARM_DIR/mirror/priv.git" >actual &&
 	test_cmp expect actual &&
-	! grep s3cret out err &&
+	test_grep ! s3cret out err &&
 	! grep -r s3cret "$BUILDFARM_DIR/state" "$BUILDFARM_DIR/corpus" \
 	    "$BUILDFARM_DIR/mirror/priv.git/config"
 '
@@ -82,7 +82,7 @@ test_expect_success LIGHTTPD 'a wrong password: 100, named without the secret' '
 	echo "machine 127.0.0.1 login gopher password wrong-pw" >netrc &&
 	git -C up/priv.git update-ref refs/heads/new HEAD &&
 	test_expect_code 100 gitmirror sync >out 2>err &&
-	! grep wrong-pw err
+	test_grep ! wrong-pw err
 '
 
 test_done

@@ -61,7 +61,7 @@ test_expect_success SSHD 'a host not in known_hosts is refused before our key is
 	test_must_be_empty out &&
 	echo "gitmirror: go: fetch $base/up/go/.git: fetch: ssh: no ssh-ed25519 host key for [127.0.0.1]:$ssh_port in known_hosts (it offers $(fp hostkey.pub))" >expect &&
 	test_cmp expect err &&
-	! grep "Accepted publickey\|Failed publickey" sshd.log &&
+	test_grep ! "Accepted publickey\|Failed publickey" sshd.log &&
 	test_must_fail git -C "$BUILDFARM_DIR/mirror/go.git" rev-parse -q --verify refs/heads/master
 '
 
@@ -89,7 +89,7 @@ test_expect_success SSHD 'known host, our key: fetch and push over SSH' '
 test_expect_success SSHD 'hashed known_hosts entries match too' '
 	ssh-keygen -q -H -f .ssh/known_hosts &&
 	rm -f .ssh/known_hosts.old &&
-	! grep 127.0.0.1 .ssh/known_hosts &&
+	test_grep ! 127.0.0.1 .ssh/known_hosts &&
 	commit_n up/go 1 more &&
 	gitmirror sync >out &&
 	echo "go master $(git -C up/go rev-parse HEAD)" >expect &&
@@ -122,7 +122,7 @@ test_expect_success SSHD 'a key the server does not take: 100, and no key materi
 	test_must_be_empty out &&
 	grep "^gitmirror: go: fetch $base/up/go/.git: fetch: " err &&
 	sed -n 2p id_other >secret &&
-	! grep -F -f secret err &&
+	test_grep ! -F -f secret err &&
 	! grep -r -F -f secret "$BUILDFARM_DIR/state" "$BUILDFARM_DIR/corpus"
 '
 

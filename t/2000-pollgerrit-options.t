@@ -13,12 +13,7 @@ test_expect_success '-h prints the synopsis on stdout and exits 0' '
 '
 
 test_expect_success 'the synopsis is the man page SYNOPSIS' '
-	mandoc -Tascii "$BUILDFARM_TOP/man/pollgerrit.1" | col -b |
-	    sed -n "/^SYNOPSIS/,/^DESCRIPTION/p" | sed "1d;\$d" >man &&
-	tr -s " \n\t" "   " <man | sed "s/^ //; s/ $//" >man.flat &&
-	pollgerrit -h | sed "s/^usage: //" | tr -s " \n\t" "   " |
-	    sed "s/^ //; s/ $//" >usage.flat &&
-	test_cmp man.flat usage.flat
+	test_usage_is_synopsis pollgerrit
 '
 
 test_expect_success 'no command, an unknown command or option: usage, 100' '

@@ -224,7 +224,7 @@ test_expect_success 'refused credentials: 100, naming the source, not the secret
 	echo "machine 127.0.0.1 login gopher password wrongpass" >"$HOME/.netrc" &&
 	test_expect_code 100 pollgerrit -vv poll 2>err &&
 	grep "HTTP 401: Unauthorized; credentials tried: .netrc .$HOME/.netrc.$" err &&
-	! grep wrongpass err &&
+	test_grep ! wrongpass err &&
 	unchanged
 '
 
@@ -243,14 +243,14 @@ test_expect_success 'gitcookies: the cookie for the host, on /a/ paths' '
 	test_expect_code 1 pollgerrit -vv poll 2>err &&
 	grep "^GET /a/changes/ cookie:o q=after" g/requests.log &&
 	grep "using a cookie from gitcookies .$PWD/cookies." err &&
-	! grep c00k1e err
+	test_grep ! c00k1e err
 '
 
 test_expect_success 'a refused cookie: 100, naming the file' '
 	echo "cookie o=something-else" >g/auth &&
 	test_expect_code 100 pollgerrit poll 2>err &&
 	grep "credentials tried: a cookie from gitcookies .$PWD/cookies.$" err &&
-	! grep c00k1e err
+	test_grep ! c00k1e err
 '
 
 test_expect_success 'no cookie for the host: a warning, then .netrc' '

@@ -60,7 +60,7 @@ test_expect_success 'review: 5xx is 111, 4xx 100, refused credentials 100' '
 	echo "basic gobot other" >g/auth &&
 	test_expect_code 100 pollgerrit review -m hi 101 current 2>err &&
 	grep "HTTP 401.*credentials tried: .netrc .$HOME/.netrc.$" err &&
-	! grep s3cret err &&
+	test_grep ! s3cret err &&
 	echo "basic gobot s3cret" >g/auth
 '
 

@@ -41,10 +41,9 @@ test_expect_success 'no password: loopback only, unless -insecure' '
 		    return 1
 	done &&
 	test_path_is_missing w &&
-	p=$(free_port) &&
-	start_daemon open buildlet -insecure -listen 0.0.0.0:$p \
+	start_daemon open buildlet -insecure -listen 0.0.0.0:0 \
 	    -workdir "$PWD/open.wd" &&
-	wait_for_port $p &&
+	p=$(daemon_port open) &&
 	curl -sS http://127.0.0.1:$p/status >out &&
 	printf "{\"Version\":15}" >expect &&
 	test_cmp expect out &&
@@ -137,9 +136,8 @@ test_expect_success 'the default work directory is $TMPDIR/workdir' '
 	mkdir tmp &&
 	mkdir tmp/workdir &&
 	: >tmp/workdir/old &&
-	p=$(free_port) &&
-	TMPDIR=$PWD/tmp start_daemon dflt buildlet -listen 127.0.0.1:$p &&
-	wait_for_port $p &&
+	TMPDIR=$PWD/tmp start_daemon dflt buildlet -listen 127.0.0.1:0 &&
+	p=$(daemon_port dflt) &&
 	curl -sS http://127.0.0.1:$p/workdir >out &&
 	printf "%s" "$PWD/tmp/workdir" >expect &&
 	test_cmp expect out &&
@@ -147,23 +145,20 @@ test_expect_success 'the default work directory is $TMPDIR/workdir' '
 	stop_daemon dflt
 '
 
+# sleeper_pgid ARG: the process group of "/bin/sleep ARG", if it runs
+sleeper_pgid () {
+	ps -eo pgid=,args= | awk -v a="/bin/sleep $1" \
+	    '{ g = $1; sub(/^ *[0-9]+ /, ""); if ($0 == a) print g }'
+}
+
 test_expect_success 'SIGTERM stops it: exit 0, commands killed' '
 	start_buildlet term &&
 	(curl -sS -N -d mode=sys -d cmd=/bin/sleep -d cmdArg=4242.$port \
 	    "$url/exec" >/dev/null 2>&1 &) &&
-	i=0 &&
-	while ! pgid=$(ps -eo pgid=,args= | awk "/^ *[0-9]+ \/bin\/[s]leep 4242.$port\$/ {print \$1}") ||
-	    test -z "$pgid"
-	do
-		i=$((i + 1)) && test $i -lt 200 && sleep 0.05 || return 1
-	done &&
+	test_wait_until "pgid=\$(sleeper_pgid 4242.$port) && test -n \"\$pgid\"" &&
 	pid=$(cat term.pid) &&
 	kill -TERM $pid &&
-	i=0 &&
-	while kill -0 $pid 2>/dev/null
-	do
-		i=$((i + 1)) && test $i -lt 100 && sleep 0.05 || return 1
-	done &&
+	test_wait_until "! kill -0 $pid" &&
 	wait $pid;
 	echo $? >rc &&
 	echo 0 >expect &&
@@ -188,11 +183,7 @@ test_expect_success '-halt-cmd runs after /halt, then the buildlet exits 0' '
 	    >expect &&
 	test_cmp expect halted &&
 	pid=$(cat halt.pid) &&
-	i=0 &&
-	while kill -0 $pid 2>/dev/null
-	do
-		i=$((i + 1)) && test $i -lt 100 && sleep 0.05 || return 1
-	done &&
+	test_wait_until "! kill -0 $pid" &&
 	wait $pid;
 	echo $? >rc &&
 	echo 0 >expect &&
@@ -205,16 +196,12 @@ test_expect_success 'without -halt-cmd /halt only ends the process' '
 	start_buildlet halt2 &&
 	curl -sS -X POST "$url/halt" &&
 	pid=$(cat halt2.pid) &&
-	i=0 &&
-	while kill -0 $pid 2>/dev/null
-	do
-		i=$((i + 1)) && test $i -lt 100 && sleep 0.05 || return 1
-	done &&
+	test_wait_until "! kill -0 $pid" &&
 	wait $pid;
 	echo $? >rc &&
 	echo 0 >expect &&
 	test_cmp expect rc &&
-	! grep "halt-cmd" halt2.log &&
+	test_grep ! "halt-cmd" halt2.log &&
 	rm halt2.pid
 '
 
@@ -226,9 +213,13 @@ test_expect_success '$BUILDLET_PASSWORD is the password and commands do not see 
 	curl -sS --raw -u gomote:s3cret -d mode=sys -d cmd=/usr/bin/env \
 	    "$url/exec" >out &&
 	grep "Process-State: ok" out &&
-	! grep BUILDLET_PASSWORD out &&
-	! grep s3cret envpw.log &&
+	test_grep ! BUILDLET_PASSWORD out &&
+	test_grep ! s3cret envpw.log &&
 	stop_daemon envpw
+'
+
+test_expect_success 'the usage is the man page SYNOPSIS, word for word' '
+	test_usage_is_synopsis buildlet
 '
 
 test_done

@@ -101,14 +101,10 @@ test_expect_success 'a %00 in a parameter is refused, not cut short' '
 test_expect_success 'the access log: one line per request, no secrets' '
 	: >marker &&
 	curl -sS -u "gomote:pa:ss word" "$url/status?x=1" >/dev/null &&
-	i=0 &&
-	while ! grep -q "GET /status?x=1 200 14 " bl.log
-	do
-		i=$((i + 1)) && test $i -lt 100 && sleep 0.05 || return 1
-	done &&
+	test_wait_until "grep \"GET /status?x=1 200 14 \" bl.log" &&
 	grep "^buildlet: GET /status?x=1 200 14 [0-9]*ms 127.0.0.1:[0-9]*$" \
 	    bl.log &&
-	! grep -i "pa:ss\|pass word\|authorization\|cGE6c3Mgd29yZA" bl.log &&
+	test_grep ! -i "pa:ss\|pass word\|authorization\|cGE6c3Mgd29yZA" bl.log &&
 	grep "^buildlet: GET /nope 404 19 " bl.log &&
 	grep "^buildlet: GET /status 403 17 " bl.log
 '
@@ -146,11 +142,10 @@ test_expect_success OPENSSL 'TLS with a self-signed certificate' '
 
 test_expect_success OPENSSL 'a certificate that is not one: 111 with a reason' '
 	echo junk >bad.pem &&
-	p=$(free_port) &&
-	test_expect_code 111 buildlet -listen 127.0.0.1:$p -tls-cert bad.pem \
+	test_expect_code 111 buildlet -listen 127.0.0.1:0 -tls-cert bad.pem \
 	    -tls-key key.pem -workdir "$PWD/w" 2>err &&
 	grep "cannot start HTTPS server" err &&
-	test_expect_code 111 buildlet -listen 127.0.0.1:$p -tls-cert nope.pem \
+	test_expect_code 111 buildlet -listen 127.0.0.1:0 -tls-cert nope.pem \
 	    -tls-key key.pem -workdir "$PWD/w" 2>err &&
 	grep "nope.pem" err
 '

@@ -19,19 +19,16 @@ state () {
 
 # wait_pgid PATTERN: the process group of the process whose command
 # line matches PATTERN (an awk regex), once it exists
+pgid_of () {
+	ps -eo pgid=,args= | awk -v p="$1" '{
+		g = $1; sub(/^ *[0-9]+ /, "")
+		if ($0 ~ p) { print g; exit }
+	}'
+}
+
 wait_pgid () {
-	wp_n_=0
-	while :
-	do
-		pgid=$(ps -eo pgid=,args= | awk -v p="$1" '{
-			g = $1; sub(/^ *[0-9]+ /, "")
-			if ($0 ~ p) { print g; exit }
-		}')
-		test -n "$pgid" && return 0
-		wp_n_=$((wp_n_ + 1))
-		test $wp_n_ -lt 200 || return 1
-		sleep 0.05
-	done
+	wp_pattern_=$1
+	test_wait_until 'pgid=$(pgid_of "$wp_pattern_") && test -n "$pgid"'
 }
 
 # The buildlet starts with signals ignored, as under nohup or make:
@@ -191,7 +188,7 @@ test_expect_success 'path: $WORKDIR and $PATH expand; $EMPTY removes PATH' '
 	echo "$wd/bin:$PATH:/opt/x" >expect &&
 	test_cmp expect out.body &&
 	bl_exec out -d mode=sys -d cmd=/usr/bin/env -d "path=\$EMPTY" &&
-	! grep "^PATH=" out.body &&
+	test_grep ! "^PATH=" out.body &&
 	grep "^WORKDIR=" out.body
 '
 
@@ -279,7 +276,7 @@ test_expect_success 'timeout kills the whole process group' '
 	state "signal: killed" 137 &&
 	test_cmp expect.t out.trailers &&
 	ps -eo args >ps.out &&
-	! grep "^sleep 30[01].$port" ps.out &&
+	test_grep ! "^sleep 30[01].$port" ps.out &&
 	grep "killed after the 1000 ms timeout" bl.log
 '
 
@@ -294,11 +291,7 @@ test_expect_success 'a client that goes away leaves no process behind' '
 	kill $cpid &&
 	wait $cpid;
 	pgroup_gone $pgid &&
-	i=0 &&
-	while ! grep "client went away; process group $pgid killed" bl.log
-	do
-		i=$((i + 1)) && test $i -lt 100 && sleep 0.05 || return 1
-	done
+	test_wait_until "grep \"client went away; process group $pgid killed\" bl.log"
 '
 
 test_expect_success '20 commands at once, and /status answers meanwhile' '
@@ -306,10 +299,10 @@ test_expect_success '20 commands at once, and /status answers meanwhile' '
 	pids= &&
 	for n in $(test_seq 20)
 	do
-		sh_exec "c$n" "sleep 1.5; echo n$n" &
+		sh_exec "c$n" "sleep 1.5$port; echo n$n" &
 		pids="$pids $!"
 	done &&
-	sleep 0.3 &&
+	wait_pgid "^sleep 1.5$port\$" &&
 	curl -sS -o status -w "%{time_total}\n" "$url/status" >tt &&
 	awk "{ exit !(\$1 < 0.5) }" tt &&
 	for p in $pids

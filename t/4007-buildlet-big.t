@@ -58,11 +58,7 @@ test_expect_success 'a client that dies mid-upload leaves no half file' '
 		sleep 1;
 		close \$s;
 	" &&
-	i=0 &&
-	while ! grep "PUT /write?path=half&mode=420" bl.log
-	do
-		i=$((i + 1)) && test $i -lt 100 && sleep 0.05 || return 1
-	done &&
+	test_wait_until "grep \"PUT /write?path=half&mode=420\" bl.log" &&
 	test_path_is_missing "$wd/half"
 '
 

@@ -165,12 +165,7 @@ test_expect_success '-h prints the usage on stdout and exits 0' '
 '
 
 test_expect_success 'the usage is the man page SYNOPSIS, word for word' '
-	mandoc -Tascii "$BUILDFARM_TOP/man/maintlog.1" | col -b |
-	    sed -n "/^SYNOPSIS/,/^DESCRIPTION/p" | sed "1d;\$d" >man &&
-	tr -s " \n\t" "   " <man | sed "s/^ //; s/ $//" >man.flat &&
-	maintlog -h | sed "s/^usage: //" | tr -s " \n\t" "   " |
-	    sed "s/^ //; s/ $//" >usage.flat &&
-	test_cmp man.flat usage.flat
+	test_usage_is_synopsis maintlog
 '
 
 test_expect_success 'the default log directory is $BUILDFARM_DIR/corpus' '

@@ -45,7 +45,7 @@ test_expect_success 'cat -t keeps only one type (not nested look-alikes)' '
 	echo "{\"type\":\"other\",\"inner\":{\"type\":\"git\"}}" | maintlog -d log append >/dev/null &&
 	maintlog -d log cat -t git >out &&
 	test_line_count = 3 out &&
-	! grep "\"type\":\"other\"" out
+	test_grep ! "\"type\":\"other\"" out
 '
 
 test_expect_success 'grep field=value matches exact strings and numbers' '

@@ -39,9 +39,8 @@ records () {
 
 test_expect_success 'setup: a log with sealed and growing segments, served' '
 	records 1 40 | maintlog -d up append -S 2k >/dev/null &&
-	port=$(free_port) &&
-	start_daemon serve maintlog -d up serve -l 127.0.0.1:$port -w 1 &&
-	wait_for_port $port &&
+	start_daemon serve maintlog -d up serve -l 127.0.0.1:0 -w 1 &&
+	port=$(daemon_port serve) &&
 	url=http://127.0.0.1:$port/logs
 '
 
@@ -205,9 +204,8 @@ test_expect_success 'a rewritten upstream is refused with 100; the mirror is unt
 	cp -r up up2 && chmod -R u+w up2 &&
 	g=$(ls up2 | grep "^[0-9]*\.jsonl$") &&
 	sed "s/pppp/qqqq/" up2/$g >tmp && mv tmp up2/$g &&
-	port2=$(free_port) &&
-	start_daemon serve2 maintlog -d up2 serve -l 127.0.0.1:$port2 -w 1 &&
-	wait_for_port $port2 &&
+	start_daemon serve2 maintlog -d up2 serve -l 127.0.0.1:0 -w 1 &&
+	port2=$(daemon_port serve2) &&
 	(cd down && ls -A && cat *) >before &&
 	test_expect_code 100 maintlog -d down sync http://127.0.0.1:$port2/logs 2>err &&
 	grep "no longer matches the local copy" err &&
@@ -220,9 +218,8 @@ test_expect_success 'a rewritten upstream is refused with 100; the mirror is unt
 test_expect_success 'a truncated upstream is refused with 100' '
 	mkdir up3 &&
 	cp up/0000.* up3/ &&
-	port3=$(free_port) &&
-	start_daemon serve3 maintlog -d up3 serve -l 127.0.0.1:$port3 -w 1 &&
-	wait_for_port $port3 &&
+	start_daemon serve3 maintlog -d up3 serve -l 127.0.0.1:0 -w 1 &&
+	port3=$(daemon_port serve3) &&
 	test_expect_code 100 maintlog -d down sync http://127.0.0.1:$port3/logs 2>err &&
 	grep "segment 0001 (it is gone upstream)" err &&
 	stop_daemon serve3
@@ -234,9 +231,8 @@ test_expect_success 'a corrupt sealed segment upstream is not accepted' '
 	sed "s/pppp/pppq/" up4/$f >tmp && mv tmp up4/$f &&
 	test_expect_code 100 maintlog -d up4 verify >out &&
 	grep "^segment 0001" out &&
-	port4=$(free_port) &&
-	start_daemon serve4 maintlog -d up4 serve -l 127.0.0.1:$port4 -w 1 &&
-	wait_for_port $port4 &&
+	start_daemon serve4 maintlog -d up4 serve -l 127.0.0.1:0 -w 1 &&
+	port4=$(daemon_port serve4) &&
 	test_expect_code 100 maintlog -d fresh sync http://127.0.0.1:$port4/logs 2>err &&
 	grep "segment 0001 from .* does not match its SHA-224; not accepted" err &&
 	test_path_is_missing fresh/0001.* &&
@@ -278,11 +274,7 @@ test_expect_success 'an index body cut short is a temporary failure (111)' '
 
 test_expect_success 'serve stops cleanly on SIGTERM' '
 	kill -TERM $(cat serve.pid) &&
-	i=0 &&
-	while kill -0 $(cat serve.pid) 2>/dev/null
-	do
-		i=$((i + 1)) && test $i -lt 100 && sleep 0.05 || return 1
-	done
+	test_wait_until "! kill -0 $(cat serve.pid)"
 '
 
 test_done

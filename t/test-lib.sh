@@ -24,10 +24,13 @@
 # Options: -v (--verbose) shows the tests' output as they run; -x traces
 # the test bodies (into the log, so failing tests show their trace; with
 # -v, live); -i (--immediate) stops at the first failure; -d (--debug)
-# keeps the trash directory; --root=DIR puts trash directories in DIR.
+# keeps the trash directory; --root=DIR puts trash directories in DIR;
+# --stress[=N] runs the script in N (default: twice the CPUs) parallel
+# jobs over and over, each with -v -x -i, until one run fails, and shows
+# that run's output (--stress-limit=M: at most M runs a job).
 #
-# Sanitizer builds: ASan, UBSan and LSan errors make a program exit 126,
-# which test_must_fail and test_expect_code refuse, so a crash on an
+# Sanitizer builds: ASan, UBSan, LSan and TSan errors make a program exit
+# 126, which test_must_fail and test_expect_code refuse, so a crash on an
 # error path is not taken for the expected failure.
 
 # ---------------------------------------------------------------- options
@@ -37,6 +40,8 @@ test_trace_=
 test_immediate_=
 test_debug_=
 test_root_=
+test_stress_=
+test_stress_limit_=
 for test_arg_
 do
 	case $test_arg_ in
@@ -50,6 +55,13 @@ do
 		test_debug_=t ;;
 	--root=*)
 		test_root_=${test_arg_#--root=} ;;
+	--stress)
+		test_stress_=$(($(getconf _NPROCESSORS_ONLN 2>/dev/null ||
+		    echo 1) * 2)) ;;
+	--stress=*)
+		test_stress_=${test_arg_#--stress=} ;;
+	--stress-limit=*)
+		test_stress_limit_=${test_arg_#--stress-limit=} ;;
 	-h|--help)
 		printf '%s\n' "$test_description"
 		exit 0 ;;
@@ -82,6 +94,71 @@ this_test=${this_test%.t}
 test -n "$test_root_" || test_root_=$TEST_DIRECTORY
 mkdir -p "$test_root_" && test_root_=$(cd "$test_root_" && pwd) || exit 1
 TRASH_DIRECTORY=$test_root_/trash.$this_test
+
+# --stress: this script, over and over in parallel jobs, until a run fails
+# (or each job did --stress-limit runs); job N runs with --root=DIR/N and
+# its output in DIR/N.out, DIR being stress.<script> beside the trash
+if test -n "$test_stress_"
+then
+	case $test_stress_$test_stress_limit_ in
+	*[!0-9]*)
+		printf 'error: --stress=N and --stress-limit=N want numbers\n' >&2
+		exit 1 ;;
+	esac
+	test_stress_dir_=$test_root_/stress.$this_test
+	rm -rf "$test_stress_dir_" && mkdir -p "$test_stress_dir_" || exit 1
+	trap 'printf "stopping after the runs under way\n" >&2
+	    : >"$test_stress_dir_/stop"' INT TERM HUP
+	test_job_=1
+	while test "$test_job_" -le "$test_stress_"
+	do
+		(
+			trap '' INT TERM HUP
+			n=1
+			while ! test -e "$test_stress_dir_/stop"
+			do
+				if ! sh "$0" -v -x -i \
+				    --root="$test_stress_dir_/$test_job_" \
+				    >"$test_stress_dir_/$test_job_.out" 2>&1 \
+				    </dev/null
+				then
+					mv "$test_stress_dir_/$test_job_.out" \
+					    "$test_stress_dir_/failed.out"
+					echo "$test_job_.$n" \
+					    >"$test_stress_dir_/failed"
+					: >"$test_stress_dir_/stop"
+					printf 'FAIL job %d run %d\n' "$test_job_" "$n"
+					exit 1
+				fi
+				printf 'OK   job %d run %d\n' "$test_job_" "$n"
+				test "$n" = "$test_stress_limit_" && exit 0
+				n=$((n + 1))
+			done
+		) &
+		test_job_=$((test_job_ + 1))
+	done
+	wait
+	# wait returns early on a trapped signal: wait again for the jobs
+	wait
+	if test -f "$test_stress_dir_/failed"
+	then
+		test_job_=$(cat "$test_stress_dir_/failed")
+		printf 'run %s failed; its output (in %s):\n' "$test_job_" \
+		    "$test_stress_dir_/failed.out"
+		tail -n 200 "$test_stress_dir_/failed.out"
+		printf 'its trash is kept under %s/%s\n' "$test_stress_dir_" \
+		    "${test_job_%.*}"
+		exit 1
+	fi
+	if test -e "$test_stress_dir_/stop"
+	then
+		exit 1
+	fi
+	rm -rf "$test_stress_dir_"
+	printf 'no run failed\n'
+	exit 0
+fi
+
 # our own files (per-test output, daemons, ports), outside the trash so
 # that tests see only what they made
 test_lib_dir_=$test_root_/trash.$this_test.lib
@@ -109,10 +186,11 @@ GIT_COMMITTER_EMAIL=committer@example.com
 ASAN_OPTIONS=exitcode=126${ASAN_OPTIONS:+:$ASAN_OPTIONS}
 UBSAN_OPTIONS=exitcode=126${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}
 LSAN_OPTIONS=exitcode=126${LSAN_OPTIONS:+:$LSAN_OPTIONS}
+TSAN_OPTIONS=exitcode=126${TSAN_OPTIONS:+:$TSAN_OPTIONS}
 export TEST_DIRECTORY BUILDFARM_TOP TRASH_DIRECTORY BUILDFARM_DIR HOME \
     LC_ALL LANG TZ GIT_CONFIG_NOSYSTEM GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL \
     GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL ASAN_OPTIONS UBSAN_OPTIONS \
-    LSAN_OPTIONS
+    LSAN_OPTIONS TSAN_OPTIONS
 umask 022
 
 test_path_=
@@ -549,6 +627,83 @@ test_line_count () {
 	fi
 }
 
+# test_grep [!] [grep options] PATTERN FILE: as grep, but the last
+# argument must be a file that exists (a negative grep of a file that
+# was never written must not pass); when it fails, it shows the file.
+test_grep () {
+	eval "test_grep_file_=\${$#}"
+	if test $# -lt 2 || { test "x$1" = "x!" && test $# -lt 3; }
+	then
+		test_bug_ "test_grep wants [!] [options] PATTERN FILE"
+	fi
+	if ! test -f "$test_grep_file_"
+	then
+		printf 'test_grep: no file %s\n' "$test_grep_file_" >&2
+		return 1
+	fi
+	if test "x$1" = "x!"
+	then
+		shift
+		grep "$@" >/dev/null || return 0
+		printf "test_grep: '! grep %s' found a match in:\n" "$*" >&2
+	else
+		grep "$@" && return 0
+		printf "test_grep: 'grep %s' found no match in:\n" "$*" >&2
+	fi
+	if test -s "$test_grep_file_"
+	then
+		tail -n 50 "$test_grep_file_" | sed 's/^/| /' >&2
+	else
+		printf '| (%s is empty)\n' "$test_grep_file_" >&2
+	fi
+	return 1
+}
+
+# test_wait_until 'CMD' [SECS]: run the shell command CMD (eval'ed, with
+# its output discarded) until it succeeds, at most SECS (default 60)
+# seconds: a generous bound, for a loaded machine.  Fails when it never
+# did, saying so.
+test_wait_until () {
+	test $# -ge 1 && test $# -le 2 ||
+	    test_bug_ "test_wait_until wants 'CMD' [SECS]"
+	case ${2:-60} in
+	''|*[!0-9]*)
+		test_bug_ "test_wait_until wants seconds, not '$2'" ;;
+	esac
+	test_wu_end_=$(($(date +%s) + ${2:-60}))
+	until eval "$1" >/dev/null 2>&1
+	do
+		if test "$(date +%s)" -ge "$test_wu_end_"
+		then
+			printf "test_wait_until: '%s' still fails after %s s\n" \
+			    "$1" "${2:-60}" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# test_usage_is_synopsis TOOL: the usage "TOOL -h" prints is the
+# SYNOPSIS of man/TOOL.1, word for word (spacing aside).
+test_usage_is_synopsis () {
+	test $# = 1 || test_bug_ "test_usage_is_synopsis wants TOOL"
+	mandoc -Tascii "$BUILDFARM_TOP/man/$1.1" | col -b |
+	    sed -n "/^SYNOPSIS/,/^DESCRIPTION/p" | sed "1d;\$d" |
+	    tr -s " \n\t" "   " | sed "s/^ //; s/ \$//" >"$1.synopsis" &&
+	"$1" -h >"$1.usage" 2>&1
+	test_us_rc_=$?
+	if test "$test_us_rc_" != 0
+	then
+		printf 'test_usage_is_synopsis: %s -h exited %s\n' "$1" \
+		    "$test_us_rc_" >&2
+		return 1
+	fi
+	sed "s/^usage: //" "$1.usage" | tr -s " \n\t" "   " |
+	    sed "s/^ //; s/ \$//" >"$1.usage.flat" &&
+	test -s "$1.synopsis" &&
+	test_cmp "$1.synopsis" "$1.usage.flat"
+}
+
 test_path_is_file () {
 	test $# = 1 || test_bug_ "test_path_is_file wants 1 path"
 	test -f "$1" && return 0
@@ -686,6 +841,36 @@ wait_for_file () {
 		test_wf_n_=$((test_wf_n_ - 1))
 		sleep 0.05
 	done
+}
+
+# daemon_port NAME: the port of a daemon of ours that start_daemon NAME
+# started listening on port 0: waits for the "TOOL: listening on
+# HOST:PORT" line the daemon writes to NAME.log once it listens, and
+# prints PORT.  Fails at once when the daemon exits first.
+daemon_port () {
+	test $# = 1 || test_bug_ "daemon_port wants NAME"
+	test_dp_pid_=$(cat "$1.pid") || return 1
+	test_dp_end_=$(($(date +%s) + 60))
+	test_dp_re_='^[^ ]*: listening on [^ ,]*:\([0-9][0-9]*\)\([ ,].*\)\{0,1\}$'
+	until test_dp_port_=$(sed -n "s/$test_dp_re_/\1/p" "$1.log" |
+	    sed -n 1p) && test -n "$test_dp_port_"
+	do
+		if ! test_pid_alive_ "$test_dp_pid_"
+		then
+			printf 'daemon_port: %s exited before it listened:\n' \
+			    "$1" >&2
+			tail -n 20 "$1.log" | sed 's/^/| /' >&2
+			return 1
+		fi
+		if test "$(date +%s)" -ge "$test_dp_end_"
+		then
+			printf 'daemon_port: %s does not listen after 60 s\n' \
+			    "$1" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	echo "$test_dp_port_"
 }
 
 # start_daemon NAME cmd args...: run cmd in the background with stdin

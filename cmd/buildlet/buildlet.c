@@ -467,8 +467,10 @@ main(int argc, char *argv[])
 		fatalx(RC_TEMP, "%s", err.buf);
 	if ((bl.h = httpd_start(&cfg, &err)) == NULL)
 		fatalx(RC_TEMP, "%s", err.buf);
-	log_warnx("listening on %s (port %d)%s, work directory '%s'%s",
-	    esc(listen), httpd_port(bl.h), cert != NULL ? " with TLS" : "",
+	/* with port 0, the kernel's choice: buildlet(1) promises the form */
+	log_warnx("listening on %.*s:%d%s, work directory '%s'%s",
+	    (int)(strrchr(listen, ':') - listen), listen, httpd_port(bl.h),
+	    cert != NULL ? " with TLS" : "",
 	    esc(bl.workdir), bl.password == NULL ? ", no password" : "");
 	while ((sig = sig_wait(-1)) == 0)
 		;

@@ -15,6 +15,7 @@
 
 #include "extern.h"
 #include "strbuf.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /*
@@ -102,40 +103,6 @@ valid_rel_dir(const char *d, struct strbuf *clean)
 	return 1;
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0. */
-static size_t
-utf8_seq(const unsigned char *p, unsigned long *rune)
-{
-	unsigned long r;
-	size_t n, i;
-
-	if (p[0] < 0x80) {
-		*rune = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		r = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		r = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		r = p[0] & 0x07;
-	} else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		r = r << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && r < 0x800) || (n == 4 && (r < 0x10000 ||
-	    r > 0x10ffff)) || (r >= 0xd800 && r <= 0xdfff))
-		return 0;
-	*rune = r;
-	return n;
-}
-
 /* Go's unicode.IsPrint, for the runes it is likely to meet. */
 static int
 rune_printable(unsigned long r)
@@ -156,15 +123,16 @@ go_quote(struct strbuf *out, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	unsigned long r;
-	size_t n;
+	size_t left = strlen(s), n;
+	uint32_t r;
 
 	strbuf_addch(out, '"');
-	while (*p != '\0') {
-		n = utf8_seq(p, &r);
+	while (left > 0) {
+		n = utf8_decode(p, left, &r);
 		if (n == 0) {
 			strbuf_addf(out, "\\x%c%c", hex[*p >> 4], hex[*p & 15]);
 			p++;
+			left--;
 			continue;
 		}
 		if (r == '"' || r == '\\') {
@@ -187,12 +155,13 @@ go_quote(struct strbuf *out, const char *s)
 		else if (r == '\v')
 			strbuf_addstr(out, "\\v");
 		else if (r < ' ' || r == 0x7f)
-			strbuf_addf(out, "\\x%02lx", r);
+			strbuf_addf(out, "\\x%02lx", (unsigned long)r);
 		else if (r < 0x10000)
-			strbuf_addf(out, "\\u%04lx", r);
+			strbuf_addf(out, "\\u%04lx", (unsigned long)r);
 		else
-			strbuf_addf(out, "\\U%08lx", r);
+			strbuf_addf(out, "\\U%08lx", (unsigned long)r);
 		p += n;
+		left -= n;
 	}
 	strbuf_addch(out, '"');
 }

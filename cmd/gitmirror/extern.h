@@ -35,7 +35,6 @@ struct repo_conf *repo_find(const char *name);
 struct repo_conf **repo_select(int argc, char **argv, size_t *n);
 void mirror_path(struct strbuf *out, const struct repo_conf *r);
 void state_path(struct strbuf *out, const char *name, const char *ext);
-int worse(int a, int b);
 /* Testing hook: GITMIRROR_TEST_CRASH_AT=NAME raises SIGKILL there. */
 void crash_point(const char *name);
 

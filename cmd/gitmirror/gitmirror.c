@@ -76,18 +76,6 @@ crash_point(const char *name)
 	farm_crash_point("GITMIRROR_TEST_CRASH_AT", name);
 }
 
-int
-worse(int a, int b)
-{
-	static const int order[] = { RC_PERM, RC_TEMP, RC_OK, RC_NO };
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(order); i++)
-		if (a == order[i] || b == order[i])
-			return order[i];
-	return a;
-}
-
 void
 mirror_path(struct strbuf *out, const struct repo_conf *r)
 {
@@ -170,7 +158,7 @@ cmd_sync(int argc, char **argv)
 	if (n == 0)
 		log_warnx("no [repo] sections in the config");
 	for (i = 0; i < n; i++)
-		rc = worse(rc, cx.nflag ? sync_dry(sel[i]) :
+		rc = rc_worse(rc, cx.nflag ? sync_dry(sel[i]) :
 		    sync_repo(sel[i]));
 	free(sel);
 	return rc;

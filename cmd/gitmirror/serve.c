@@ -134,13 +134,13 @@ fsck_run(int argc, char **argv)
 		}
 		if ((r = gitx_open(&g, path.buf, &err)) != RC_OK) {
 			log_warnx("fsck %s: %s", sel[i]->name, err.buf);
-			rc = worse(rc, RC_PERM);
+			rc = rc_worse(rc, RC_PERM);
 			continue;
 		}
 		r = gitx_fsck(g, fsck_bad, &a, &err);
 		if (r == RC_TEMP)
 			log_warnx("fsck %s: %s", sel[i]->name, err.buf);
-		rc = worse(rc, r);
+		rc = rc_worse(rc, r);
 		gitx_close(g);
 	}
 	free(sel);
@@ -432,7 +432,9 @@ serve_run(const char *listen, uint64_t cachemax)
 	cfg.handler = handler;
 	if ((h = httpd_start(&cfg, &err)) == NULL)
 		fatalx(RC_TEMP, "%s", err.buf);
-	log_warnx("listening on port %d", httpd_port(h));
+	/* with port 0, the kernel's choice: gitmirror(1) promises the form */
+	log_warnx("listening on %.*s:%d", (int)(strrchr(listen, ':') - listen),
+	    listen, httpd_port(h));
 	while (sig_wait(-1) == 0)
 		;
 	httpd_stop(h);

@@ -678,7 +678,7 @@ sync_repo(struct repo_conf *r)
 		strbuf_addf(&msg, "record: %s", err.buf);
 		log_warnx("%s: %s", r->name, esc(msg.buf));
 		set_error(&s.st, msg.buf);
-		failed = worse(failed ? failed : RC_OK, rc);
+		failed = rc_worse(failed ? failed : RC_OK, rc);
 	}
 	gitx_close(g);
 	for (i = 0; frc == RC_OK && i < r->npush; i++) {
@@ -696,7 +696,7 @@ sync_repo(struct repo_conf *r)
 			strbuf_addf(&msg, "push %s: %s", r->push[i], err.buf);
 			log_warnx("%s: %s", r->name, esc(msg.buf));
 			set_error(&s.st, msg.buf);
-			failed = worse(failed ? failed : RC_OK, prc);
+			failed = rc_worse(failed ? failed : RC_OK, prc);
 		}
 	}
 	if (frc == RC_OK && !failed) {
@@ -712,7 +712,7 @@ done:
 	strbuf_reset(&err);
 	if (state_save(r->name, &s, &err) != RC_OK) {
 		log_warnx("%s: %s", r->name, err.buf);
-		rc = worse(rc, RC_TEMP);
+		rc = rc_worse(rc, RC_TEMP);
 	}
 	state_release(&s);
 done1:

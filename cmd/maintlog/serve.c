@@ -40,7 +40,7 @@
 struct server {
 	const char *dir;
 	int hold_s;		/* long-poll hold */
-	struct httpd *h;
+	struct httpd *h;	/* main's: set after the threads start */
 	pthread_mutex_t mu;
 	/* hash state of the growing segment's first hlen bytes */
 	unsigned hnum;
@@ -202,7 +202,8 @@ serve_index(struct server *sv, struct httpd_req *req)
 			break;
 		free(v);
 		v = NULL;
-		if (mono_ms() >= deadline || httpd_stopping(sv->h)) {
+		if (mono_ms() >= deadline ||
+		    httpd_stopping(httpd_req_server(req))) {
 			httpd_reply(req, 304, NULL, "", 0);
 			mlog_close(l);
 			return;
@@ -361,7 +362,10 @@ cmd_serve(int argc, char **argv)
 	sv.h = httpd_start(&cfg, &err);
 	if (sv.h == NULL)
 		fatalx(RC_TEMP, "listen on '%s': %s", esc(lflag), err.buf);
-	log_warnx("serving '%s' on port %d", esc(sv.dir), httpd_port(sv.h));
+	/* with port 0, the kernel's choice: maintlog(1) promises the form */
+	log_warnx("listening on %.*s:%d, serving '%s'",
+	    (int)(strrchr(lflag, ':') - lflag), lflag, httpd_port(sv.h),
+	    esc(sv.dir));
 	while (sig_wait(-1) == 0)
 		;
 	httpd_stop(sv.h);

@@ -182,19 +182,6 @@ one_server(const char *name)
 	return &cx.servers[0];
 }
 
-/* Worst first: a permanent failure, a temporary one, news, nothing. */
-static int
-worse(int a, int b)
-{
-	static const int order[] = { RC_PERM, RC_TEMP, RC_OK, RC_NO };
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(order); i++)
-		if (a == order[i] || b == order[i])
-			return order[i];
-	return a;
-}
-
 static int
 cmd_poll(int argc, char **argv)
 {
@@ -212,7 +199,7 @@ cmd_poll(int argc, char **argv)
 	}
 	open_farm();
 	for (i = 0; i < n; i++)
-		rc = worse(rc, poll_round(sel[i], POLL_CHANGES | POLL_TRY, 0));
+		rc = rc_worse(rc, poll_round(sel[i], POLL_CHANGES | POLL_TRY, 0));
 	free(sel);
 	return rc;
 }

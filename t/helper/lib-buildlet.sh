@@ -1,7 +1,7 @@
 # lib-buildlet.sh: sourced by the t/4*-buildlet-*.t scripts after
 # test-lib.sh.
 #
-#   start_buildlet NAME [flag...]  a buildlet on a free port of 127.0.0.1
+#   start_buildlet NAME [flag...]  a buildlet on port 0 of 127.0.0.1
 #                                  with work directory $PWD/NAME.wd (unless
 #                                  a -workdir is given), as daemon NAME;
 #                                  sets port, url and wd
@@ -14,17 +14,16 @@
 start_buildlet () {
 	bl_name_=$1
 	shift
-	port=$(free_port) || return 1
-	url=http://127.0.0.1:$port
 	wd=$PWD/$bl_name_.wd
 	case " $* " in
 	*" -workdir "*)
-		start_daemon "$bl_name_" buildlet -listen 127.0.0.1:$port "$@" ;;
+		start_daemon "$bl_name_" buildlet -listen 127.0.0.1:0 "$@" ;;
 	*)
-		start_daemon "$bl_name_" buildlet -listen 127.0.0.1:$port \
+		start_daemon "$bl_name_" buildlet -listen 127.0.0.1:0 \
 		    -workdir "$wd" "$@" ;;
 	esac
-	wait_for_port $port
+	port=$(daemon_port "$bl_name_") || return 1
+	url=http://127.0.0.1:$port
 }
 
 # The trailers of a chunked body: the lines after the last chunk.
@@ -69,19 +68,15 @@ bl_exec () {
 	unchunk "$bl_out_" >"$bl_out_.body"
 }
 
-# pgroup_gone PGID [SECONDS]: wait until no live process is in group PGID.
+# pgroup_gone PGID [SECONDS]: wait until no live process is in group PGID,
+# at most SECONDS (test_wait_until's default).
 pgroup_gone () {
-	bl_n_=$(( ${2:-10} * 20 ))
-	while ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/' |
-	    grep -q .
-	do
-		bl_n_=$((bl_n_ - 1))
-		if test $bl_n_ -le 0
-		then
-			echo "process group $1 still has processes:" >&2
-			ps -eo pid,pgid,stat,args | awk -v g="$1" '$2 == g' >&2
-			return 1
-		fi
-		sleep 0.05
-	done
+	test_wait_until "! pgroup_live_ $1" $2 && return 0
+	echo "process group $1 still has processes:" >&2
+	ps -eo pid,pgid,stat,args | awk -v g="$1" '$2 == g' >&2
+	return 1
+}
+
+pgroup_live_ () {
+	ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/' | grep -q .
 }

@@ -2,6 +2,7 @@
 
 #include <sys/wait.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -80,6 +81,45 @@ t_esc(void)
 	r[8] = esc("ninth");
 	check(r[8] == r[0]);
 	check_str(r[0], "ninth");
+}
+
+/* Each thread escapes its own name over and over; count wrong results. */
+static void *
+esc_loop(void *arg)
+{
+	const char *name = arg;
+	char want[32];
+	long bad = 0;
+	int i;
+
+	snprintf(want, sizeof(want), "%s\\n", name);
+	for (i = 0; i < 20000; i++) {
+		char in[32];
+		const char *r;
+
+		snprintf(in, sizeof(in), "%s\n", name);
+		r = esc(in);
+		if (strcmp(r, want) != 0)
+			bad++;
+	}
+	return (void *)bad;
+}
+
+static void
+t_esc_threads(void)
+{
+	static char names[4][16] = { "alpha", "bravo-bravo", "c", "delta.d" };
+	pthread_t tid[4];
+	void *bad;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		check_int(pthread_create(&tid[i], NULL, esc_loop, names[i]), ==,
+		    0);
+	for (i = 0; i < 4; i++) {
+		pthread_join(tid[i], &bad);
+		check_int((long)bad, ==, 0);
+	}
 }
 
 static void
@@ -291,6 +331,7 @@ main(void)
 	TEST(t_escape_ascii(), "log_escape: controls, backslash, NUL");
 	TEST(t_escape_utf8(), "log_escape: valid UTF-8 passes, invalid: \\xNN");
 	TEST(t_esc(), "esc/escn: NULL, NULs, eight rotating buffers");
+	TEST(t_esc_threads(), "esc: each thread has its own buffers");
 	TEST(t_esc_truncate(), "esc cuts at 512 bytes, never inside a unit");
 	TEST(t_messages(), "warn/info/debug: prog name, filtering, length");
 	TEST(t_fatal(), "fatal and fatalx print and exit with the code");
