@@ -201,7 +201,8 @@ serve_index(struct server *sv, struct httpd_req *req)
 			break;
 		free(v);
 		v = NULL;
-		if (mono_ms() >= deadline || httpd_stopping(sv->h)) {
+		if (mono_ms() >= deadline ||
+		    httpd_stopping(httpd_req_server(req))) {
 			httpd_reply(req, 304, NULL, "", 0);
 			mlog_close(l);
 			return;
