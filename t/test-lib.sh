@@ -113,7 +113,9 @@ then
 	while test "$test_job_" -le "$test_stress_"
 	do
 		(
-			trap '' INT TERM HUP
+			# ^C: the runs under way finish (a run must not see
+			# TERM ignored: tests send it); then the jobs stop
+			trap '' INT
 			n=1
 			while ! test -e "$test_stress_dir_/stop"
 			do
