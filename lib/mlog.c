@@ -724,6 +724,7 @@ mlog_valid_type(const char *t)
 int
 mlog_check_rec(const struct json *rec, const char *type, struct strbuf *err)
 {
+	struct strbuf path;
 	const struct json *tv;
 	const char *t;
 
@@ -747,6 +748,21 @@ mlog_check_rec(const struct json *rec, const char *type, struct strbuf *err)
 		strbuf_addstr(err, "': want [a-z0-9_.-], at most 64");
 		return RC_PERM;
 	}
+	/*
+	 * jansson keeps a real as a double and writes it back with 17
+	 * digits (0.1 becomes 0.10000000000000001), so a real could not
+	 * be stored as given; maintlog(5) allows integers only.
+	 */
+	strbuf_init(&path, 0);
+	if (json_find_real(rec, &path)) {
+		strbuf_addstr(err, "field '");
+		log_escape(err, path.buf, path.len > 200 ? 200 : path.len);
+		strbuf_addstr(err, "' is not an integer: records hold "
+		    "integers only");
+		strbuf_release(&path);
+		return RC_PERM;
+	}
+	strbuf_release(&path);
 	return RC_OK;
 }
 

@@ -114,9 +114,11 @@ int mlog_seg_hash(struct mlog *l, size_t i, off_t len, char hex[57],
  * Validation of a record to be written, the same for every writer
  * (mlog_prep_add and so mlog_write and mlog_append call it): rec must
  * be a JSON object whose "type", or else type, is a valid type name
- * (mlog_valid_type).  RC_PERM with one of: "not a JSON object",
- * "\"type\" is not a string", "record has no \"type\"", "bad type
- * 'T': want [a-z0-9_.-], at most 64".
+ * (mlog_valid_type), holding no number but integers (json_find_real).
+ * RC_PERM with one of: "not a JSON object", "\"type\" is not a
+ * string", "record has no \"type\"", "bad type 'T': want
+ * [a-z0-9_.-], at most 64", "field 'P' is not an integer: records
+ * hold integers only".
  */
 int mlog_check_rec(const struct json *rec, const char *type,
     struct strbuf *err);
