@@ -125,7 +125,14 @@ int mlog_check_rec(const struct json *rec, const char *type,
 /* A type name: 1..64 of [a-z0-9_.-], not starting with '.' or '-'. */
 int mlog_valid_type(const char *t);
 
-/* Writing. */
+/*
+ * Writing.  mlog_lock takes the writer's lock, cuts a torn tail and
+ * reads the last seq; it refuses (RC_PERM, the lock released) a log
+ * whose last segment holding records has seqs that do not follow on
+ * from the segment before without a gap or a repeat (its line count,
+ * first and last seqs disagree), so that no writer numbers new records
+ * from a bad one.
+ */
 int mlog_lock(struct mlog *l, int timeout_ms, struct strbuf *err);
 void mlog_unlock(struct mlog *l);
 /*
