@@ -1195,6 +1195,46 @@ out:
 	return ret;
 }
 
+/* "scheme://host:port" of an http(s) URL, the port spelt out; -1: bad. */
+static int
+origin_of(const char *url, struct strbuf *out)
+{
+	CURLU *u;
+	char *sch = NULL, *host = NULL, *port = NULL;
+	int ret = -1;
+
+	if ((u = curl_url()) == NULL)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &sch, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+	    CURLUE_OK && (strcmp(sch, "http") == 0 ||
+	    strcmp(sch, "https") == 0)) {
+		strbuf_addf(out, "%s://%s:%s", sch, host, port);
+		ret = 0;
+	}
+	curl_free(sch);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+int
+http_same_origin(const char *a, const char *b)
+{
+	struct strbuf oa = STRBUF_INIT, ob = STRBUF_INIT;
+	int ret = -1;
+
+	pthread_once(&init_once, init);
+	if (origin_of(a, &oa) == 0 && origin_of(b, &ob) == 0)
+		ret = strcasecmp(oa.buf, ob.buf) == 0;
+	strbuf_release(&oa);
+	strbuf_release(&ob);
+	return ret;
+}
+
 void
 http_urlencode(struct strbuf *out, const char *s)
 {

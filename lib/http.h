@@ -193,6 +193,12 @@ int http_cookie_count(const char *file, const char *url);
  * not an absolute http(s) URL or ref is not a valid URL reference.
  */
 int http_resolve(const char *base, const char *ref, struct strbuf *out);
+/*
+ * Do absolute http(s) URLs a and b have the same origin (scheme, host
+ * and port, a default port spelt out or not)?  1 yes, 0 no, -1 when
+ * either is not an absolute http(s) URL.
+ */
+int http_same_origin(const char *a, const char *b);
 
 /*
  * Percent-encode s for a query value (RFC 3986 unreserved kept), with

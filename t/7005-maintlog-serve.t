@@ -266,6 +266,35 @@ test_expect_success 'malformed index, 404 and 503 from the server' '
 	test_line_count = 1 err
 '
 
+test_expect_success 'segment urls off the index origin are refused before any fetch' '
+	other=$(free_port) &&
+	for u in "http://127.0.0.1:$other/logs/0" "//example.org/logs/0" \
+	    "https://127.0.0.1:$fport/logs/0" "http://localhost:$fport/logs/0"
+	do
+		echo "[{\"number\":0,\"size\":5,\"sha224\":\"$(printf %056d 0)\",\"url\":\"$u\"}]" >fx/evil &&
+		: >fx/requests.log &&
+		test_expect_code 100 maintlog -d m3 sync http://127.0.0.1:$fport/evil 2>err &&
+		grep "index entry 0: segment url .* is not on the index.s origin" err &&
+		test_line_count = 1 fx/requests.log || return 1
+	done
+'
+
+test_expect_success 'a server that ignores Range is named as such' '
+	printf "%s\n" "{\"type\":\"git\",\"n\":1}" "{\"type\":\"git\",\"n\":2}" |
+		maintlog -d rsrc append >/dev/null &&
+	cp rsrc/0000.jsonl fx/seg &&
+	head -n 1 fx/seg >first &&
+	index () {
+		echo "[{\"number\":0,\"size\":$(wc -c <$1),\"sha224\":\"$(openssl dgst -sha224 -r $1 | cut -c1-56)\",\"url\":\"http://127.0.0.1:$fport/seg\",\"sealed\":false}]"
+	} &&
+	index fx/seg >fx/whole &&
+	mkdir rdst && cp first rdst/0000.jsonl &&
+	test_expect_code 100 maintlog -d rdst sync http://127.0.0.1:$fport/whole 2>err &&
+	grep "/seg.: the server ignored the Range request (HTTP 200, not 206)" err &&
+	test_line_count = 1 err &&
+	test_cmp first rdst/0000.jsonl
+'
+
 test_expect_success 'an index body cut short is a temporary failure (111)' '
 	echo "[]" >fx/cut && : >fx/cut.cut &&
 	test_expect_code 111 maintlog -d m2 sync http://127.0.0.1:$fport/cut 2>err &&

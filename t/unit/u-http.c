@@ -1533,6 +1533,13 @@ t_resolve(void)
 	check_int(http_resolve("/just/a/path", "b", &out), ==, -1);
 	check_int(http_resolve("", "b", &out), ==, -1);
 	check_int(out.len, ==, 0);
+	check_int(http_same_origin("http://h/logs", "http://H:80/logs/0"), ==, 1);
+	check_int(http_same_origin("https://h:443/a", "https://h/b"), ==, 1);
+	check_int(http_same_origin("http://h/a", "https://h/a"), ==, 0);
+	check_int(http_same_origin("http://h:81/a", "http://h/a"), ==, 0);
+	check_int(http_same_origin("http://h/a", "http://g/a"), ==, 0);
+	check_int(http_same_origin("http://h/a", "/a"), ==, -1);
+	check_int(http_same_origin("http://h/a", "ftp://h/a"), ==, -1);
 	http_urlencode(&out, "a b&c=d/é~");
 	check_str(out.buf, "a%20b%26c%3Dd%2F%C3%A9~");
 	strbuf_reset(&out);
