@@ -54,6 +54,20 @@ test_expect_success 'GET /logs gives the index of every segment' '
 	grep -i "^X-Sum-Segment-Size: $sum" headers
 '
 
+test_expect_success 'an in-place edit of the growing segment changes its sha224 in the index' '
+	g=$(ls up | grep "^[0-9]*\.jsonl$") &&
+	cp up/$g saved &&
+	curl -sS -o index $url &&
+	index_of up >expect && test_cmp expect index &&
+	perl -e "open(F, q(+<), \$ARGV[0]) or die; seek(F, 20, 0); print F q(9); close F" up/$g &&
+	! cmp -s saved up/$g &&
+	curl -sS -o index $url &&
+	index_of up >expect && test_cmp expect index &&
+	cp saved up/$g &&
+	curl -sS -o index $url &&
+	index_of up >expect && test_cmp expect index
+'
+
 test_expect_success 'GET /logs/N gives the segment bytes, with Range' '
 	f=$(ls up | grep "^0001\.") &&
 	curl -sS -o seg1 $url/1 &&
@@ -299,6 +313,11 @@ test_expect_success 'an index body cut short is a temporary failure (111)' '
 	echo "[]" >fx/cut && : >fx/cut.cut &&
 	test_expect_code 111 maintlog -d m2 sync http://127.0.0.1:$fport/cut 2>err &&
 	test_line_count = 1 err
+'
+
+test_expect_success 'serve logs each request as maintlog.1 shows' '
+	grep "^maintlog: GET /logs/1 200 1960 [0-9]*ms 127\.0\.0\.1:[0-9]*$" serve.log &&
+	grep "^maintlog: GET /logs?waitsizenot=[0-9]* 304 0 [0-9]*ms 127\.0\.0\.1:[0-9]*$" serve.log
 '
 
 test_expect_success 'serve stops cleanly on SIGTERM' '
