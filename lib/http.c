@@ -1195,6 +1195,27 @@ out:
 	return ret;
 }
 
+int
+http_retry_after(const struct http_resp *resp, long long *secs)
+{
+	struct strbuf v = STRBUF_INIT;
+	time_t t, now = time(NULL);
+	int ret = -1;
+
+	if (http_resp_header(resp, "Retry-After", &v) < 0)
+		goto out;
+	if (v.len > 0 && v.len <= 12 && strspn(v.buf, "0123456789") == v.len) {
+		*secs = strtoll(v.buf, NULL, 10);
+		ret = 0;
+	} else if (v.len > 0 && (t = curl_getdate(v.buf, NULL)) != -1) {
+		*secs = t > now ? (long long)(t - now) : 0;
+		ret = 0;
+	}
+out:
+	strbuf_release(&v);
+	return ret;
+}
+
 /* "scheme://host:port" of an http(s) URL, the port spelt out; -1: bad. */
 static int
 origin_of(const char *url, struct strbuf *out)

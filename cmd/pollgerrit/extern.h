@@ -129,6 +129,7 @@ struct server {
 
 	/* watch: back-off */
 	int fails;
+	long long retry_after;	/* s, from a 429 or 503 this round; -1: none */
 	long long next_full_ms, next_try_ms;
 };
 
