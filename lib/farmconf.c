@@ -1,5 +1,7 @@
 #include "compat.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -202,6 +204,50 @@ giturl_bad(const char *u)
 	    "user@host:path";
 }
 
+/*
+ * host[:port] of a URL, as libcurl will take it: a DNS name or IPv4
+ * address, or an IPv6 address in brackets, and a port from 1 to 65535.
+ * (Not a libcurl call: every tool reads the config, not all link it.)
+ */
+static const char *
+hostport_bad(const char *host, const char *end)
+{
+	const char *p = host, *colon;
+	char a6[64];
+	unsigned char bin[16];
+	long port;
+
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(end - p));
+
+		if (rb == NULL || (size_t)(rb - p - 1) >= sizeof(a6))
+			return "bad IPv6 address";
+		memcpy(a6, p + 1, (size_t)(rb - p - 1));
+		a6[rb - p - 1] = '\0';
+		if (inet_pton(AF_INET6, a6, bin) != 1)
+			return "bad IPv6 address";
+		colon = rb + 1 < end ? rb + 1 : NULL;
+		if (colon != NULL && *colon != ':')
+			return "bad host";
+	} else {
+		colon = memchr(p, ':', (size_t)(end - p));
+		for (; p < (colon != NULL ? colon : end); p++)
+			if (!isalnum((unsigned char)*p) && *p != '-' &&
+			    *p != '.' && *p != '_')
+				return "bad host name";
+	}
+	if (colon == NULL)
+		return NULL;
+	for (port = 0, p = colon + 1; p < end; p++) {
+		if (*p < '0' || *p > '9' || port > 65535)
+			return "bad port: want 1 to 65535";
+		port = port * 10 + (*p - '0');
+	}
+	if (port < 1 || port > 65535)
+		return "bad port: want 1 to 65535";
+	return NULL;
+}
+
 static const char *
 httpurl_bad(const char *url)
 {
@@ -221,7 +267,7 @@ httpurl_bad(const char *url)
 		return "credentials do not belong in the url";
 	if (end == host || *host == ':')
 		return "no host";
-	return NULL;
+	return hostport_bad(host, end);
 }
 
 static const char *

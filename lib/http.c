@@ -1195,6 +1195,67 @@ out:
 	return ret;
 }
 
+int
+http_retry_after(const struct http_resp *resp, long long *secs)
+{
+	struct strbuf v = STRBUF_INIT;
+	time_t t, now = time(NULL);
+	int ret = -1;
+
+	if (http_resp_header(resp, "Retry-After", &v) < 0)
+		goto out;
+	if (v.len > 0 && v.len <= 12 && strspn(v.buf, "0123456789") == v.len) {
+		*secs = strtoll(v.buf, NULL, 10);
+		ret = 0;
+	} else if (v.len > 0 && (t = curl_getdate(v.buf, NULL)) != -1) {
+		*secs = t > now ? (long long)(t - now) : 0;
+		ret = 0;
+	}
+out:
+	strbuf_release(&v);
+	return ret;
+}
+
+/* "scheme://host:port" of an http(s) URL, the port spelt out; -1: bad. */
+static int
+origin_of(const char *url, struct strbuf *out)
+{
+	CURLU *u;
+	char *sch = NULL, *host = NULL, *port = NULL;
+	int ret = -1;
+
+	if ((u = curl_url()) == NULL)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &sch, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+	    CURLUE_OK && (strcmp(sch, "http") == 0 ||
+	    strcmp(sch, "https") == 0)) {
+		strbuf_addf(out, "%s://%s:%s", sch, host, port);
+		ret = 0;
+	}
+	curl_free(sch);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+int
+http_same_origin(const char *a, const char *b)
+{
+	struct strbuf oa = STRBUF_INIT, ob = STRBUF_INIT;
+	int ret = -1;
+
+	pthread_once(&init_once, init);
+	if (origin_of(a, &oa) == 0 && origin_of(b, &ob) == 0)
+		ret = strcasecmp(oa.buf, ob.buf) == 0;
+	strbuf_release(&oa);
+	strbuf_release(&ob);
+	return ret;
+}
+
 void
 http_urlencode(struct strbuf *out, const char *s)
 {

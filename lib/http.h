@@ -176,6 +176,12 @@ enum http_class http_put_fd(const char *url, const char *ctype, int fd,
 int http_resp_header(const struct http_resp *resp, const char *name,
     struct strbuf *out);
 void http_resp_release(struct http_resp *resp);
+/*
+ * The Retry-After header of resp (RFC 9110 10.2.3), delay-seconds or an
+ * HTTP-date, as seconds from now (0 for a date in the past): 0 and
+ * *secs set, or -1 when the header is absent or malformed.
+ */
+int http_retry_after(const struct http_resp *resp, long long *secs);
 
 int http_class_rc(enum http_class c);
 const char *http_class_name(enum http_class c);
@@ -193,6 +199,12 @@ int http_cookie_count(const char *file, const char *url);
  * not an absolute http(s) URL or ref is not a valid URL reference.
  */
 int http_resolve(const char *base, const char *ref, struct strbuf *out);
+/*
+ * Do absolute http(s) URLs a and b have the same origin (scheme, host
+ * and port, a default port spelt out or not)?  1 yes, 0 no, -1 when
+ * either is not an absolute http(s) URL.
+ */
+int http_same_origin(const char *a, const char *b);
 
 /*
  * Percent-encode s for a query value (RFC 3986 unreserved kept), with

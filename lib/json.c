@@ -159,6 +159,35 @@ json_scalar_text(const struct json *j, struct strbuf *out)
 		json_dump(out, j);
 }
 
+int
+json_find_real(const struct json *j, struct strbuf *path)
+{
+	size_t at = path->len, i;
+	const char *k;
+	json_t *v;
+
+	if (j == NULL)
+		return 0;
+	if (json_is_real(J(j)))
+		return 1;
+	if (json_is_array(J(j))) {
+		json_array_foreach(J(j), i, v) {
+			strbuf_addf(path, "%s%zu", at ? "." : "", i);
+			if (json_find_real(W(v), path))
+				return 1;
+			strbuf_setlen(path, at);
+		}
+	} else if (json_is_object(J(j))) {
+		json_object_foreach(J(j), k, v) {
+			strbuf_addf(path, "%s%s", at ? "." : "", k);
+			if (json_find_real(W(v), path))
+				return 1;
+			strbuf_setlen(path, at);
+		}
+	}
+	return 0;
+}
+
 size_t
 json_array_len(const struct json *j)
 {

@@ -64,6 +64,12 @@ int json_get_int(const struct json *j, int64_t *out);
  * Objects and arrays give their compact JSON.
  */
 void json_scalar_text(const struct json *j, struct strbuf *out);
+/*
+ * Is there a non-integer number (a JSON real: 0.1, 1.0, 1e3) in j, at
+ * any depth?  1 and its dotted path ("f.0", as json_get_path reads it;
+ * "" for j itself) appended to path, or 0.
+ */
+int json_find_real(const struct json *j, struct strbuf *path);
 
 size_t json_array_len(const struct json *j);
 struct json *json_array_at(const struct json *j, size_t i);

@@ -447,6 +447,75 @@ last_line_seq(int fd, off_t end, uint64_t *seq)
 	return *seq == 0 ? -1 : 0;
 }
 
+/*
+ * The seqs of segment i, the last one holding records (fd[0..end)),
+ * must go on from the segment before without a gap or a repeat: its
+ * first seq is one past the previous segment's last, and its last seq,
+ * *last, is first + lines - 1.  A writer that numbered from a bad last
+ * record would carry the damage on, so writers refuse such a log until
+ * it is repaired (maintlog(1) says how).  Costs one read of the segment
+ * and the parse of two lines; sealed segments before it are checked by
+ * maintlog verify, not here.
+ */
+static int
+check_seqs(struct mlog *l, size_t i, int fd, off_t end, uint64_t last,
+    struct strbuf *err)
+{
+	char *buf = xmalloc(1 << 20), *nl;
+	uint64_t first, prev = 0, lines = 0;
+	off_t pos = 0;
+	ssize_t r;
+	int rc = RC_OK;
+
+	while (pos < end) {
+		size_t want = end - pos > (1 << 20) ? (1 << 20) :
+		    (size_t)(end - pos);
+		const char *p;
+
+		if ((r = pread_all(fd, buf, want, pos)) <= 0) {
+			strbuf_addf(err, "read '%s/%s': %s", l->dir,
+			    l->segs[i].name, r < 0 ? strerror(errno) :
+			    "file shorter than expected");
+			rc = RC_TEMP;
+			goto out;
+		}
+		for (p = buf; (p = memchr(p, '\n', buf + r - p)) != NULL; p++)
+			lines++;
+		pos += r;
+	}
+	/* the first line, at most MLOG_MAX_STORED bytes */
+	r = pread_all(fd, buf, end < (off_t)(1 << 20) ? (size_t)end : 1 << 20,
+	    0);
+	nl = r > 0 ? memchr(buf, '\n', (size_t)r) : NULL;
+	first = nl != NULL ? mlog_line_seq(buf, (size_t)(nl - buf)) : 0;
+	if (i > 0) {
+		int pfd = open_seg(l, i - 1, O_RDONLY, err);
+
+		if (pfd < 0) {
+			rc = RC_TEMP;
+			goto out;
+		}
+		if (last_line_seq(pfd, l->segs[i - 1].size, &prev) < 0)
+			prev = UINT64_MAX;
+		close(pfd);
+	}
+	if (first == 0 || first != prev + 1 || last != first + lines - 1) {
+		strbuf_addf(err, "log '%s': the seqs of '%s' do not follow "
+		    "on without a gap (%llu lines, seqs %llu to %llu",
+		    l->dir, l->segs[i].name, (unsigned long long)lines,
+		    (unsigned long long)first, (unsigned long long)last);
+		if (i > 0)
+			strbuf_addf(err, ", after %llu",
+			    (unsigned long long)prev);
+		strbuf_addstr(err, "); run maintlog verify and repair the "
+		    "log before appending");
+		rc = RC_PERM;
+	}
+out:
+	free(buf);
+	return rc;
+}
+
 static int
 load_tail(struct mlog *l, struct strbuf *err)
 {
@@ -502,12 +571,19 @@ load_tail(struct mlog *l, struct strbuf *err)
 			close(fd);
 			return RC_PERM;
 		}
+		rc = check_seqs(l, i - 1, pfd, l->segs[i - 1].size,
+		    l->last_seq, err);
 		close(pfd);
 	} else if (last_line_seq(fd, end, &l->last_seq) < 0) {
 		strbuf_addf(err, "log '%s': cannot read the last seq of '%s' "
 		    "(damaged? run maintlog verify)", l->dir, s->name);
 		close(fd);
 		return RC_PERM;
+	} else if (end > 0)
+		rc = check_seqs(l, i, fd, end, l->last_seq, err);
+	if (rc != RC_OK) {
+		close(fd);
+		return rc;
 	}
 	if (s->sealed) {
 		close(fd);
@@ -724,6 +800,7 @@ mlog_valid_type(const char *t)
 int
 mlog_check_rec(const struct json *rec, const char *type, struct strbuf *err)
 {
+	struct strbuf path;
 	const struct json *tv;
 	const char *t;
 
@@ -747,6 +824,21 @@ mlog_check_rec(const struct json *rec, const char *type, struct strbuf *err)
 		strbuf_addstr(err, "': want [a-z0-9_.-], at most 64");
 		return RC_PERM;
 	}
+	/*
+	 * jansson keeps a real as a double and writes it back with 17
+	 * digits (0.1 becomes 0.10000000000000001), so a real could not
+	 * be stored as given; maintlog(5) allows integers only.
+	 */
+	strbuf_init(&path, 0);
+	if (json_find_real(rec, &path)) {
+		strbuf_addstr(err, "field '");
+		log_escape(err, path.buf, path.len > 200 ? 200 : path.len);
+		strbuf_addstr(err, "' is not an integer: records hold "
+		    "integers only");
+		strbuf_release(&path);
+		return RC_PERM;
+	}
+	strbuf_release(&path);
 	return RC_OK;
 }
 

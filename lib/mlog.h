@@ -114,16 +114,25 @@ int mlog_seg_hash(struct mlog *l, size_t i, off_t len, char hex[57],
  * Validation of a record to be written, the same for every writer
  * (mlog_prep_add and so mlog_write and mlog_append call it): rec must
  * be a JSON object whose "type", or else type, is a valid type name
- * (mlog_valid_type).  RC_PERM with one of: "not a JSON object",
- * "\"type\" is not a string", "record has no \"type\"", "bad type
- * 'T': want [a-z0-9_.-], at most 64".
+ * (mlog_valid_type), holding no number but integers (json_find_real).
+ * RC_PERM with one of: "not a JSON object", "\"type\" is not a
+ * string", "record has no \"type\"", "bad type 'T': want
+ * [a-z0-9_.-], at most 64", "field 'P' is not an integer: records
+ * hold integers only".
  */
 int mlog_check_rec(const struct json *rec, const char *type,
     struct strbuf *err);
 /* A type name: 1..64 of [a-z0-9_.-], not starting with '.' or '-'. */
 int mlog_valid_type(const char *t);
 
-/* Writing. */
+/*
+ * Writing.  mlog_lock takes the writer's lock, cuts a torn tail and
+ * reads the last seq; it refuses (RC_PERM, the lock released) a log
+ * whose last segment holding records has seqs that do not follow on
+ * from the segment before without a gap or a repeat (its line count,
+ * first and last seqs disagree), so that no writer numbers new records
+ * from a bad one.
+ */
 int mlog_lock(struct mlog *l, int timeout_ms, struct strbuf *err);
 void mlog_unlock(struct mlog *l);
 /*

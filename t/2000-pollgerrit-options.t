@@ -107,6 +107,19 @@ test_expect_success '-n checks a good config and does nothing' '
 	    "$BUILDFARM_DIR/spool"
 '
 
+test_expect_success '-n checks urls in full: a bad port or host is refused' '
+	for u in https://go-review.example:99999 https://go-review.example:0 \
+	    "https://go-review.example:8x/r" "https://go^review.example"
+	do
+		url=$u && write_config </dev/null &&
+		test_expect_code 100 pollgerrit -n poll 2>err &&
+		grep "url .$u.: bad" err || return 1
+	done &&
+	url=https://go-review.example:8443/r && write_config </dev/null &&
+	pollgerrit -n poll &&
+	url=https://go-review.example && write_config </dev/null
+'
+
 test_expect_success 'a misspelt key or section is a warning, and the rest still runs' '
 	write_config <<-EOF &&
 		pagsize = 50

@@ -44,6 +44,23 @@ test_expect_success 'review with -m, a full change id and the message from stdin
 	test_cmp expect g/reviews.log
 '
 
+test_expect_success 'review refuses a label given twice and an empty message, posting nothing' '
+	: >g/reviews.log &&
+		test_expect_code 100 pollgerrit review -g go -l Code-Review=+1 -l TryBot-Result=1 \
+		-l Code-Review=-1 51970 current 2>err &&
+	grep "label .Code-Review. given twice" err &&
+	test_expect_code 100 pollgerrit review -g go -m "" 51970 current 2>err &&
+	grep "empty message from -m" err &&
+	test_expect_code 100 pollgerrit review -g go -l Code-Review=+1 -m " " 51970 current 2>err &&
+	grep "empty message from -m" err &&
+	: >empty &&
+	test_expect_code 100 pollgerrit review -g go -F empty 51970 current 2>err &&
+	grep "empty message from -F" err &&
+	test_must_be_empty g/reviews.log &&
+	pollgerrit review -g go -l Code-Review=+1 -l Code-Review-2=1 51970 current &&
+	grep "Code-Review-2" g/reviews.log
+'
+
 test_expect_success 'review: 5xx is 111, 4xx 100, refused credentials 100' '
 	step 2 &&
 	echo "boom" >g/2/err.txt &&

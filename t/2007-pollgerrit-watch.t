@@ -34,6 +34,17 @@ test_expect_success 'an outage: one line per failed round, with the wait' '
 	wait_for_line "round failed; next try in 4000 ms" watch.log
 '
 
+test_expect_success 'a 429 with Retry-After is honoured: seconds or an HTTP date' '
+	echo "Too Many Requests" >g/err.txt &&
+	mkdir -p g/r1 g/r2 &&
+	echo "GET /changes/ * err.txt status=429 retry-after=3" >g/r1/routes &&
+	echo "GET /changes/ * err.txt status=429 retry-after=date6" >g/r2/routes &&
+	step r1 &&
+	wait_for_line "round failed; Retry-After 3 s; next try in 3000 ms$" watch.log 20 &&
+	step r2 &&
+	wait_for_line "round failed; Retry-After [4-6] s; next try in [4-6]000 ms$" watch.log 10
+'
+
 test_expect_success 'and back: the work done meanwhile is found' '
 	step 4 &&
 	change n=101 ps=2 vote=Run-TryBot:1001:1 \
@@ -58,6 +69,15 @@ test_expect_success 'a signal stops it, with status 0, and nothing twice' '
 	test_cmp expect.sorted actual &&
 	records >actual &&
 	test_line_count = 3 actual
+'
+
+test_expect_success 'Retry-After is capped at 300 s' '
+	mkdir -p g/cap &&
+	echo "GET /changes/ * err.txt status=429 retry-after=100000" >g/cap/routes &&
+	step cap &&
+	start_daemon watch2 pollgerrit watch -i 1 -I 2 >watch2.out &&
+	wait_for_line "round failed; Retry-After 100000 s; next try in 300000 ms$" watch2.log &&
+	stop_daemon watch2
 '
 
 test_done

@@ -174,4 +174,31 @@ test_expect_success 'the default log directory is $BUILDFARM_DIR/corpus' '
 	echo 1 >expect && test_cmp expect out
 '
 
+test_expect_success 'a non-integer number is refused, naming its field; integers are kept' '
+	echo "{\"type\":\"git\"}" | maintlog -d num append >out &&
+	cp num/0000.jsonl before &&
+	printf "%s\n" "{\"type\":\"git\",\"n\":1}" "{\"type\":\"git\",\"f\":[0.1]}" >in1 &&
+	echo "{\"type\":\"git\",\"o\":{\"b\":1e3}}" >in2 &&
+	echo "{\"type\":\"git\",\"x\":1.0}" >in3 &&
+	for i in 1 2 3
+	do
+		test_expect_code 100 maintlog -d num append <in$i 2>err$i || return 1
+	done &&
+	grep "line 2: field .f\.0. is not an integer: records hold integers only; nothing appended" err1 &&
+	grep "line 1: field .o\.b. is not an integer" err2 &&
+	grep "line 1: field .x. is not an integer" err3 &&
+	test_cmp before num/0000.jsonl &&
+	echo "{\"type\":\"git\",\"i\":[-9223372036854775808,9223372036854775807,-0]}" |
+		maintlog -d num append >out &&
+	tail -n 1 num/0000.jsonl | grep "\"i\":\[-9223372036854775808,9223372036854775807,0\]"
+'
+
+test_expect_success 'records nest at most 2048 levels deep, the record itself included' '
+	open=$(printf "%2047s" "" | tr " " "[") && close=$(printf "%2047s" "" | tr " " "]") &&
+	echo "{\"type\":\"git\",\"a\":$open$close}" | maintlog -d num append >out &&
+	echo "{\"type\":\"git\",\"a\":[$open$close]}" >deep &&
+	test_expect_code 100 maintlog -d num append <deep 2>err &&
+	grep "line 1: malformed JSON: .*maximum parsing depth reached" err
+'
+
 test_done

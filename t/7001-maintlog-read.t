@@ -38,7 +38,12 @@ test_expect_success 'cat -s starts at a seq, in any segment' '
 		head -n 1 out | grep "\"seq\":$s," || return 1
 	done &&
 	maintlog -d log cat -s 8 >out &&
-	test_must_be_empty out
+	test_must_be_empty out &&
+	test_expect_code 100 maintlog -d log cat -s 0 >out 2>err &&
+	test_must_be_empty out &&
+	grep "bad seq .0." err &&
+	test_expect_code 100 maintlog -d log grep -s 0 type 2>err &&
+	grep "bad seq .0." err
 '
 
 test_expect_success 'cat -t keeps only one type (not nested look-alikes)' '
@@ -69,6 +74,14 @@ test_expect_success 'grep: an array field matches when any element does; index p
 	test_line_count = 1 out && grep "\"commit\":\"aaa\"" out &&
 	maintlog -d log grep parents.0=p3 >out &&
 	test_line_count = 1 out && grep "\"commit\":\"bbb\"" out
+'
+
+test_expect_success 'grep field={json} matches an object or array by its canonical form' '
+	maintlog -d log grep "labels={ \"Run-TryBot\": {\"value\": 1} }" >out &&
+	test_line_count = 1 out && grep "\"change\":1001" out &&
+	maintlog -d log grep "parents=[\"p1\", \"p2\"]" >out &&
+	test_line_count = 1 out && grep "\"commit\":\"aaa\"" out &&
+	test_expect_code 1 maintlog -d log grep "parents=[\"p2\"]" >out
 '
 
 test_expect_success 'grep field~regex and field presence' '

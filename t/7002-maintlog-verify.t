@@ -33,6 +33,34 @@ test_expect_success 'a gap in the seqs: exit 100 naming segment, offset and seq'
 	test_cmp expect out
 '
 
+test_expect_success 'append refuses a log with a gap (100) until it is repaired as maintlog.1 says' '
+	cp gap/0000.jsonl before &&
+	echo "{\"type\":\"git\"}" >one &&
+	test_expect_code 100 maintlog -d gap append <one >out 2>err &&
+	test_must_be_empty out &&
+	grep "seqs of .0000.jsonl. do not follow on without a gap (3 lines, seqs 1 to 4); run maintlog verify and repair" err &&
+	test_cmp before gap/0000.jsonl &&
+	# the repair: cut the segment at the bad line, append the rest anew
+	tail -c +127 gap/0000.jsonl >rest &&
+	truncate -s 126 gap/0000.jsonl &&
+	maintlog -d gap append <rest >out &&
+	echo 3 >expect && test_cmp expect out &&
+	maintlog -d gap append <one >out &&
+	echo 4 >expect && test_cmp expect out &&
+	maintlog -d gap verify
+'
+
+test_expect_success 'append refuses a growing segment that does not follow the sealed one' '
+	cp -r log skip && chmod -R u+w skip &&
+	g=$(ls skip | grep "^[0-9]*\.jsonl$") &&
+	sed 1d skip/$g >tmp && cat tmp >skip/$g &&
+	test_expect_code 100 maintlog -d skip append <one 2>err &&
+	grep "seqs of .$g. do not follow on without a gap (.*, after [0-9]*)" err &&
+	: >skip/$g &&
+	maintlog -d skip append <one >out &&
+	maintlog -d skip verify
+'
+
 test_expect_success 'a repeated seq and a line that is not JSON' '
 	mkdir rep bad &&
 	cat >rep/0000.jsonl <<-\EOF &&

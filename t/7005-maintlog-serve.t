@@ -54,6 +54,20 @@ test_expect_success 'GET /logs gives the index of every segment' '
 	grep -i "^X-Sum-Segment-Size: $sum" headers
 '
 
+test_expect_success 'an in-place edit of the growing segment changes its sha224 in the index' '
+	g=$(ls up | grep "^[0-9]*\.jsonl$") &&
+	cp up/$g saved &&
+	curl -sS -o index $url &&
+	index_of up >expect && test_cmp expect index &&
+	perl -e "open(F, q(+<), \$ARGV[0]) or die; seek(F, 20, 0); print F q(9); close F" up/$g &&
+	! cmp -s saved up/$g &&
+	curl -sS -o index $url &&
+	index_of up >expect && test_cmp expect index &&
+	cp saved up/$g &&
+	curl -sS -o index $url &&
+	index_of up >expect && test_cmp expect index
+'
+
 test_expect_success 'GET /logs/N gives the segment bytes, with Range' '
 	f=$(ls up | grep "^0001\.") &&
 	curl -sS -o seg1 $url/1 &&
@@ -266,10 +280,44 @@ test_expect_success 'malformed index, 404 and 503 from the server' '
 	test_line_count = 1 err
 '
 
+test_expect_success 'segment urls off the index origin are refused before any fetch' '
+	other=$(free_port) &&
+	for u in "http://127.0.0.1:$other/logs/0" "//example.org/logs/0" \
+	    "https://127.0.0.1:$fport/logs/0" "http://localhost:$fport/logs/0"
+	do
+		echo "[{\"number\":0,\"size\":5,\"sha224\":\"$(printf %056d 0)\",\"url\":\"$u\"}]" >fx/evil &&
+		: >fx/requests.log &&
+		test_expect_code 100 maintlog -d m3 sync http://127.0.0.1:$fport/evil 2>err &&
+		grep "index entry 0: segment url .* is not on the index.s origin" err &&
+		test_line_count = 1 fx/requests.log || return 1
+	done
+'
+
+test_expect_success 'a server that ignores Range is named as such' '
+	printf "%s\n" "{\"type\":\"git\",\"n\":1}" "{\"type\":\"git\",\"n\":2}" |
+		maintlog -d rsrc append >/dev/null &&
+	cp rsrc/0000.jsonl fx/seg &&
+	head -n 1 fx/seg >first &&
+	index () {
+		echo "[{\"number\":0,\"size\":$(wc -c <$1),\"sha224\":\"$(openssl dgst -sha224 -r $1 | cut -c1-56)\",\"url\":\"http://127.0.0.1:$fport/seg\",\"sealed\":false}]"
+	} &&
+	index fx/seg >fx/whole &&
+	mkdir rdst && cp first rdst/0000.jsonl &&
+	test_expect_code 100 maintlog -d rdst sync http://127.0.0.1:$fport/whole 2>err &&
+	grep "/seg.: the server ignored the Range request (HTTP 200, not 206)" err &&
+	test_line_count = 1 err &&
+	test_cmp first rdst/0000.jsonl
+'
+
 test_expect_success 'an index body cut short is a temporary failure (111)' '
 	echo "[]" >fx/cut && : >fx/cut.cut &&
 	test_expect_code 111 maintlog -d m2 sync http://127.0.0.1:$fport/cut 2>err &&
 	test_line_count = 1 err
+'
+
+test_expect_success 'serve logs each request as maintlog.1 shows' '
+	grep "^maintlog: GET /logs/1 200 1960 [0-9]*ms 127\.0\.0\.1:[0-9]*$" serve.log &&
+	grep "^maintlog: GET /logs?waitsizenot=[0-9]* 304 0 [0-9]*ms 127\.0\.0\.1:[0-9]*$" serve.log
 '
 
 test_expect_success 'serve stops cleanly on SIGTERM' '

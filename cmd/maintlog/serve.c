@@ -10,8 +10,11 @@
  * served.  Each request opens its own view of the directory (struct
  * mlog is not shared between threads); long polls share the library's
  * one inotify watch of the log, whatever their number.  The one shared
- * thing here is the cached SHA-224 state of the growing segment, so the
- * index does not rehash up to 16 MiB on every long-poll wake-up.
+ * thing here is the cached SHA-224 of the growing segment, so the index
+ * does not rehash up to 16 MiB on every long-poll wake-up.  The cache
+ * holds only while the file is the same (inode, size, mtime): nothing
+ * but trust says an admin did not edit the segment in place, so any
+ * change means hashing the bytes again from the start.
  */
 #include "compat.h"
 
@@ -20,6 +23,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -42,10 +46,12 @@ struct server {
 	int hold_s;		/* long-poll hold */
 	struct httpd *h;	/* main's: set after the threads start */
 	pthread_mutex_t mu;
-	/* hash state of the growing segment's first hlen bytes */
+	/* SHA-224 of the growing segment's first hlen bytes, as it was */
 	unsigned hnum;
 	off_t hlen;
-	struct hash *hstate;
+	char hhex[57];
+	struct stat hst;	/* the file then: st_ino, st_size, st_mtim */
+	int hok;
 };
 
 struct segview {
@@ -55,31 +61,48 @@ struct segview {
 	char sha224[57];
 };
 
-/* SHA-224 of the first len bytes of growing segment i, incrementally. */
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*
+ * SHA-224 of the first len bytes of growing segment i: the cached one
+ * when the file has not changed since, else hashed from the bytes.
+ * Hashing is done under the lock, so that the long polls an append
+ * wakes hash the segment once between them, not once each.
+ */
 static int
 growing_hash(struct server *sv, struct mlog *l, size_t i, off_t len,
     char hex[57], struct strbuf *err)
 {
 	const struct mlog_seg *seg = mlog_seg(l, i);
-	struct hash *h;
+	struct hash *h = NULL;
+	struct stat st;
 	off_t from = 0;
 	char buf[65536];
 	int fd, rc = RC_OK;
 
-	pthread_mutex_lock(&sv->mu);
-	if (sv->hstate != NULL && sv->hnum == seg->number && sv->hlen <= len) {
-		h = hash_copy(sv->hstate);
-		from = sv->hlen;
-	} else
-		h = hash_new(HASH_SHA224);
-	pthread_mutex_unlock(&sv->mu);
-
 	fd = openat(mlog_dirfd(l), seg->name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		strbuf_addf(err, "open '%s': %s", seg->name, strerror(errno));
-		hash_free(h);
-		return errno == ENOENT ? RC_NO : RC_TEMP;
+		rc = errno == ENOENT ? RC_NO : RC_TEMP;
+		if (fd >= 0)
+			close(fd);
+		return rc;
 	}
+	pthread_mutex_lock(&sv->mu);
+	if (sv->hok && sv->hnum == seg->number && sv->hlen == len &&
+	    same_file(&sv->hst, &st)) {
+		memcpy(hex, sv->hhex, 57);
+		goto out;
+	}
+	/* the stat came first: a change while we read shows next time */
+	h = hash_new(HASH_SHA224);
 	while (from < len) {
 		size_t want = len - from > (off_t)sizeof(buf) ? sizeof(buf) :
 		    (size_t)(len - from);
@@ -94,14 +117,14 @@ growing_hash(struct server *sv, struct mlog *l, size_t i, off_t len,
 		hash_update(h, buf, (size_t)r);
 		from += r;
 	}
-	pthread_mutex_lock(&sv->mu);
-	hash_free(sv->hstate);
-	sv->hstate = hash_copy(h);
+	hash_hex(h, hex);
+	memcpy(sv->hhex, hex, 57);
 	sv->hnum = seg->number;
 	sv->hlen = len;
-	pthread_mutex_unlock(&sv->mu);
-	hash_hex(h, hex);
+	sv->hst = st;
+	sv->hok = 1;
 out:
+	pthread_mutex_unlock(&sv->mu);
 	close(fd);
 	hash_free(h);
 	return rc;
@@ -369,7 +392,6 @@ cmd_serve(int argc, char **argv)
 	while (sig_wait(-1) == 0)
 		;
 	httpd_stop(sv.h);
-	hash_free(sv.hstate);
 	pthread_mutex_destroy(&sv.mu);
 	strbuf_release(&err);
 	return RC_OK;

@@ -72,6 +72,7 @@ static int
 parse_index(struct syncer *s, const char *body, size_t len,
     struct strbuf *err)
 {
+	struct strbuf abs = STRBUF_INIT;
 	struct json *j;
 	size_t i, n;
 
@@ -101,6 +102,17 @@ parse_index(struct syncer *s, const char *body, size_t len,
 			json_free(j);
 			return RC_PERM;
 		}
+		/* a hostile index must not make us fetch from elsewhere */
+		if (http_resolve(s->url, url, &abs) < 0 ||
+		    http_same_origin(s->url, abs.buf) != 1) {
+			strbuf_addf(err, "index entry %zu: segment url '%s' "
+			    "is not on the index's origin", i, esc(url));
+			strbuf_release(&abs);
+			s->n = i;
+			json_free(j);
+			return RC_PERM;
+		}
+		strbuf_reset(&abs);
 		s->segs[i].number = (unsigned)num;
 		s->segs[i].size = size;
 		memcpy(s->segs[i].sha224, sha, 57);
@@ -111,6 +123,7 @@ parse_index(struct syncer *s, const char *body, size_t len,
 		s->n = i + 1;
 	}
 	json_free(j);
+	strbuf_release(&abs);
 	return RC_OK;
 }
 
@@ -216,16 +229,21 @@ download(struct syncer *s, const struct rseg *rs, long long from,
 		}
 		opt.sink_fd = fd;
 		c = http_get(url.buf, &opt, &r, err);
-		if (c != HTTP_OK) {
-			rc = http_class_rc(c);
+		if (r.status >= 200 && r.status < 300 && r.status != 206) {
+			/*
+			 * What arrived is not the range we asked for (a whole
+			 * segment may also overflow max_body: same news).
+			 */
+			(void)!ftruncate(fd, st.st_size);
+			strbuf_reset(err);
+			strbuf_addf(err, "'%s': the server ignored the Range "
+			    "request (HTTP %ld, not 206)", esc(url.buf),
+			    r.status);
+			rc = RC_PERM;
 			goto out;
 		}
-		if (r.status != 206) {
-			/* what arrived is not the range we asked for */
-			(void)!ftruncate(fd, st.st_size);
-			strbuf_addf(err, "'%s' ignored the Range request "
-			    "(HTTP %ld)", esc(url.buf), r.status);
-			rc = RC_PERM;
+		if (c != HTTP_OK) {
+			rc = http_class_rc(c);
 			goto out;
 		}
 		if (fsync(fd) < 0 || fstat(fd, &st) < 0) {

@@ -129,6 +129,7 @@ struct server {
 
 	/* watch: back-off */
 	int fails;
+	long long retry_after;	/* s, from a 429 or 503 this round; -1: none */
 	long long next_full_ms, next_try_ms;
 };
 
@@ -238,5 +239,7 @@ int try_open(struct strbuf *err);
 int try_queue(struct server *s, const struct change *c, struct strbuf *err);
 int try_caught_up(struct server *s, const int64_t *touched, size_t n,
     struct strbuf *err);
+int try_unvoted(struct server *s, const struct change *old,
+    const struct change *c, struct strbuf *err);
 
 #endif

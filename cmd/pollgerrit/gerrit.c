@@ -240,6 +240,12 @@ request(struct server *s, const char *method, const char *path,
 		cls = http_get(url.buf, &opt, &r, &e);
 	log_debug("%s %s: %ld", method, esc(url.buf), r.status);
 	if (cls != HTTP_OK) {
+		long long ra;
+
+		/* watch waits as long as an overloaded server asks */
+		if ((r.status == 429 || r.status == 503) &&
+		    http_retry_after(&r, &ra) == 0)
+			s->retry_after = ra;
 		rc = http_class_rc(cls);
 		strbuf_addf(err, "gerrit '%s': %s", s->name, e.buf);
 		if (cls == HTTP_AUTH)

@@ -315,6 +315,9 @@ record(struct server *s, struct fetch *f, struct fetch *t, int *news,
 		old = changes_get(&st->ch, c->number);
 		if (old != NULL && change_same(old, c))
 			continue;	/* re-read through the overlap */
+		if ((rc = try_unvoted(s, old, c, err)) != RC_OK &&
+		    rc != RC_NO)
+			goto out;
 		changes_put(&st->ch, p->c);
 		p->c = NULL;
 		st->dirty = 1;
@@ -482,6 +485,7 @@ watch_loop(struct server **sel, size_t n, long try_ms, long full_ms)
 				what = POLL_TRY;
 			else
 				continue;
+			s->retry_after = -1;
 			rc = poll_round(s, what, 0);
 			now = mono_ms();
 			if (rc == RC_OK || rc == RC_NO) {
@@ -501,10 +505,22 @@ watch_loop(struct server **sel, size_t n, long try_ms, long full_ms)
 				for (k = 0; k < s->fails && d < MAX_BACKOFF_MS;
 				    k++)
 					d *= 2;
+				if (s->retry_after >= 0) {
+					/* the server's word, within bounds */
+					d = s->retry_after * 1000;
+					if (d < try_ms)
+						d = try_ms;
+				}
 				if (d > MAX_BACKOFF_MS)
 					d = MAX_BACKOFF_MS;
-				log_warnx("gerrit '%s': round failed; next try "
-				    "in %lld ms", s->name, d);
+				if (s->retry_after >= 0)
+					log_warnx("gerrit '%s': round failed; "
+					    "Retry-After %lld s; next try in "
+					    "%lld ms", s->name, s->retry_after,
+					    d);
+				else
+					log_warnx("gerrit '%s': round failed; "
+					    "next try in %lld ms", s->name, d);
 				s->next_try_ms = now + d;
 				if ((what & POLL_CHANGES) ||
 				    s->next_full_ms < now + d)

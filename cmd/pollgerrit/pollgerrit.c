@@ -304,7 +304,7 @@ cmd_review(int argc, char **argv)
 {
 	const char *gflag = NULL, *mflag = NULL, *Fflag = NULL;
 	char **labels = NULL, *message = NULL;
-	size_t nlabels = 0;
+	size_t nlabels = 0, i;
 	struct server *s;
 	int ch, rc;
 
@@ -322,6 +322,13 @@ cmd_review(int argc, char **argv)
 				fatalx(RC_PERM, "bad label '%s': want "
 				    "Name=value, such as TryBot-Result=+1",
 				    esc(optarg));
+			/* Gerrit keeps one vote per label: say, not pick */
+			for (i = 0; i < nlabels; i++)
+				if (strncmp(labels[i], optarg,
+				    strcspn(optarg, "=") + 1) == 0)
+					fatalx(RC_PERM, "label '%.*s' given "
+					    "twice", (int)strcspn(optarg, "="),
+					    esc(optarg));
 			/* "+1": atoi takes the sign */
 			labels[nlabels++] = optarg;
 			break;
@@ -346,6 +353,10 @@ cmd_review(int argc, char **argv)
 	s = one_server(gflag);
 	message = Fflag != NULL ? read_message(Fflag) :
 	    mflag != NULL ? xstrdup(mflag) : NULL;
+	if (message != NULL && message[strspn(message, " \t\r\n")] == '\0')
+		fatalx(RC_PERM, "empty message from %s: give some text, or "
+		    "no %s", Fflag != NULL ? "-F" : "-m",
+		    Fflag != NULL ? "-F" : "-m");
 	rc = nflag ? RC_OK : review_post(s, argv[0], argv[1], labels, nlabels,
 	    message);
 	free(message);

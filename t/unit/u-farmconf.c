@@ -324,6 +324,58 @@ t_unknown(void)
 	strbuf_release(&got);
 }
 
+static void
+t_urls(void)
+{
+	static const char *const good[] = {
+		"http://h", "https://h:1/p", "http://127.0.0.1:65535",
+		"https://[::1]:8080/x", "http://[fe80::1]", "http://a_b.c-d:80",
+	};
+	static const char *const bad[][2] = {
+		{ "http://h:99999", "bad port: want 1 to 65535" },
+		{ "http://h:0", "bad port: want 1 to 65535" },
+		{ "http://h:", "bad port: want 1 to 65535" },
+		{ "http://h:8x", "bad port: want 1 to 65535" },
+		{ "http://h:123456789012345678901", "bad port: want 1 to 65535" },
+		{ "http://h!x/", "bad host name" },
+		{ "http://[::g]/", "bad IPv6 address" },
+		{ "http://[::1]x/", "bad host" },
+		{ "http://[::1/", "bad IPv6 address" },
+	};
+	struct strbuf warn = STRBUF_INIT, err = STRBUF_INIT, got = STRBUF_INIT;
+	struct strbuf text = STRBUF_INIT, want = STRBUF_INIT;
+	struct farmconf *fc = NULL;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		strbuf_reset(&text);
+		strbuf_addf(&text, "[farm]\n\turl = %s\n", good[i]);
+		write_config(text.buf);
+		check_int(farmconf_load(&fc, dir, FC_ALL, &warn, &err), ==,
+		    RC_OK);
+		farmconf_free(fc);
+		fc = NULL;
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		strbuf_reset(&text);
+		strbuf_addf(&text, "[farm]\n\turl = %s\n", bad[i][0]);
+		write_config(text.buf);
+		strbuf_reset(&err);
+		check_int(farmconf_load(&fc, dir, FC_ALL, &warn, &err), ==,
+		    RC_PERM);
+		strip(&got, &err);
+		strbuf_reset(&want);
+		strbuf_addf(&want, "farm: url '%s': %s\n1 problem\n", bad[i][0],
+		    bad[i][1]);
+		check_str(got.buf, want.buf);
+	}
+	strbuf_release(&warn);
+	strbuf_release(&err);
+	strbuf_release(&got);
+	strbuf_release(&text);
+	strbuf_release(&want);
+}
+
 int
 main(void)
 {
@@ -336,6 +388,7 @@ main(void)
 	TEST(t_full(), "a full config: every section into its struct");
 	TEST(t_problems(), "every problem of a file, a line each");
 	TEST(t_unknown(), "unknown sections and keys are warnings, each once");
+	TEST(t_urls(), "http URLs: host, IPv6 and port checked in full");
 	unlink(path);
 	rmdir(dir);
 	return test_done();

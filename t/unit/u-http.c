@@ -1533,6 +1533,35 @@ t_resolve(void)
 	check_int(http_resolve("/just/a/path", "b", &out), ==, -1);
 	check_int(http_resolve("", "b", &out), ==, -1);
 	check_int(out.len, ==, 0);
+	check_int(http_same_origin("http://h/logs", "http://H:80/logs/0"), ==, 1);
+	check_int(http_same_origin("https://h:443/a", "https://h/b"), ==, 1);
+	check_int(http_same_origin("http://h/a", "https://h/a"), ==, 0);
+	check_int(http_same_origin("http://h:81/a", "http://h/a"), ==, 0);
+	check_int(http_same_origin("http://h/a", "http://g/a"), ==, 0);
+	check_int(http_same_origin("http://h/a", "/a"), ==, -1);
+	check_int(http_same_origin("http://h/a", "ftp://h/a"), ==, -1);
+	{
+		struct http_resp r = HTTP_RESP_INIT;
+		long long ra = -7;
+
+		check_int(http_retry_after(&r, &ra), ==, -1);
+		strbuf_addstr(&r.headers, "HTTP/1.1 429 X\r\n"
+		    "Retry-After:  120 \r\n\r\n");
+		check_int(http_retry_after(&r, &ra), ==, 0);
+		check_int(ra, ==, 120);
+		strbuf_reset(&r.headers);
+		strbuf_addstr(&r.headers, "Retry-After: Wed, 21 Oct 2015 "
+		    "07:28:00 GMT\r\n");
+		check_int(http_retry_after(&r, &ra), ==, 0);
+		check_int(ra, ==, 0);	/* in the past */
+		strbuf_reset(&r.headers);
+		strbuf_addstr(&r.headers, "Retry-After: soon\r\n");
+		check_int(http_retry_after(&r, &ra), ==, -1);
+		strbuf_reset(&r.headers);
+		strbuf_addstr(&r.headers, "Retry-After: -5\r\n");
+		check_int(http_retry_after(&r, &ra), ==, -1);
+		http_resp_release(&r);
+	}
 	http_urlencode(&out, "a b&c=d/é~");
 	check_str(out.buf, "a%20b%26c%3Dd%2F%C3%A9~");
 	strbuf_reset(&out);

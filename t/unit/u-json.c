@@ -318,6 +318,35 @@ t_each_ref(void)
 	strbuf_release(&sb);
 }
 
+static void
+t_find_real(void)
+{
+	struct strbuf err = STRBUF_INIT, path = STRBUF_INIT;
+	struct json *j;
+
+	j = parse("{\"a\":[1,{\"b\":[2,0.5]}],\"c\":-0,\"d\":1e400}", &err);
+	check(j == NULL || json_find_real(j, &path));
+	json_free(j);
+	strbuf_reset(&path);
+	j = parse("{\"a\":[1,{\"b\":[2,0.5]}],\"c\":-0}", &err);
+	check_int(json_find_real(j, &path), ==, 1);
+	check_str(path.buf, "a.1.b.1");
+	json_free(j);
+	strbuf_reset(&path);
+	j = parse("{\"a\":[1,{\"b\":[2,-5]}],\"c\":-0,\"s\":\"0.5\"}",
+	    &err);
+	check_int(json_find_real(j, &path), ==, 0);
+	check_str(path.buf, "");
+	json_free(j);
+	j = parse("1.0", &err);
+	check_int(json_find_real(j, &path), ==, 1);
+	check_str(path.buf, "");
+	json_free(j);
+	check_int(json_find_real(NULL, &path), ==, 0);
+	strbuf_release(&err);
+	strbuf_release(&path);
+}
+
 int
 main(void)
 {
@@ -329,5 +358,6 @@ main(void)
 	TEST(t_scalar_text(), "scalar_text of every kind");
 	TEST(t_strn(), "new_strn and quote with invalid UTF-8 and NULs");
 	TEST(t_each_ref(), "object_each in key order; json_ref");
+	TEST(t_find_real(), "find_real names the first real's path");
 	return test_done();
 }
