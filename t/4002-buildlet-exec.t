@@ -108,6 +108,29 @@ test_expect_success 'relative commands run in the work directory' '
 	test_cmp expect out.body
 '
 
+test_expect_success 'cmd and dir never go through a symbolic link (400)' '
+	mkdir -p outside &&
+	printf "#!/bin/sh\necho escaped\n" >outside/evil.sh &&
+	chmod 755 outside/evil.sh &&
+	ln -s "$PWD/outside" "$wd/link" &&
+	ln -s "$PWD/outside/evil.sh" "$wd/evil.sh" &&
+	for args in "-d cmd=link/evil.sh|cmd|link/evil.sh" \
+	    "-d cmd=evil.sh|cmd|evil.sh" \
+	    "-d cmd=bin/where.sh -d dir=link|dir|link" \
+	    "-d cmd=bin/where.sh -d dir=link/.|dir|link/." \
+	    "-d mode=sys -d cmd=/bin/pwd -d dir=link|dir|link"
+	do
+		a=${args%%|*} &&
+		rest=${args#*|} &&
+		printf "400\nbad '\''%s'\'' parameter: \"%s\" goes through a symbolic link\n" \
+		    "${rest%|*}" "${rest#*|}" >expect &&
+		curl -sS -o body -w "%{http_code}\n" $a "$url/exec" >code &&
+		cat code body >out &&
+		test_cmp expect out || return 1
+	done &&
+	rm "$wd/link" "$wd/evil.sh"
+'
+
 test_expect_success 'bad requests get a plain 400 before anything runs' '
 	for args in "-G -d cmd=/bin/true -d mode=sys|requires POST method" \
 	    "-d mode=sys|requires '\''cmd'\'' parameter" \
