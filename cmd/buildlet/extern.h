@@ -55,6 +55,11 @@ void handle_exec(struct httpd_req *req);
 /* the process groups of running commands, killed on shutdown */
 void exec_kill_all(void);
 /*
+ * Kill and reap what finished commands left behind (all: everything
+ * any command left); see exec.c.  The buildlet must be a subreaper.
+ */
+void kill_orphans(int all);
+/*
  * An /exec request checked and turned into what to run, without
  * running it (exec.c; the form fuzzer calls it too).
  */
