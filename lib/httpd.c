@@ -513,6 +513,43 @@ queue(struct httpd_req *req)
 	return ret;
 }
 
+/*
+ * What libmicrohttpd 0.9.75 lets through of the framing RFC 9112
+ * forbids (a Content-Length it cannot parse it refuses itself): a
+ * second Content-Length of another value (it frames the body by the
+ * first, so the rest of the body would be read as the next request),
+ * Content-Length beside Transfer-Encoding, and an HTTP/1.1 request
+ * without Host.  The reason, or NULL.
+ */
+static const char *
+framing_error(const struct httpd_req *req)
+{
+	const char *clen = NULL, *te = NULL;
+	int host = 0;
+	size_t i;
+
+	for (i = 0; i < req->hdrs.nr; i++) {
+		const struct kv *e = &req->hdrs.v[i];
+
+		if (strcasecmp(e->key, "Content-Length") == 0) {
+			if (clen != NULL && strcmp(clen, e->val) != 0)
+				return "conflicting Content-Length headers";
+			clen = e->val;
+		} else if (strcasecmp(e->key, "Transfer-Encoding") == 0)
+			te = e->val;
+		else if (strcasecmp(e->key, "Host") == 0) {
+			if (host++)
+				return "more than one Host header";
+		}
+	}
+	if (clen != NULL && te != NULL)
+		return "Content-Length with Transfer-Encoding";
+	if (!host && strcmp(req->version, "HTTP/1.0") != 0 &&
+	    strcmp(req->version, "HTTP/0.9") != 0)
+		return "missing Host header";
+	return NULL;
+}
+
 static enum MHD_Result
 on_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *data,
@@ -531,6 +568,13 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		 */
 		req = req_new(h, conn, url, method, version);
 		*con_cls = req;
+		if ((s = framing_error(req)) != NULL) {
+			/* the body is discarded and the connection closed */
+			req->too_big = 1;
+			httpd_add_header(req, "Connection", "close");
+			httpd_error(req, 400, s);
+			return queue(req);
+		}
 		req->mode = h->cfg.body_mode != NULL ?
 		    h->cfg.body_mode(req, h->cfg.arg) : HTTPD_BODY_BUFFER;
 		if (req->mode == HTTPD_BODY_PIPE) {

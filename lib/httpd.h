@@ -31,6 +31,12 @@
  * is discarded by the wrapper.  The reply is sent once the whole body
  * has arrived and the handler has returned.
  *
+ * Framing that RFC 9112 forbids never reaches the handler: a request
+ * with two different Content-Length headers, Content-Length beside
+ * Transfer-Encoding, or (HTTP/1.1) no Host or two, is answered 400 and
+ * the connection closed (libmicrohttpd refuses a Content-Length that
+ * is not a number itself, with its own 400 page).
+ *
  * The handler must call exactly one httpd_reply* function; if it
  * returns without one, the client gets 500.  Headers added with
  * httpd_add_header before the reply are sent with it.

@@ -108,6 +108,29 @@ test_expect_success 'relative commands run in the work directory' '
 	test_cmp expect out.body
 '
 
+test_expect_success 'cmd and dir never go through a symbolic link (400)' '
+	mkdir -p outside &&
+	printf "#!/bin/sh\necho escaped\n" >outside/evil.sh &&
+	chmod 755 outside/evil.sh &&
+	ln -s "$PWD/outside" "$wd/link" &&
+	ln -s "$PWD/outside/evil.sh" "$wd/evil.sh" &&
+	for args in "-d cmd=link/evil.sh|cmd|link/evil.sh" \
+	    "-d cmd=evil.sh|cmd|evil.sh" \
+	    "-d cmd=bin/where.sh -d dir=link|dir|link" \
+	    "-d cmd=bin/where.sh -d dir=link/.|dir|link/." \
+	    "-d mode=sys -d cmd=/bin/pwd -d dir=link|dir|link"
+	do
+		a=${args%%|*} &&
+		rest=${args#*|} &&
+		printf "400\nbad '\''%s'\'' parameter: \"%s\" goes through a symbolic link\n" \
+		    "${rest%|*}" "${rest#*|}" >expect &&
+		curl -sS -o body -w "%{http_code}\n" $a "$url/exec" >code &&
+		cat code body >out &&
+		test_cmp expect out || return 1
+	done &&
+	rm "$wd/link" "$wd/evil.sh"
+'
+
 test_expect_success 'bad requests get a plain 400 before anything runs' '
 	for args in "-G -d cmd=/bin/true -d mode=sys|requires POST method" \
 	    "-d mode=sys|requires '\''cmd'\'' parameter" \
@@ -292,6 +315,42 @@ test_expect_success 'a client that goes away leaves no process behind' '
 	wait $cpid;
 	pgroup_gone $pgid &&
 	test_wait_until "grep \"client went away; process group $pgid killed\" bl.log"
+'
+
+# escaped PATTERN: the processes whose command line matches PATTERN
+escaped () {
+	ps -eo pid=,args= | awk -v p="$1" '{
+		pid = $1; sub(/^ *[0-9]+ /, "")
+		if ($0 ~ p) print pid
+	}'
+}
+
+test_expect_success 'nothing a command started outlives its request: setsid, double fork, SIGTERM ignored' '
+	test_when_finished "kill -9 \$(escaped \"^sleep 32[0-4].$port\") 2>/dev/null; :" &&
+	sh_exec out "setsid sleep 320.$port </dev/null >/dev/null 2>&1 &
+	    ( (sleep 321.$port </dev/null >/dev/null 2>&1 &) & )
+	    setsid sh -c \"trap \\\"\\\" TERM; sleep 322.$port; :\" </dev/null >/dev/null 2>&1 &
+	    setsid sh -c \"setsid sleep 323.$port & sleep 324.$port\" </dev/null >/dev/null 2>&1 &
+	    sleep 0.5; echo started" &&
+	echo started >expect &&
+	test_cmp expect out.body &&
+	state ok 0 &&
+	test_cmp expect.t out.trailers &&
+	test_wait_until "test -z \"\$(escaped \"^sleep 32[0-4].$port\")\"" 10 &&
+	ps -eo ppid=,stat= | awk -v p=$(cat bl.pid) "\$1 == p && \$2 ~ /^Z/" >zombies &&
+	test_must_be_empty zombies
+'
+
+test_expect_success 'a running command keeps what it started, even when another ends' '
+	sh_exec out "( (sleep 2.$port; echo late) & ); sleep 3.$port; echo done" \
+	    >/dev/null 2>&1 &
+	cpid=$! &&
+	test_wait_until "test -n \"\$(escaped \"^sleep 3.$port\")\"" &&
+	sh_exec out2 "setsid sleep 325.$port </dev/null >/dev/null 2>&1 & echo x" &&
+	test_wait_until "test -z \"\$(escaped \"^sleep 325.$port\")\"" 10 &&
+	wait $cpid &&
+	printf "late\ndone\n" >expect &&
+	test_cmp expect out.body
 '
 
 test_expect_success '20 commands at once, and /status answers meanwhile' '

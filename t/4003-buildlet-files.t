@@ -49,6 +49,21 @@ test_expect_success 'PUT /write: the file, its mode, its parents' '
 	test_cmp expect mode
 '
 
+test_expect_success 'PUT /write: set-uid, set-gid and sticky are dropped' '
+	for m in 8389101 4194797 1049069 13632004
+	do
+		req out -T f "$url/write?path=suid&mode=$m" &&
+		expect 200 OK &&
+		test_cmp expect out &&
+		stat -c %a "$wd/suid" >mode &&
+		case $m in
+		13632004) echo 4 ;;
+		*) echo 755 ;;
+		esac >expect &&
+		test_cmp expect mode || return 1
+	done
+'
+
 test_expect_success 'PUT /write: a chunked body with no length' '
 	seq 1 100000 >numbers &&
 	curl -sS -H "Transfer-Encoding: chunked" -T - \

@@ -87,10 +87,15 @@ test_expect_success '/ls: errors' '
 	req out -X POST "$url/ls" &&
 	printf "400\nrequires GET method\n" >expect &&
 	test_cmp expect out &&
-	req out "$url/ls?dir=b" &&
-	printf "500\nWalk error: open %s/b: too many levels of symbolic links\n" \
-	    "$wd" >expect &&
-	test_cmp expect out
+	ln -s a "$wd/dlink" &&
+	for d in b dlink dlink/sub
+	do
+		req out "$url/ls?dir=$d" &&
+		printf "400\nbogus dir: \"%s\" goes through a symbolic link\n" \
+		    "$d" >expect &&
+		test_cmp expect out || return 1
+	done &&
+	rm "$wd/dlink"
 '
 
 test_expect_success '/ls of a big tree streams, and is whole' '
@@ -130,6 +135,9 @@ test_expect_success '/tgz of a subdirectory; bad and missing directories' '
 	test_cmp expect out &&
 	req out -X POST "$url/tgz" &&
 	printf "400\nrequires GET method\n" >expect &&
+	test_cmp expect out &&
+	req out "$url/tgz?dir=b" &&
+	printf "400\nbogus dir: \"b\" goes through a symbolic link\n" >expect &&
 	test_cmp expect out
 '
 

@@ -22,6 +22,7 @@
  */
 #include "compat.h"
 
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -465,6 +466,9 @@ main(int argc, char *argv[])
 	/* blocked in every thread, read by this one; USR1 is /halt's */
 	if (sig_init(&err, SIGINT, SIGTERM, SIGUSR1, 0) < 0)
 		fatalx(RC_TEMP, "%s", err.buf);
+	/* orphans of commands come to us, to be killed: exec.c */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1)
+		fatal(RC_TEMP, "prctl PR_SET_CHILD_SUBREAPER");
 	if ((bl.h = httpd_start(&cfg, &err)) == NULL)
 		fatalx(RC_TEMP, "%s", err.buf);
 	/* with port 0, the kernel's choice: buildlet(1) promises the form */

@@ -13,8 +13,8 @@
  * group).  The group is killed with SIGKILL when the timeout parameter
  * expires, when the client goes away (seen as POLLRDHUP on the
  * connection while waiting for output), and when the buildlet stops.
- * A process that makes its own session or group escapes; see BUGS in
- * buildlet(1).
+ * A process that makes its own session or group, or outlives its
+ * parent, is killed when the request ends: see kill_orphans.
  *
  * Completion is "the pipe reached EOF and the command was reaped", as
  * Go's cmd.Wait waits for its output copier: a background process that
@@ -23,7 +23,10 @@
  */
 #include "compat.h"
 
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,6 +40,7 @@
 #include "log.h"
 #include "proc.h"
 #include "strbuf.h"
+#include "tar.h"
 #include "timefmt.h"
 #include "xmalloc.h"
 
@@ -58,6 +62,8 @@ struct run {
 };
 
 static pthread_mutex_t running_mu = PTHREAD_MUTEX_INITIALIZER;
+/* one kill_orphans at a time: a pid another reaped may be reused */
+static pthread_mutex_t orphan_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct run *running;
 
 void
@@ -74,6 +80,8 @@ exec_spec_free(struct exec_spec *spec)
 	free(spec->envp);
 	free(spec->pathenv);
 	free(spec->dir);
+	free(spec->reldir);
+	free(spec->relcmd);
 	memset(spec, 0, sizeof(*spec));
 }
 
@@ -196,8 +204,11 @@ exec_prepare(struct httpd_req *req, struct exec_spec *spec, int *status,
 			spec->dir = xstrdup(bl.workdir);
 		else if (dir[0] == '/')
 			spec->dir = xstrdup(dir);
-		else
+		else {
 			spec->dir = join(bl.workdir, dir);
+			if (valid_rel_path(dir))
+				spec->reldir = xstrdup(dir);
+		}
 		abscmd = xstrdup(cmd);
 	} else {
 		if (!valid_rel_path(cmd)) {
@@ -215,6 +226,7 @@ exec_prepare(struct httpd_req *req, struct exec_spec *spec, int *status,
 			strbuf_addstr(msg, "requires 'cmd' parameter");
 			return -1;
 		}
+		spec->relcmd = xstrdup(cmd);
 		if (*dir == '\0') {
 			spec->dir = xstrdup(abscmd);
 			*strrchr(spec->dir, '/') = '\0';
@@ -227,8 +239,10 @@ exec_prepare(struct httpd_req *req, struct exec_spec *spec, int *status,
 			exec_spec_free(spec);
 			strbuf_addstr(msg, "bogus 'dir' parameter");
 			return -1;
-		} else
+		} else {
 			spec->dir = join(bl.workdir, dir);
+			spec->reldir = xstrdup(dir);
+		}
 	}
 	/* cmdArg, env and path come from the form body only */
 	if ((nargs = form_values(req, "cmdArg", &args)) == -1 ||
@@ -276,6 +290,57 @@ exec_prepare(struct httpd_req *req, struct exec_spec *spec, int *status,
 	return 0;
 }
 
+static void
+confine_msg(struct strbuf *msg, const char *what, const char *name)
+{
+	strbuf_addf(msg, "bad '%s' parameter: ", what);
+	go_quote(msg, name);
+	strbuf_addstr(msg, " goes through a symbolic link");
+}
+
+/*
+ * The rule of every other endpoint (tar_open_dir): one component at a
+ * time, no symbolic link.  A name that does not exist (yet) is left to
+ * the start, whose error goes into the trailer as before.  The check
+ * is made when the request arrives: a command of the client's own
+ * that swaps a directory for a link in between wins the race, which
+ * buys it nothing it could not run directly.
+ */
+int
+exec_confine(const struct exec_spec *spec, int wfd, struct strbuf *msg)
+{
+	struct strbuf d = STRBUF_INIT, leaf = STRBUF_INIT;
+	struct stat st;
+	int fd, rc = 0;
+
+	if (spec->reldir != NULL) {
+		if ((fd = tar_open_dir(wfd, spec->reldir, 0)) >= 0)
+			close(fd);
+		else if (errno == ELOOP) {
+			confine_msg(msg, "dir", spec->reldir);
+			return -1;
+		}
+	}
+	if (spec->relcmd == NULL || tar_split_path(spec->relcmd, &d,
+	    &leaf) == -1)
+		goto out;
+	if ((fd = tar_open_dir(wfd, d.buf, 0)) == -1) {
+		if (errno == ELOOP)
+			rc = -1;
+		goto out;
+	}
+	if (leaf.len > 0 && fstatat(fd, leaf.buf, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		rc = -1;
+	close(fd);
+out:
+	if (rc == -1)
+		confine_msg(msg, "cmd", spec->relcmd);
+	strbuf_release(&d);
+	strbuf_release(&leaf);
+	return rc;
+}
+
 /* ---- running ---- */
 
 static void
@@ -318,6 +383,138 @@ exec_kill_all(void)
 	for (x = running; x != NULL; x = x->next)
 		proc_kill(&x->p, SIGKILL);
 	pthread_mutex_unlock(&running_mu);
+	kill_orphans(1);
+}
+
+/* ---- orphans ---- */
+
+/* The session of process pid, from /proc/PID/stat; -1 if gone. */
+static pid_t
+session_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	long pp, pg, sid;
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid) >=
+	    (int)sizeof(path) || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "pid (comm) S ppid pgrp session ...": comm may hold anything */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %ld %ld %ld", &pp, &pg, &sid) != 3)
+		return -1;
+	return (pid_t)sid;
+}
+
+/*
+ * The main thread's children: with the buildlet a child subreaper,
+ * these are the orphans (see kill_orphans).  Their count, or -1 when
+ * the kernel has no children file (CONFIG_PROC_CHILDREN).
+ */
+static ssize_t
+orphans(pid_t **out)
+{
+	char path[64], buf[4096];
+	struct strbuf sb = STRBUF_INIT;
+	pid_t *v = NULL;
+	size_t n = 0, alloc = 0;
+	const char *s;
+	char *end;
+	ssize_t r;
+	long pid;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "/proc/self/task/%d/children",
+	    (int)getpid()) >= (int)sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while ((r = read(fd, buf, sizeof(buf))) > 0 ||
+	    (r == -1 && errno == EINTR))
+		if (r > 0)
+			strbuf_add(&sb, buf, (size_t)r);
+	close(fd);
+	for (s = sb.buf; *s != '\0'; s = end) {
+		pid = strtol(s, &end, 10);
+		if (end == s)
+			break;
+		if (n == alloc) {
+			alloc = alloc ? 2 * alloc : 16;
+			v = xreallocarray(v, alloc, sizeof(*v));
+		}
+		v[n++] = (pid_t)pid;
+	}
+	strbuf_release(&sb);
+	*out = v;
+	return (ssize_t)n;
+}
+
+/*
+ * main() makes the buildlet a child subreaper (PR_SET_CHILD_SUBREAPER),
+ * so a process whose parent dies -- what a command leaves running when
+ * it exits, a daemon that left by setsid and a double fork -- becomes
+ * a child of the buildlet; of its main thread, since the kernel hands
+ * orphans to the first live thread, while commands are children of the
+ * connection threads that started them.  So the main thread's children
+ * are the orphans.  When an /exec ends, every orphan that is not in the
+ * session of a command still running is killed with SIGKILL and
+ * reaped; its children are then orphans in turn, and so on until none
+ * is left.  Only unreaped children are signalled, so no process id can
+ * have been reused.  all (on shutdown): every orphan.
+ */
+void
+kill_orphans(int all)
+{
+	pid_t *v = NULL, *sids = NULL, sid;
+	size_t nsids = 0, i, j, alloc = 0;
+	ssize_t n;
+	int round, killed;
+	struct run *x;
+
+	if (!all) {
+		pthread_mutex_lock(&running_mu);
+		for (x = running; x != NULL; x = x->next) {
+			if (nsids == alloc) {
+				alloc = alloc ? 2 * alloc : 8;
+				sids = xreallocarray(sids, alloc,
+				    sizeof(*sids));
+			}
+			sids[nsids++] = x->p.pid;	/* a session leader */
+		}
+		pthread_mutex_unlock(&running_mu);
+	}
+	pthread_mutex_lock(&orphan_mu);
+	for (round = 0; round < 1000; round++) {
+		free(v);
+		v = NULL;
+		if ((n = orphans(&v)) <= 0)
+			break;
+		killed = 0;
+		for (i = 0; i < (size_t)n; i++) {
+			sid = session_of(v[i]);
+			for (j = 0; j < nsids && sids[j] != sid; j++)
+				;
+			if (sid != -1 && j < nsids) {
+				/* a running command's; a zombie is reaped */
+				(void)waitpid(v[i], NULL, WNOHANG);
+				continue;
+			}
+			kill(v[i], SIGKILL);
+			while (waitpid(v[i], NULL, 0) == -1 && errno == EINTR)
+				;
+			killed++;
+		}
+		if (killed == 0)
+			break;
+	}
+	pthread_mutex_unlock(&orphan_mu);
+	free(v);
+	free(sids);
 }
 
 /*
@@ -517,6 +714,8 @@ exec_done(void *arg, int closed)
 			    "%d killed", esc(x->spec.argv[0]), (int)x->p.pid);
 	}
 	running_del(x);
+	if (x->started)
+		kill_orphans(0);
 	if (x->out >= 0)
 		close(x->out);
 	proc_clear(&x->p);
@@ -543,6 +742,11 @@ handle_exec(struct httpd_req *req)
 	}
 	if ((fd = workdir_open(req)) == -1)
 		goto fail;
+	if (exec_confine(&x->spec, fd, &msg) == -1) {
+		close(fd);
+		httpd_error(req, 400, msg.buf);
+		goto fail;
+	}
 	close(fd);
 	x->req = req;
 	x->conn = httpd_client_fd(req);

@@ -55,6 +55,11 @@ void handle_exec(struct httpd_req *req);
 /* the process groups of running commands, killed on shutdown */
 void exec_kill_all(void);
 /*
+ * Kill and reap what finished commands left behind (all: everything
+ * any command left); see exec.c.  The buildlet must be a subreaper.
+ */
+void kill_orphans(int all);
+/*
  * An /exec request checked and turned into what to run, without
  * running it (exec.c; the form fuzzer calls it too).
  */
@@ -65,12 +70,19 @@ struct exec_spec {
 	char **envp;		/* NULL-terminated, deduplicated */
 	char *pathenv;		/* the "PATH=" string made from path */
 	char *dir;
+	char *reldir;		/* dir beneath the work dir, to check; or NULL */
+	char *relcmd;		/* the program beneath it, to check; or NULL */
 	int debug;
 	long long timeout_ms;	/* 0: none */
 };
 int exec_prepare(struct httpd_req *req, struct exec_spec *spec,
     int *status, struct strbuf *msg);
 void exec_spec_free(struct exec_spec *spec);
+/*
+ * Whether reldir and relcmd resolve beneath the work directory wfd
+ * without a symbolic link: 0, or -1 with a 400's message in msg.
+ */
+int exec_confine(const struct exec_spec *spec, int wfd, struct strbuf *msg);
 
 /* files.c */
 void handle_write(struct httpd_req *req);

@@ -37,9 +37,6 @@
 #define GO_MODE_DEVICE	(1U << 26)
 #define GO_MODE_PIPE	(1U << 25)
 #define GO_MODE_SOCKET	(1U << 24)
-#define GO_MODE_SETUID	(1U << 23)
-#define GO_MODE_SETGID	(1U << 22)
-#define GO_MODE_STICKY	(1U << 20)
 #define GO_MODE_TYPE	(GO_MODE_DIR | GO_MODE_SYMLINK | GO_MODE_DEVICE | \
 	GO_MODE_PIPE | GO_MODE_SOCKET)
 
@@ -70,8 +67,10 @@ reply_symlink(struct httpd_req *req, const char *what, const char *name)
 
 /*
  * The mode parameter: a decimal os.FileMode (strconv.ParseInt, then
- * the uint32 conversion) that must be a regular file's.  Returns the
- * st_mode bits or -1.
+ * the uint32 conversion) that must be a regular file's.  Only its
+ * permission bits are kept, as /writetgz keeps them: a client must not
+ * make a set-uid file (of root, when the buildlet runs as root).
+ * Returns 0 with *mode set, or -1.
  */
 static int
 parse_mode(const char *s, mode_t *mode)
@@ -95,12 +94,6 @@ parse_mode(const char *s, mode_t *mode)
 	if (m & GO_MODE_TYPE)
 		return -1;
 	*mode = m & 0777;
-	if (m & GO_MODE_SETUID)
-		*mode |= S_ISUID;
-	if (m & GO_MODE_SETGID)
-		*mode |= S_ISGID;
-	if (m & GO_MODE_STICKY)
-		*mode |= S_ISVTX;
 	return 0;
 }
 

@@ -233,7 +233,8 @@ walk_skip(struct walk *w)
 
 /*
  * The directory a request names (already valid_rel_dir-cleaned),
- * opened for a walk; -1 after answering 500 as /ls does.
+ * opened for a walk; -1 after answering 500 as /ls does, or 400 when
+ * the name goes through a symbolic link (the client's error).
  */
 static int
 open_base(struct httpd_req *req, int wfd, const char *clean,
@@ -248,6 +249,14 @@ open_base(struct httpd_req *req, int wfd, const char *clean,
 		strbuf_addf(base, "/%s", clean);
 	if ((fd = tar_open_dir(wfd, clean, 0)) >= 0)
 		return fd;
+	if (errno == ELOOP) {
+		strbuf_addstr(&m, "bogus dir: ");
+		go_quote(&m, clean);
+		strbuf_addstr(&m, " goes through a symbolic link");
+		httpd_error(req, 400, m.buf);
+		strbuf_release(&m);
+		return -1;
+	}
 	strbuf_addf(&m, "Walk error: %s %s: %s", errno == ENOENT ? "lstat" :
 	    "open", base->buf, go_strerror(errno, ebuf, sizeof(ebuf)));
 	httpd_error(req, 500, m.buf);
