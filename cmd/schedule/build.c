@@ -1,0 +1,13 @@
+/* build.c: scaffolding, replaced by the real command */
+#include "compat.h"
+
+#include "extern.h"
+#include "log.h"
+#include "rc.h"
+
+int
+cmd_build(int argc, char **argv)
+{
+	(void)argc;
+	fatalx(RC_PERM, "%s: not built yet", argv[0]);
+}

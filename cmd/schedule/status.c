@@ -1,0 +1,13 @@
+/* status.c: scaffolding, replaced by the real command */
+#include "compat.h"
+
+#include "extern.h"
+#include "log.h"
+#include "rc.h"
+
+int
+cmd_status(int argc, char **argv)
+{
+	(void)argc;
+	fatalx(RC_PERM, "%s: not built yet", argv[0]);
+}
