@@ -148,4 +148,11 @@ int pool_timeout(void);		/* ms until pool_tick is due; <= 1000 */
 struct json *pool_status(void);	/* the pools array of status.json */
 const char *machine_state_name(enum machine_state s);
 
+/* serve.c: the tables as status.json says them (takes sched_mu) */
+struct json *serve_status(void);
+
+/* status.c: the HTTP server's handler */
+struct httpd_req;
+void status_handle(struct httpd_req *req, void *arg);
+
 #endif
