@@ -139,6 +139,7 @@ cmd/gitmirror/gitmirror: $(GITMIRROR_OBJ) $(LIB)
 SCHEDULE_OBJ = cmd/schedule/schedule.o
 SCHEDULE_OBJ += cmd/schedule/find.o
 SCHEDULE_OBJ += cmd/schedule/key.o
+SCHEDULE_OBJ += cmd/schedule/work.o
 SCHEDULE_OBJ += cmd/schedule/build.o
 SCHEDULE_OBJ += cmd/schedule/pool.o
 SCHEDULE_OBJ += cmd/schedule/serve.o

@@ -49,8 +49,11 @@ void load_conf(int want);
  *   4. the default branch (the first), newest first
  * round-robin between repos within 3 and 4, and at most the builder's
  * backfill newest commits per builder per branch.  Items of
- * spool/work/new of kind post (left by a crash, or put by the daemon)
- * are listed with the post work of their class.
+ * spool/work/new of kind post (requeued after an infrastructure
+ * failure, or left by a crash) come right after the manual items,
+ * oldest first: they were started once already.  An item that does not
+ * parse or names what the config does not have is warned about once
+ * and left out.
  *
  * The model follows the logs through cursors: workq_update reads the
  * records appended since the last call and rescans the spools' new/
@@ -81,6 +84,8 @@ size_t workq_list(struct workq *q, const struct work ***v);
  */
 void workq_started(struct workq *q, const struct work *w);
 void workq_close(struct workq *q);
+/* A full commit id: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits. */
+int full_rev(const char *s);
 
 /*
  * key.c: the master key, keys/master (32 bytes): read into key; when it
