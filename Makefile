@@ -53,6 +53,7 @@ MAN1 = man/maintlog.1
 MAN1 += man/buildlet.1
 MAN1 += man/pollgerrit.1
 MAN1 += man/gitmirror.1
+MAN1 += man/schedule.1
 MAN5 = man/maintlog.5
 MAN5 += man/buildfarm.conf.5
 MAN5 += man/spool.5
