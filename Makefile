@@ -140,6 +140,7 @@ SCHEDULE_OBJ = cmd/schedule/schedule.o
 SCHEDULE_OBJ += cmd/schedule/find.o
 SCHEDULE_OBJ += cmd/schedule/key.o
 SCHEDULE_OBJ += cmd/schedule/build.o
+SCHEDULE_OBJ += cmd/schedule/blog.o
 SCHEDULE_OBJ += cmd/schedule/serve.o
 SCHEDULE_OBJ += cmd/schedule/status.o
 $(SCHEDULE_OBJ): $(LIBHDR) cmd/schedule/extern.h
