@@ -150,7 +150,7 @@ test_expect_success 'build: a failing step ends the build' '
 	    items/i-fail >out &&
 	records result | tail -n 1 >actual &&
 	cat >expect <<-EOF &&
-	{"attempt":2,"builder":"fail","buildlet":"bl-1","elapsed_ms":0,"failed_step":2,"item":"i-fail","kind":"manual","log":"HASH","ok":false,"repo":"go","rev":"$rev"}
+	{"attempt":2,"builder":"fail","buildlet":"bl-1","elapsed_ms":0,"failed_step":1,"item":"i-fail","kind":"manual","log":"HASH","ok":false,"repo":"go","rev":"$rev"}
 	EOF
 	test_cmp expect actual &&
 	test_path_is_missing third-ran &&
@@ -189,7 +189,7 @@ test_expect_success 'build: a step timeout fails the step' '
 	test_expect_code 1 schedule build -b "$url" items/i-quick >out &&
 	test_grep "^  (step 1: timed out, signal: killed, [0-9.]* s)\$" out &&
 	records result | tail -n 1 >actual &&
-	test_grep "\"builder\":\"quick\",.*\"failed_step\":1," actual
+	test_grep "\"builder\":\"quick\",.*\"failed_step\":0," actual
 '
 
 test_expect_success 'build: from gitmirror serve (url=)' '

@@ -384,18 +384,20 @@ run_step(struct build *bd, size_t i, int *ok, struct strbuf *err)
 }
 
 /*
- * Wipe, put the source, run the steps.  RC_OK with *failed the number
- * of the step that failed (from 1), 0 when all passed; or an
- * infrastructure failure in err.
+ * Wipe, put the source, run the steps.  RC_OK with *ok saying whether
+ * every step passed, else *failed the index of the step that failed
+ * (from 0, as in the result record); or an infrastructure failure in
+ * err.
  */
 static int
-run_build(struct build *bd, size_t *failed, struct strbuf *err)
+run_build(struct build *bd, int *ok, size_t *failed, struct strbuf *err)
 {
 	static const char *const wipe[] = { ".", NULL };
 	struct strbuf why = STRBUF_INIT;
 	size_t i;
-	int ok, rc;
+	int rc;
 
+	*ok = 1;
 	*failed = 0;
 	bd->c.timeout_ms = left_ms(bd);
 	if ((rc = bclient_removeall(&bd->c, wipe, err)) != RC_OK)
@@ -407,10 +409,10 @@ run_build(struct build *bd, size_t *failed, struct strbuf *err)
 	}
 	for (i = 0; i < bd->b->nrun; i++) {
 		bd->c.timeout_ms = 0;
-		if ((rc = run_step(bd, i, &ok, err)) != RC_OK)
+		if ((rc = run_step(bd, i, ok, err)) != RC_OK)
 			return rc;
-		if (!ok) {
-			*failed = i + 1;
+		if (!*ok) {
+			*failed = i;
 			break;
 		}
 	}
@@ -455,7 +457,7 @@ cmd_build(int argc, char **argv)
 	char *pw = NULL, *hostport = NULL;
 	uint64_t seq;
 	size_t failed;
-	int ch, rc;
+	int ch, ok, rc;
 
 	memset(&bd, 0, sizeof(bd));
 	bd.wi = (struct work_item)WORK_ITEM_INIT;
@@ -535,7 +537,7 @@ cmd_build(int argc, char **argv)
 		blog_printf(bd.log, "change %lld, patch set %lld\n",
 		    (long long)bd.wi.change, (long long)bd.wi.patchset);
 
-	if (run_build(&bd, &failed, &err) != RC_OK) {
+	if (run_build(&bd, &ok, &failed, &err) != RC_OK) {
 		blog_printf(bd.log, "infrastructure failure: %s\n", err.buf);
 		rc = infra(&bd, l, err.buf);
 		goto out;
@@ -543,8 +545,8 @@ cmd_build(int argc, char **argv)
 	if ((rc = blog_store(bd.log, cx.dir, bd.hash, &err)) != RC_OK)
 		fatalx(rc, "%s: %s", bd.name, err.buf);
 	rec = new_rec(&bd);
-	json_set_bool(rec, "ok", failed == 0);
-	if (failed != 0)
+	json_set_bool(rec, "ok", ok);
+	if (!ok)
 		json_set_int(rec, "failed_step", (int64_t)failed);
 	json_set_str(rec, "log", bd.hash);
 	json_set_int(rec, "elapsed_ms", mono_ms() - bd.t0);
@@ -554,7 +556,7 @@ cmd_build(int argc, char **argv)
 	}
 	if ((rc = append_rec(l, rec, "result", &err)) != RC_OK)
 		fatalx(rc, "%s: %s", bd.name, err.buf);
-	rc = failed == 0 ? RC_OK : RC_NO;
+	rc = ok ? RC_OK : RC_NO;
 out:
 	blog_close(bd.log);
 	mlog_close(l);
