@@ -53,6 +53,7 @@ MAN1 = man/maintlog.1
 MAN1 += man/buildlet.1
 MAN1 += man/pollgerrit.1
 MAN1 += man/gitmirror.1
+MAN1 += man/schedule.1
 MAN5 = man/maintlog.5
 MAN5 += man/buildfarm.conf.5
 MAN5 += man/spool.5
@@ -139,6 +140,7 @@ cmd/gitmirror/gitmirror: $(GITMIRROR_OBJ) $(LIB)
 SCHEDULE_OBJ = cmd/schedule/schedule.o
 SCHEDULE_OBJ += cmd/schedule/find.o
 SCHEDULE_OBJ += cmd/schedule/key.o
+SCHEDULE_OBJ += cmd/schedule/work.o
 SCHEDULE_OBJ += cmd/schedule/build.o
 SCHEDULE_OBJ += cmd/schedule/blog.o
 SCHEDULE_OBJ += cmd/schedule/serve.o
