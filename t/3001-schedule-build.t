@@ -184,6 +184,26 @@ test_expect_success 'build: a retracted result builds again' '
 	test_cmp expect actual
 '
 
+test_expect_success 'build: try items are told apart by change and patch set' '
+	mkdir -p items &&
+	for n in 1:1 2:1 3:2
+	do
+		printf "{\"builder\":\"touch\",\"change\":7,\"kind\":\"try\",\"patchset\":%s,\"repo\":\"go\",\"rev\":\"%s\"}\n" \
+		    "${n#*:}" "$rev" >items/i-try-${n%:*} &&
+		schedule build -b "$url" items/i-try-${n%:*} >out-${n%:*} ||
+		return 1
+	done &&
+	test_grep "^change 7, patch set 1\$" out-1 &&
+	test_grep "^i-try-2: already recorded" out-2 &&
+	test_grep "^change 7, patch set 2\$" out-3 &&
+	records result | grep "\"kind\":\"try\"" >actual &&
+	cat >expect <<-EOF &&
+	{"attempt":1,"builder":"touch","buildlet":"127.0.0.1:$port","change":7,"elapsed_ms":0,"item":"i-try-1","kind":"try","log":"HASH","ok":true,"patchset":1,"repo":"go","rev":"$rev"}
+	{"attempt":1,"builder":"touch","buildlet":"127.0.0.1:$port","change":7,"elapsed_ms":0,"item":"i-try-3","kind":"try","log":"HASH","ok":true,"patchset":2,"repo":"go","rev":"$rev"}
+	EOF
+	test_cmp expect actual
+'
+
 test_expect_success 'build: a step timeout fails the step' '
 	item i-quick quick &&
 	test_expect_code 1 schedule build -b "$url" items/i-quick >out &&
