@@ -142,6 +142,7 @@ SCHEDULE_OBJ += cmd/schedule/find.o
 SCHEDULE_OBJ += cmd/schedule/key.o
 SCHEDULE_OBJ += cmd/schedule/work.o
 SCHEDULE_OBJ += cmd/schedule/build.o
+SCHEDULE_OBJ += cmd/schedule/blog.o
 SCHEDULE_OBJ += cmd/schedule/pool.o
 SCHEDULE_OBJ += cmd/schedule/serve.o
 SCHEDULE_OBJ += cmd/schedule/status.o

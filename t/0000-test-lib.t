@@ -686,4 +686,36 @@ test_expect_success '--stress: runs until one fails, shows that run' '
 	test_path_is_dir sub/stress.stress-fail/2/trash.stress-fail
 '
 
+test_expect_success 'a sanitizer report in a daemon log fails the script' '
+	run_sub sanitizer <<-\EOF &&
+	test_expect_success "a daemon that reports" "
+		start_daemon d sh -c \"echo ==42==ERROR: AddressSanitizer: heap-use-after-free >&2; exec sleep 600\" &&
+		test_wait_until \"test -s d.log\"
+	"
+	test_done
+	EOF
+	echo 1 >expect.rc &&
+	test_cmp expect.rc sub/sanitizer.rc &&
+	test_grep "^ok 1 - a daemon that reports" sub/sanitizer.out &&
+	test_grep "^not ok 2 - no sanitizer report in the logs of the daemons" \
+	    sub/sanitizer.out &&
+	test_grep "heap-use-after-free" sub/sanitizer.out &&
+	test_grep "^1\.\.2$" sub/sanitizer.out &&
+	# its kept trash holds the report, which this script would find
+	rm -rf sub/trash.sanitizer
+'
+
+test_expect_success 'a clean daemon log passes' '
+	run_sub clean <<-\EOF &&
+	test_expect_success "a quiet daemon" "
+		start_daemon d sh -c \"echo listening >&2; exec sleep 600\" &&
+		test_wait_until \"test -s d.log\"
+	"
+	test_done
+	EOF
+	echo 0 >expect.rc &&
+	test_cmp expect.rc sub/clean.rc &&
+	test_grep "^1\.\.1$" sub/clean.out
+'
+
 test_done

@@ -113,7 +113,9 @@ then
 	while test "$test_job_" -le "$test_stress_"
 	do
 		(
-			trap '' INT TERM HUP
+			# ^C: the runs under way finish (a run must not see
+			# TERM ignored: tests send it); then the jobs stop
+			trap '' INT
 			n=1
 			while ! test -e "$test_stress_dir_/stop"
 			do
@@ -506,10 +508,33 @@ test_when_finished () {
 $test_cleanup_"
 }
 
+# test_sanitizer_reports_: a daemon's exit status and its log are
+# thrown away when the script stops it at the end, so a sanitizer's
+# report there would pass unseen.  Any in a *.log of the trash fails
+# the script with one more test.
+test_sanitizer_reports_ () {
+	test -d "$TRASH_DIRECTORY" || return 0
+	test_sr_hits_=$(find "$TRASH_DIRECTORY" -name '*.log' -type f \
+	    -exec grep -l -E '^==[0-9]+==ERROR: [A-Za-z]+Sanitizer|WARNING: ThreadSanitizer|: runtime error: ' {} + \
+	    2>/dev/null)
+	test -n "$test_sr_hits_" || return 0
+	test_count_=$((test_count_ + 1))
+	test_fail_=$((test_fail_ + 1))
+	printf 'not ok %d - no sanitizer report in the logs of the daemons\n' \
+	    "$test_count_"
+	for test_sr_f_ in $test_sr_hits_
+	do
+		printf '# %s:\n' "$test_sr_f_"
+		grep -E -A12 '^==[0-9]+==ERROR: [A-Za-z]+Sanitizer|WARNING: ThreadSanitizer|: runtime error: ' \
+		    "$test_sr_f_" | head -n 40 | sed 's/^/#   /'
+	done
+}
+
 # test_finish_: plan, summary, trash, exit.
 test_finish_ () {
 	test_done_called_=t
 	test_stop_all_daemons_
+	test_sanitizer_reports_
 	if test "$test_count_" = 0 && test -n "$skip_all"
 	then
 		printf '1..0 # SKIP %s\n' "$skip_all"

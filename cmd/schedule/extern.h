@@ -95,6 +95,26 @@ int full_rev(const char *s);
  */
 int master_key(unsigned char key[32], int create, struct strbuf *err);
 
+/*
+ * blog.c: a build's log, written as it is produced to the live file
+ * state/schedule/live/ITEM.log and to standard output (failures there
+ * are said once and do not stop the build).
+ *   blog_open    create (truncate) the live file; RC_TEMP on failure
+ *   blog_write, blog_printf   append text
+ *   blog_store   end the text and publish it, gzip'd, as
+ *                buildlogs/AB/HASH.gz (HASH its SHA-256, into hash)
+ *   blog_close   remove the live file and free (NULL: nothing)
+ */
+struct blog;
+int blog_open(struct blog **bp, const char *dir, const char *item,
+    struct strbuf *err);
+void blog_write(struct blog *b, const void *p, size_t n);
+void blog_printf(struct blog *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int blog_store(struct blog *b, const char *dir, char hash[65],
+    struct strbuf *err);
+void blog_close(struct blog *b);
+
 /* the commands: argv[0] is the command's name */
 int cmd_add(int argc, char **argv);		/* find.c */
 int cmd_build(int argc, char **argv);		/* build.c */

@@ -99,7 +99,7 @@ slurp(const char *file, struct strbuf *sb)
 
 /*
  * A buildlet on 127.0.0.1:0, its stderr in NAME.log; the port is read
- * from its "listening on ... (port N)" line.
+ * from its "listening on 127.0.0.1:N" line.
  */
 static pid_t
 start_buildlet(const char *name, const char *pwfile, char *url, size_t n)
@@ -133,8 +133,8 @@ start_buildlet(const char *name, const char *pwfile, char *url, size_t n)
 	}
 	while (mono_ms() < end && waitpid(pid, NULL, WNOHANG) == 0) {
 		slurp(log, &sb);
-		if ((p = strstr(sb.buf, "(port ")) != NULL &&
-		    sscanf(p, "(port %d)", &port) == 1)
+		if ((p = strstr(sb.buf, "listening on 127.0.0.1:")) != NULL &&
+		    sscanf(p, "listening on 127.0.0.1:%d", &port) == 1)
 			break;
 		usleep(20000);
 	}
