@@ -118,7 +118,7 @@ test_expect_success 'the daemon starts on port 0 and builds the commit' '
 '
 
 test_expect_success 'a failing step: ok false, and its log has the output' '
-	test "$(field bad $R1 failed_step)" = 2 &&
+	test "$(field bad $R1 failed_step)" = 1 &&
 	hash=$(field bad $R1 log) &&
 	curl -sSf "$(addr)/log/$hash" >log &&
 	test_grep oops-step-two log &&
