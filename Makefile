@@ -48,10 +48,12 @@ TOOLS = cmd/maintlog/maintlog
 TOOLS += cmd/buildlet/buildlet
 TOOLS += cmd/pollgerrit/pollgerrit
 TOOLS += cmd/gitmirror/gitmirror
+TOOLS += cmd/schedule/schedule
 MAN1 = man/maintlog.1
 MAN1 += man/buildlet.1
 MAN1 += man/pollgerrit.1
 MAN1 += man/gitmirror.1
+MAN1 += man/schedule.1
 MAN5 = man/maintlog.5
 MAN5 += man/buildfarm.conf.5
 MAN5 += man/spool.5
@@ -133,6 +135,22 @@ cmd/gitmirror/gitmirror: $(GITMIRROR_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(GITMIRROR_OBJ) $(LIB) $(MHD_LIBS) \
 	    $(GIT2_LIBS) $(JANSSON_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) \
 	    $(SSL_LIBS) -lpthread
+
+# schedule: one object per line, so that adding one touches one line
+SCHEDULE_OBJ = cmd/schedule/schedule.o
+SCHEDULE_OBJ += cmd/schedule/find.o
+SCHEDULE_OBJ += cmd/schedule/key.o
+SCHEDULE_OBJ += cmd/schedule/work.o
+SCHEDULE_OBJ += cmd/schedule/build.o
+SCHEDULE_OBJ += cmd/schedule/blog.o
+SCHEDULE_OBJ += cmd/schedule/pool.o
+SCHEDULE_OBJ += cmd/schedule/serve.o
+SCHEDULE_OBJ += cmd/schedule/status.o
+$(SCHEDULE_OBJ): $(LIBHDR) cmd/schedule/extern.h
+cmd/schedule/schedule: $(SCHEDULE_OBJ) $(LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $(SCHEDULE_OBJ) $(LIB) $(MHD_LIBS) \
+	    $(CURL_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(ARCHIVE_LIBS) \
+	    $(Z_LIBS) $(SSL_LIBS) -lpthread
 
 # Unit tests and test helpers.
 # each unit test binary depends on its own source

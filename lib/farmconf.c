@@ -58,6 +58,7 @@ struct key {
 
 static const struct key farm_keys[] = {
 	ONE("url", T_HTTPURL, farmconf, url),
+	ONE("source", T_HTTPURL, farmconf, source),
 };
 
 static const struct key repo_keys[] = {
@@ -965,6 +966,7 @@ farmconf_free(struct farmconf *fc)
 	free(fc->hosttypes);
 	free(fc->builders);
 	free(fc->url);
+	free(fc->source);
 	free(fc->path);
 	free(fc);
 }

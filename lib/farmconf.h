@@ -124,6 +124,7 @@ struct builder_conf {
 struct farmconf {
 	char *path;		/* the file */
 	char *url;		/* [farm] url, or NULL */
+	char *source;		/* [farm] source: gitmirror serve, or NULL */
 	struct repo_conf *repos;
 	size_t nrepos;
 	struct gerrit_conf *gerrits;

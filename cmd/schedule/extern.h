@@ -1,0 +1,183 @@
+/*
+ * extern.h: schedule's parts (schedule.c is the table of contents).
+ */
+#ifndef SCHEDULE_EXTERN_H
+#define SCHEDULE_EXTERN_H
+
+#include <stddef.h>
+
+#include "workitem.h"
+
+#include <pthread.h>
+
+#include "strbuf.h"
+
+struct builder_conf;
+struct farmconf;
+struct hosttype_conf;
+struct json;
+struct pollfd;
+struct proc;
+struct repo_conf;
+struct strbuf;
+
+/* what every command shares: schedule.c fills it */
+struct sctx {
+	const char *dir;		/* the state directory (farm_dir) */
+	struct farmconf *conf;		/* after load_conf */
+};
+extern struct sctx cx;
+
+/* schedule.c */
+void usage(void) __attribute__((noreturn));
+/*
+ * Read the config of cx.dir into cx.conf with the sections want
+ * (farmconf.h FC_*); every problem on stderr, then exit 100 (111 on
+ * I/O errors).  Unknown keys are warned about.
+ */
+void load_conf(int want);
+
+/*
+ * work.c: the work model.  Work = commits of each repo's watched
+ * branches (corpus "git" records) x the repo's builders with run steps
+ * - pairs with a counting result (results log; a later "retract" of the
+ * same triple undoes one) - pairs queued or running in spool/work, +
+ * the items of spool/work/new and spool/try/new.  One total order:
+ *   1. try items (spool/try/new), oldest first
+ *   2. manual items (spool/work/new), higher prio first, then oldest
+ *   3. release branches (all but a repo's first branch), newest first
+ *   4. the default branch (the first), newest first
+ * round-robin between repos within 3 and 4, and at most the builder's
+ * backfill newest commits per builder per branch.  Items of
+ * spool/work/new of kind post (requeued after an infrastructure
+ * failure, or left by a crash) come right after the manual items,
+ * oldest first: they were started once already.  An item that does not
+ * parse or names what the config does not have is warned about once
+ * and left out.
+ *
+ * The model follows the logs through cursors: workq_update reads the
+ * records appended since the last call and rescans the spools' new/
+ * and cur/, so a decision costs little however long the logs are.
+ * Nothing is written.
+ */
+struct work {				/* one unit of work */
+	enum work_kind kind;		/* WORK_POST, WORK_TRY, WORK_MANUAL */
+	const struct builder_conf *builder; /* NULL: a try item for every try builder */
+	const struct repo_conf *repo;
+	char rev[65];
+	char *branch;			/* post work, or NULL */
+	char *item;			/* the spool item's name, when it is one */
+	long change, patchset;		/* try */
+	int prio;
+	long long time;			/* commit time or item time (epoch s) */
+};
+struct workq;
+/* A model of cx (config loaded with FC_BUILDER), not yet read: RC_*. */
+int workq_open(struct workq **qp, struct sctx *cx, struct strbuf *err);
+/* Read the new records, rescan the spools: RC_OK, RC_PERM, RC_TEMP. */
+int workq_update(struct workq *q, struct strbuf *err);
+/* The work in priority order; *v is valid until the next update. */
+size_t workq_list(struct workq *q, const struct work ***v);
+/*
+ * The daemon started w (or finished it) without waiting for the logs or
+ * the spool to say so: it is left out of the list from now on.
+ */
+void workq_started(struct workq *q, const struct work *w);
+void workq_close(struct workq *q);
+/* A full commit id: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits. */
+int full_rev(const char *s);
+
+/*
+ * key.c: the master key, keys/master (32 bytes): read into key; when it
+ * is missing and create is set, made of random bytes, mode 0600,
+ * atomically.  RC_OK, RC_NO (missing, !create), RC_PERM (wrong size or
+ * mode), RC_TEMP, err filled.
+ */
+int master_key(unsigned char key[32], int create, struct strbuf *err);
+
+/*
+ * blog.c: a build's log, written as it is produced to the live file
+ * state/schedule/live/ITEM.log and to standard output (failures there
+ * are said once and do not stop the build).
+ *   blog_open    create (truncate) the live file; RC_TEMP on failure
+ *   blog_write, blog_printf   append text
+ *   blog_store   end the text and publish it, gzip'd, as
+ *                buildlogs/AB/HASH.gz (HASH its SHA-256, into hash)
+ *   blog_close   remove the live file and free (NULL: nothing)
+ */
+struct blog;
+int blog_open(struct blog **bp, const char *dir, const char *item,
+    struct strbuf *err);
+void blog_write(struct blog *b, const void *p, size_t n);
+void blog_printf(struct blog *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int blog_store(struct blog *b, const char *dir, char hash[65],
+    struct strbuf *err);
+void blog_close(struct blog *b);
+
+/* the commands: argv[0] is the command's name */
+int cmd_add(int argc, char **argv);		/* find.c */
+int cmd_build(int argc, char **argv);		/* build.c */
+int cmd_find(int argc, char **argv);		/* find.c */
+int cmd_key(int argc, char **argv);		/* key.c */
+int cmd_serve(int argc, char **argv);		/* serve.c */
+int cmd_status(int argc, char **argv);		/* status.c */
+
+/* pool.c: the machines of every host type, one table */
+enum machine_state {
+	MACHINE_CREATING,	/* its create command runs */
+	MACHINE_IDLE,
+	MACHINE_BUSY,		/* runs the build item */
+	MACHINE_DEAD,		/* missed its heartbeats: left out */
+	MACHINE_DESTROYING,	/* its destroy command runs or is due */
+};
+struct machine {
+	char *name;		/* HOSTTYPE-N */
+	const struct hosttype_conf *ht;
+	char *url;		/* NULL while creating */
+	char *pwfile;		/* the password's file, or NULL */
+	char *password;		/* its first line, or NULL */
+	enum machine_state state;
+	char *item;		/* BUSY: the spool item it runs */
+	long long idle_since;	/* wall seconds */
+	long long created;	/* wall seconds */
+	int misses;		/* heartbeats missed in a row */
+	long long next_beat;	/* mono_ms of the next heartbeat */
+	int beating;		/* the heartbeat thread has it */
+	/* command pools: the create or destroy command */
+	struct proc *cmd;
+	int cmd_out;		/* its stdout, or -1 */
+	struct strbuf out;
+	int backoff_s;		/* destroy retries */
+	long long retry_at;	/* mono_ms */
+};
+extern pthread_mutex_t sched_mu;	/* serve.c */
+/*
+ * The table is read and changed under sched_mu (serve.c), which the
+ * loop holds but while it polls; the heartbeat thread and the HTTP
+ * threads take it too.
+ */
+int pool_init(struct strbuf *err);	/* adopt or destroy the records */
+void pool_shutdown(void);
+struct machine *pool_idle(const struct hosttype_conf *ht);
+struct machine *pool_find(const char *name);
+/* want more machines of ht: start creates up to n more (max, backoff) */
+void pool_want(const struct hosttype_conf *ht, size_t n);
+void pool_busy(struct machine *m, const char *item);
+/* the build on m ended; infra: the machine failed it */
+void pool_release(struct machine *m, int infra);
+/* the loop's fds: create and destroy commands, the heartbeat wake-up */
+size_t pool_pollfds(struct pollfd *pfd, size_t max);
+void pool_tick(void);		/* reap commands, idle, retries */
+int pool_timeout(void);		/* ms until pool_tick is due; <= 1000 */
+struct json *pool_status(void);	/* the pools array of status.json */
+const char *machine_state_name(enum machine_state s);
+
+/* serve.c: the tables as status.json says them (takes sched_mu) */
+struct json *serve_status(void);
+
+/* status.c: the HTTP server's handler */
+struct httpd_req;
+void status_handle(struct httpd_req *req, void *arg);
+
+#endif
