@@ -255,6 +255,7 @@ lint:
 	$(MAKE) DEVELOPER=1 tests
 
 bench: all
+	scripts/install-deps bench
 	@for b in bench/[a-z]*-*.sh; do echo "== $$b"; sh $$b || exit 1; done
 
 install: all
