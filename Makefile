@@ -37,12 +37,15 @@ SSL_CFLAGS != pkg-config --cflags libcrypto 2>/dev/null || true
 SSL_LIBS != pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto
 Z_CFLAGS != pkg-config --cflags zlib 2>/dev/null || true
 Z_LIBS != pkg-config --libs zlib 2>/dev/null || echo -lz
+# lib/gz.c writes gzip members with libdeflate
+DEFLATE_CFLAGS != pkg-config --cflags libdeflate 2>/dev/null || true
+DEFLATE_LIBS != pkg-config --libs libdeflate 2>/dev/null || echo -ldeflate
 ARCHIVE_CFLAGS != pkg-config --cflags libarchive 2>/dev/null || true
 ARCHIVE_LIBS != pkg-config --libs libarchive 2>/dev/null || echo -larchive
 MHD_CFLAGS != pkg-config --cflags libmicrohttpd 2>/dev/null || true
 MHD_LIBS != pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd
 DEPCFLAGS = $(CURL_CFLAGS) $(GIT2_CFLAGS) $(JANSSON_CFLAGS) $(SSL_CFLAGS) \
-	$(Z_CFLAGS) $(ARCHIVE_CFLAGS) $(MHD_CFLAGS)
+	$(Z_CFLAGS) $(ARCHIVE_CFLAGS) $(MHD_CFLAGS) $(DEFLATE_CFLAGS)
 
 TOOLS = cmd/maintlog/maintlog
 TOOLS += cmd/buildlet/buildlet
@@ -126,7 +129,8 @@ BUILDLET_OBJ = cmd/buildlet/buildlet.o cmd/buildlet/exec.o \
 $(BUILDLET_OBJ): $(LIBHDR) cmd/buildlet/extern.h
 cmd/buildlet/buildlet: $(BUILDLET_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(BUILDLET_OBJ) $(LIB) $(MHD_LIBS) \
-	    $(CURL_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) $(SSL_LIBS) -lpthread
+	    $(CURL_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) \
+	    -lpthread
 
 GITMIRROR_OBJ = cmd/gitmirror/gitmirror.o cmd/gitmirror/sync.o \
 	cmd/gitmirror/archive.o cmd/gitmirror/serve.o
@@ -134,7 +138,7 @@ $(GITMIRROR_OBJ): $(LIBHDR) cmd/gitmirror/extern.h
 cmd/gitmirror/gitmirror: $(GITMIRROR_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(GITMIRROR_OBJ) $(LIB) $(MHD_LIBS) \
 	    $(GIT2_LIBS) $(JANSSON_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) \
-	    $(SSL_LIBS) -lpthread
+	    $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
 
 # schedule: one object per line, so that adding one touches one line
 SCHEDULE_OBJ = cmd/schedule/schedule.o
@@ -224,7 +228,8 @@ t/unit/bin/u-bclient: t/unit/u-bclient.c t/unit/tap.o $(LIB) t/unit/tap.h \
 t/unit/bin/u-gz t/unit/bin/u-tar: t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
-	    t/unit/tap.o $(LIB) $(ARCHIVE_LIBS) $(Z_LIBS) -lpthread $(ALLLDFLAGS)
+	    t/unit/tap.o $(LIB) $(ARCHIVE_LIBS) $(Z_LIBS) $(DEFLATE_LIBS) \
+	    -lpthread $(ALLLDFLAGS)
 
 t/unit/bin/u-strvec t/unit/bin/u-proc: t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
@@ -268,6 +273,7 @@ lint:
 	$(MAKE) DEVELOPER=1 tests
 
 bench: all
+	scripts/install-deps bench
 	@for b in bench/[a-z]*-*.sh; do echo "== $$b"; sh $$b || exit 1; done
 
 install: all
@@ -302,11 +308,12 @@ fuzz/bin/fuzz-path: fuzz/fuzz-path.c cmd/buildlet/util.c lib/tar.c $(LIBHDR)
 	@mkdir -p fuzz/bin
 	$(FUZZCC) $(FUZZFLAGS) $(DEPCFLAGS) -o $@ fuzz/fuzz-path.c \
 	    cmd/buildlet/util.c lib/tar.c lib/gz.c $(FUZZLIBSRC) \
-	    $(ARCHIVE_LIBS) $(Z_LIBS) -lpthread
+	    $(ARCHIVE_LIBS) $(Z_LIBS) $(DEFLATE_LIBS) -lpthread
 fuzz/bin/fuzz-tar: fuzz/fuzz-tar.c lib/tar.c lib/gz.c $(LIBHDR)
 	@mkdir -p fuzz/bin
 	$(FUZZCC) $(FUZZFLAGS) $(DEPCFLAGS) -o $@ fuzz/fuzz-tar.c lib/tar.c \
-	    lib/gz.c $(FUZZLIBSRC) $(ARCHIVE_LIBS) $(Z_LIBS) -lpthread
+	    lib/gz.c $(FUZZLIBSRC) $(ARCHIVE_LIBS) $(Z_LIBS) $(DEFLATE_LIBS) \
+	    -lpthread
 fuzz/bin/fuzz-form: fuzz/fuzz-form.c $(BUILDLET_OBJ:.o=.c) $(LIBHDR) \
     cmd/buildlet/extern.h
 	@mkdir -p fuzz/bin
@@ -317,5 +324,6 @@ fuzz/bin/fuzz-form: fuzz/fuzz-form.c $(BUILDLET_OBJ:.o=.c) $(LIBHDR) \
 	    lib/http.c lib/tar.c lib/gz.c lib/crypto.c lib/num.c \
 	    lib/timefmt.c lib/atomicfile.c lib/proc.c lib/strvec.c \
 	    $(FUZZLIBSRC) $(MHD_LIBS) \
-	    $(CURL_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) $(SSL_LIBS) -lpthread
+	    $(CURL_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) \
+	    -lpthread
 .PHONY: fuzz

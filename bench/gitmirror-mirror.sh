@@ -6,7 +6,7 @@
 # (/usr/share/go-1.19, installed here if missing) committed in 300
 # commits, packed, and served by git daemon on 127.0.0.1; it is built
 # once and kept in the trash.  Both clients fetch it over git://.
-# Best of three each.  Targets (DESIGN §9 and the gitmirror issue):
+# Interleaved, medians of BENCH_RUNS.  Targets (DESIGN §9 and the gitmirror issue):
 # initial mirror <= 1.1x git clone --mirror; no-op sync of 50 repos
 # <= 1 s.
 #
@@ -21,9 +21,7 @@ export GIT_AUTHOR_NAME=Gopher GIT_AUTHOR_EMAIL=gopher@example.org \
     GIT_COMMITTER_NAME=Gopher GIT_COMMITTER_EMAIL=gopher@example.org \
     GIT_CONFIG_NOSYSTEM=1
 
-if [ ! -d "$GOSRC/src" ]; then
-	apt-get install -y golang-src >&2 || bench_die "cannot install golang-src"
-fi
+[ -d "$GOSRC/src" ] || bench_die "no $GOSRC: scripts/install-deps bench"
 
 # go_repo DIR: the Go tree in NCOMMITS commits, packed, built once
 go_repo() {
@@ -79,23 +77,18 @@ git_initial() {
 	git clone -q --mirror "$URL" "$TRASH/gomirror/clone.git"
 }
 
-gruns=
-cruns=
-for _ in 1 2 3; do
-	t=$(timeit git_initial)
-	cruns="$cruns $t"
-	t=$(timeit gm_initial)
-	gruns="$gruns $t"
-done
+interleave "$BENCH_RUNS" git_initial gm_initial
 # shellcheck disable=SC2086
-g=$(best $gruns)
+g=$(median $T_gm_initial)
 # shellcheck disable=SC2086
-c=$(best $cruns)
+c=$(median $T_git_initial)
 [ "$(git -C "$FARM/mirror/go.git" rev-parse master)" = \
     "$(git -C "$REPO" rev-parse master)" ] || bench_die "mirror differs"
+# shellcheck disable=SC2086
 echo "initial mirror ($NCOMMITS commits, $(du -sk "$REPO/.git" | cut -f1) KiB" \
-    "packed): gitmirror sync $g s (backfill 100 records included)," \
-    "git clone --mirror $c s"
+    "packed): gitmirror sync $(stats $T_gm_initial), CPU" \
+    "$(median $C_gm_initial) s (backfill 100 records included);" \
+    "git clone --mirror $(stats $T_git_initial), CPU $(median $C_git_initial) s"
 check "gitmirror sync / git clone --mirror" "$(ratio "$g" "$c")" "<=" 1.1 x
 
 # 50 small repositories, each mirrored once; then time a sync of all
@@ -117,10 +110,9 @@ noop() {
 	"$GITMIRROR" -d "$FARM50" sync || rc=$?
 	[ "$rc" = 1 ] || bench_die "no-op sync exited $rc"
 }
-runs=
-for _ in 1 2 3; do
-	runs="$runs $(timeit noop)"
-done
+interleave "$BENCH_RUNS" noop
 # shellcheck disable=SC2086
-n=$(best $runs)
+echo "no-op sync of 50 repos: $(stats $T_noop)"
+# shellcheck disable=SC2086
+n=$(median $T_noop)
 check "no-op sync of 50 repos" "$n" "<=" 1 s

@@ -1,17 +1,37 @@
 # bench/lib.sh: shared by the benchmarks (sourced, not run).
 #
-# Each benchmark measures one target of the design (DESIGN §9), prints
-# one line per measure ending in OK or MISSED, and exits 0 either way:
-# a benchmark informs, it does not fail the build.  It exits 100 only
-# when it cannot run at all (tools not built), 111 when a step of the
-# set-up fails.
+# Each benchmark measures one target of the design (DESIGN §9) against
+# a peer doing the same work (same compression level, same entry order),
+# prints one line per measure ending in OK or MISSED, and exits 0
+# either way: a benchmark informs, it does not fail the build.  It exits
+# 100 when it cannot run at all (tools not built), 111 when a step of
+# the set-up fails or when the machine is too loaded to judge: sourcing
+# this file prints the load average and stops with a FAILED line when
+# the 1-minute load is above BENCH_MAX_LOAD (default 3; raise it only to
+# get figures you know to be noisy).
+#
+# Runs are interleaved (A B A B ...: both sides see the same machine)
+# and reported as the median with the min and max, never the best.
 #
 # Provides:
 #   TOP, TRASH, MAINTLOG       the tree, bench/trash/, the maintlog binary
+#   BENCH_RUNS                 rounds of interleave (default 5)
 #   now                        wall clock in seconds with nanoseconds
 #   timeit cmd...              run cmd (its stdout goes to stderr) and
 #                              print its wall-clock seconds: t=$(timeit f)
-#   best a b ...               print the smallest of the numbers
+#   interleave N F G ...       N rounds of the shell functions F G ...
+#                              in turn, each given the round (1..N) and
+#                              timed, after an untimed "$BENCH_BEFORE F
+#                              ROUND" if that is set: F's wall-clock
+#                              seconds in $T_F, the CPU seconds of the
+#                              processes it ran (user + system, waited
+#                              for) in $C_F, and with SERVER_PID set the
+#                              CPU seconds that server spent in $S_F
+#   median a b ...             the median of the numbers
+#   spread a b ...             "(min MIN, max MAX, N runs)"
+#   stats a b ...              "MEDIAN s (min MIN, max MAX, N runs)"
+#   proc_cpu PID               user + system CPU seconds of PID so far
+#   proc_peak PID              its peak resident memory (VmHWM), MiB
 #   rate N SECONDS             N/SECONDS as an integer, per second
 #   ratio A B                  A/B with two decimals
 #   check NAME VALUE OP TARGET UNIT
@@ -27,6 +47,23 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 TRASH=$TOP/bench/trash
 MAINTLOG=$TOP/cmd/maintlog/maintlog
 export LC_ALL=C
+
+BENCH_MAX_LOAD=${BENCH_MAX_LOAD:-3}
+BENCH_RUNS=${BENCH_RUNS:-5}
+
+_load=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "load average: $_load on $(nproc) CPUs (limit $BENCH_MAX_LOAD)"
+if awk -v l="${_load%% *}" -v m="$BENCH_MAX_LOAD" 'BEGIN { exit !(l > m) }'
+then
+	echo "bench: FAILED: load average ${_load%% *} > $BENCH_MAX_LOAD:" \
+	    "too loaded to judge; rerun on a quiet machine" \
+	    "(BENCH_MAX_LOAD=N overrides)"
+	exit 111
+fi
+if awk -v l="${_load%% *}" 'BEGIN { exit !(l > 3) }'; then
+	echo "bench: warning: load average above 3 (BENCH_MAX_LOAD=$BENCH_MAX_LOAD):" \
+	    "the figures below are noisy"
+fi
 
 if [ ! -x "$MAINTLOG" ]; then
 	echo "bench: '$MAINTLOG' is not built; run make" >&2
@@ -50,8 +87,74 @@ timeit() {
 	awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.6f", b - a }'
 }
 
-best() {
-	printf '%s\n' "$@" | sort -g | head -n 1
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+	END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	printf "%.6g", m }'
+}
+
+spread() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+	END { printf "(min %s, max %s, %d runs)", v[1], v[NR], NR }'
+}
+
+stats() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+	END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+	printf "%.3f s (min %.3f, max %.3f, %d runs)", m, v[1], v[NR], NR }'
+}
+
+# The CPU seconds of this shell's waited-for children into _cpu: the
+# times builtin, run in this shell (in $(...) it would count a
+# subshell's)
+_child_cpu() {
+	times >"$TRASH/times"
+	_cpu=$(awk 'NR == 2 {
+		n = 0
+		for (i = 1; i <= 2; i++) {
+			split($i, a, "m")
+			n += a[1] * 60 + a[2]
+		}
+		printf "%.3f", n
+	}' "$TRASH/times")
+}
+
+proc_cpu() {
+	# after the ")" that ends the name: utime and stime are fields 12, 13
+	sed 's/.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" \
+	    '{ printf "%.3f", ($12 + $13) / hz }'
+}
+
+proc_peak() {
+	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
+}
+
+interleave() {
+	_n=$1
+	shift
+	for _f; do
+		eval "T_$_f= C_$_f= S_$_f="
+	done
+	_r=0
+	while [ "$_r" -lt "$_n" ]; do
+		_r=$((_r + 1))
+		for _f; do
+			[ -z "${BENCH_BEFORE:-}" ] || "$BENCH_BEFORE" "$_f" "$_r"
+			_child_cpu
+			_c0=$_cpu
+			[ -z "${SERVER_PID:-}" ] || _s0=$(proc_cpu "$SERVER_PID")
+			_t=$(timeit "$_f" "$_r")
+			_child_cpu
+			_c=$(awk -v a="$_c0" -v b="$_cpu" \
+			    'BEGIN { printf "%.3f", b - a }')
+			eval "T_$_f=\"\$T_$_f $_t\" C_$_f=\"\$C_$_f $_c\""
+			if [ -n "${SERVER_PID:-}" ]; then
+				_s=$(awk -v a="$_s0" -v b="$(proc_cpu "$SERVER_PID")" \
+				    'BEGIN { printf "%.3f", b - a }')
+				eval "S_$_f=\"\$S_$_f $_s\""
+			fi
+		done
+	done
 }
 
 rate() {

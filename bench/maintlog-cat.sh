@@ -4,7 +4,8 @@
 # On the 1,000,000-record log of maintlog-grep.sh (made here if it is
 # not there yet), time "maintlog cat | wc -c" against
 # "cat SEGMENTS | wc -c": both from the page cache and both through a
-# pipe, so that neither can skip the copy.  Best of three each.
+# pipe, so that neither can skip the copy.  Interleaved, medians of
+# BENCH_RUNS.
 # DESIGN §9 sets no target for cat; the ratio is printed for reference.
 #
 # usage: sh bench/maintlog-cat.sh
@@ -21,22 +22,17 @@ ccat() {
 }
 
 cat "$LOG"/*.jsonl >/dev/null	# into the page cache
-mruns=
-cruns=
-for _ in 1 2 3; do
-	t=$(timeit mcat)
-	mruns="$mruns $t"
-	t=$(timeit ccat)
-	cruns="$cruns $t"
-done
+interleave "$BENCH_RUNS" mcat ccat
 [ "$(cat "$TRASH/cat.m")" = "$(cat "$TRASH/cat.c")" ] ||
     bench_die "maintlog cat gave $(cat "$TRASH/cat.m") bytes, cat" \
     "$(cat "$TRASH/cat.c")"
 # shellcheck disable=SC2086
-m=$(best $mruns)
+m=$(median $T_mcat)
 # shellcheck disable=SC2086
-c=$(best $cruns)
-echo "maintlog cat | wc -c: $m s; cat SEGMENTS | wc -c: $c s" \
+c=$(median $T_ccat)
+# shellcheck disable=SC2086
+echo "maintlog cat | wc -c: $(stats $T_mcat); cat SEGMENTS | wc -c:" \
+    "$(stats $T_ccat)" \
     "($(cat "$TRASH/cat.c") bytes)"
 echo "ratio maintlog cat / cat: $(ratio "$m" "$c") (no target in DESIGN §9)"
 rm -f "$TRASH/cat.m" "$TRASH/cat.c"

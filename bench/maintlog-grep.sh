@@ -6,7 +6,8 @@
 # "maintlog grep commit=VALUE" against "grep -F VALUE" over the same
 # segment files, for a VALUE held by one commit.  Both read from the
 # page cache and write their matches to a file (GNU grep stops at the
-# first match when its output is /dev/null).  Best of three each;
+# first match when its output is /dev/null).  Interleaved, medians of
+# BENCH_RUNS;
 # target: maintlog grep takes at most 2.0 times as long.
 #
 # usage: sh bench/maintlog-grep.sh
@@ -27,21 +28,16 @@ fgrep_() {
 }
 
 cat "$@" >/dev/null	# into the page cache
-mruns=
-gruns=
-for _ in 1 2 3; do
-	t=$(timeit mgrep)
-	mruns="$mruns $t"
-	t=$(timeit fgrep_)
-	gruns="$gruns $t"
-done
+interleave "$BENCH_RUNS" mgrep fgrep_
 [ "$(wc -l <"$TRASH/grep.m")" -eq 1 ] ||
     bench_die "maintlog grep found $(wc -l <"$TRASH/grep.m") records, not 1"
 # shellcheck disable=SC2086
-m=$(best $mruns)
+m=$(median $T_mgrep)
 # shellcheck disable=SC2086
-g=$(best $gruns)
-echo "maintlog grep commit=VALUE: $m s; grep -F VALUE: $g s" \
+g=$(median $T_fgrep_)
+# shellcheck disable=SC2086
+echo "maintlog grep commit=VALUE: $(stats $T_mgrep); grep -F VALUE:" \
+    "$(stats $T_fgrep_)" \
     "($(wc -l <"$TRASH/grep.f") lines: the commit and its child's parent)"
 check "ratio maintlog grep / grep -F" "$(ratio "$m" "$g")" "<=" 2.0 ""
 rm -f "$TRASH/grep.m" "$TRASH/grep.f"
