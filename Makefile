@@ -154,7 +154,7 @@ $(SCHEDULE_OBJ): $(LIBHDR) cmd/schedule/extern.h
 cmd/schedule/schedule: $(SCHEDULE_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(SCHEDULE_OBJ) $(LIB) $(MHD_LIBS) \
 	    $(CURL_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(ARCHIVE_LIBS) \
-	    $(Z_LIBS) $(SSL_LIBS) -lpthread
+	    $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
 
 # Unit tests and test helpers.
 # each unit test binary depends on its own source
