@@ -214,6 +214,24 @@ test_expect_success 'a post item in spool/work is not listed twice' '
 	rm -f "$w"/new/* "$w"/cur/*
 '
 
+test_expect_success 'an item in spool/work/fail settles its pair' '
+	. ./revs &&
+	w="$BUILDFARM_DIR/spool/work" &&
+	schedule find >before &&
+	test_grep " $G1 g2\$" before &&
+	printf "{\"branch\":\"master\",\"builder\":\"g2\",\"kind\":\"post\",\"repo\":\"go\",\"rev\":\"%s\"}\n" \
+	    $G1 >"$w/fail/1000000000.000002P1Q1.test" &&
+	schedule find >actual &&
+	test_grep ! " $G1 g2\$" actual &&
+	# the same work but that pair (round-robin may reorder the rest)
+	grep -v " $G1 g2\$" before | sort >expect &&
+	sort actual >sorted &&
+	test_cmp expect sorted &&
+	rm -f "$w"/fail/* &&
+	schedule find >again &&
+	test_cmp before again
+'
+
 test_expect_success 'try items of spool/try come first' '
 	. ./revs &&
 	mkdir -p "$BUILDFARM_DIR/spool/try/new" "$BUILDFARM_DIR/spool/try/cur" \

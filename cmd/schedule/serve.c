@@ -87,7 +87,6 @@ static size_t nsv, asv;
 static struct json *lastres[NRESULTS];	/* a ring of result records */
 static size_t nres;
 static long long started;		/* wall s, the daemon's start */
-static struct strvec gaveup;		/* "BUILDER REV" gone to fail/ */
 static char exe[PATH_MAX];
 static int stopping;
 
@@ -240,27 +239,6 @@ requeue(const char *item)
 	return rc == RC_PERM ? -1 : 0;
 }
 
-/* Until the work model leaves out what went to fail/ (see decide). */
-static void
-give_up(const struct build *b)
-{
-	if (b->builder != NULL)
-		strvec_pushf(&gaveup, "%s %s", b->builder, b->rev);
-}
-
-static int
-gave_up(const struct work *w)
-{
-	size_t i, n = strlen(w->builder->name);
-
-	for (i = 0; i < gaveup.nr; i++)
-		if (strncmp(gaveup.v[i], w->builder->name, n) == 0 &&
-		    gaveup.v[i][n] == ' ' && strcmp(gaveup.v[i] + n + 1,
-		    w->rev) == 0)
-			return 1;
-	return 0;
-}
-
 static void
 sample(const struct build *b, long long build_ms)
 {
@@ -305,14 +283,13 @@ child_done(struct build *b)
 		log_warnx("item %s: bad item or config (%s); in fail/",
 		    esc(b->item), st.buf);
 		finish(b->item, "fail");
-		give_up(b);
 	} else {
 		log_warnx("item %s: attempt %d on %s: infrastructure failure "
 		    "(%s)", esc(b->item), b->attempt,
 		    b->machine ? esc(b->machine) : "?", st.buf);
 		infra = 1;
-		if (requeue(b->item) == -1)
-			give_up(b);
+		/* at the last attempt it goes to fail/, which settles it */
+		requeue(b->item);
 	}
 	run_unnote(b->item);
 	if (m != NULL)
@@ -444,8 +421,7 @@ decide(void)
 
 		/* try work is the try runs' (a later part) */
 		if (w->kind == WORK_TRY || w->builder == NULL ||
-		    w->repo == NULL || (ht = w->builder->hosttype) == NULL ||
-		    (w->item == NULL && gave_up(w)))
+		    w->repo == NULL || (ht = w->builder->hosttype) == NULL)
 			continue;
 		if ((m = pool_idle(ht)) != NULL)
 			start_build(w, m);

@@ -85,7 +85,7 @@ struct wq_item {
 	long long time;
 	int ok;			/* usable (else warned about once) */
 	unsigned gen;		/* the last scan that saw it */
-	int sub;		/* SPOOL_NEW or SPOOL_CUR there */
+	int sub;		/* SPOOL_NEW, SPOOL_CUR or SPOOL_FAIL there */
 };
 
 struct wq_spool {
@@ -93,7 +93,7 @@ struct wq_spool {
 	struct spool sp;
 	int open;
 	struct htab items;	/* name -> struct wq_item */
-	struct timespec mtim[2], ctim[2];	/* new/, cur/ at the last scan */
+	struct timespec mtim[3], ctim[3];	/* new/, cur/, fail/ at the last scan */
 	struct timespec scanned;
 	int valid;		/* the above are set */
 };
@@ -491,7 +491,8 @@ static int
 item_load(struct workq *q, struct wq_spool *s, int sub, const char *name,
     struct wq_item **itp, struct strbuf *err)
 {
-	static const char *subname[] = { "tmp", "new", "cur" };
+	static const char *subname[] = { "tmp", "new", "cur", "done",
+	    "fail" };
 	struct strbuf buf = STRBUF_INIT, e = STRBUF_INIT;
 	struct work_item wi = WORK_ITEM_INIT;
 	const struct repo_conf *rc;
@@ -564,19 +565,27 @@ ts_eq(struct timespec a, struct timespec b)
 }
 
 /*
- * Did new/ or cur/ change since the last scan?  A directory's times
- * have the granularity of the kernel's clock tick, so a change in the
- * tick of the last scan could leave them as they were: while the last
- * scan is within a second of them, say yes.
+ * The subdirectories of a spool that the model reads: new/ always;
+ * for spool/work also cur/ (running) and fail/, whose items settle
+ * their (builder, rev) as a result does, so that what failed for good
+ * (a bad item, three infrastructure failures) is not queued again.
+ */
+static const int scan_subs[3] = { SPOOL_NEW, SPOOL_CUR, SPOOL_FAIL };
+
+/*
+ * Did one of the n scanned subdirectories change since the last scan?
+ * A directory's times have the granularity of the kernel's clock tick,
+ * so a change in the tick of the last scan could leave them as they
+ * were: while the last scan is within a second of them, say yes.
  */
 static int
-spool_changed(struct wq_spool *s)
+spool_changed(struct wq_spool *s, int n)
 {
-	static const int sub[2] = { SPOOL_NEW, SPOOL_CUR };
+	const int *sub = scan_subs;
 	struct stat st;
 	int i, changed = !s->valid;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < n; i++) {
 		if (fstat(s->sp.sub[sub[i]], &st) != 0)
 			return 1;
 		if (!s->valid || !ts_eq(st.st_mtim, s->mtim[i]) ||
@@ -587,23 +596,25 @@ spool_changed(struct wq_spool *s)
 		s->mtim[i] = st.st_mtim;
 		s->ctim[i] = st.st_ctim;
 	}
+	s->valid = 1;
 	return changed;
 }
 
 /*
- * Rescan s's new/ (and cur/ with cur): *changed is set when it did.
- * A spool that does not exist yet is empty.
+ * Rescan s's new/ (and cur/ and fail/ with cur): *changed is set when
+ * it did.  A spool that does not exist yet is empty.
  */
 static int
 spool_rescan(struct workq *q, struct wq_spool *s, int cur, int force,
     int *changed, struct strbuf *err)
 {
-	static const char *subname[] = { "tmp", "new", "cur" };
+	static const char *subname[] = { "tmp", "new", "cur", "done",
+	    "fail" };
 	struct spool_names nv = SPOOL_NAMES_INIT;
 	struct strbuf path = STRBUF_INIT;
 	struct wq_item *it;
 	struct stat st;
-	int sub, rc = RC_OK;
+	int k, sub, n = cur ? 3 : 1, rc = RC_OK;
 	size_t i;
 
 	if (!s->open) {
@@ -620,12 +631,13 @@ spool_rescan(struct workq *q, struct wq_spool *s, int cur, int force,
 			return rc;
 		s->open = 1;
 	}
-	if (!spool_changed(s) && !force)
+	if (!spool_changed(s, n) && !force)
 		return RC_OK;
 	s->scanned = time_now();
 	*changed = 1;
 	q->gen++;
-	for (sub = SPOOL_NEW; sub <= (cur ? SPOOL_CUR : SPOOL_NEW); sub++) {
+	for (k = 0; k < n; k++) {
+		sub = scan_subs[k];
 		if ((rc = spool_list(&s->sp, subname[sub], &nv, err)) != RC_OK)
 			break;
 		for (i = 0; i < nv.n; i++) {
