@@ -128,23 +128,4 @@ test_expect_success '-j prints the item with its name' '
 	test_cmp expect out
 '
 
-test_expect_success 'a Run-TryBot vote removed cancels the waiting item: fail/, a reason logged' '
-	step 6 &&
-	try_change 105 1 updated="2017-07-01 12:00:00.000000000" >g/6/changes.jsonl &&
-	cp g/6/changes.jsonl g/6/try.jsonl &&
-	pollgerrit poll >out 2>err &&
-	grep "^try go 105 1 " out &&
-	test_path_is_file "$BUILDFARM_DIR/spool/try/new/go-105-1" &&
-	step 7 &&
-	change n=105 ps=1 updated="2017-07-01 12:05:00.000000000" >g/7/changes.jsonl &&
-	: >g/7/try.jsonl &&
-	pollgerrit poll >out 2>err &&
-	grep "^vote go 105 1 go master NEW$" out &&
-	grep "gerrit .go.: change 105 patch set 1: Run-TryBot vote removed; try work .go-105-1. cancelled (moved to fail/)" err &&
-	test_path_is_missing "$BUILDFARM_DIR/spool/try/new/go-105-1" &&
-	test_path_is_file "$BUILDFARM_DIR/spool/try/fail/go-105-1" &&
-	test_expect_code 1 pollgerrit poll >out 2>err &&
-	test_must_be_empty err
-'
-
 test_done

@@ -239,7 +239,5 @@ int try_open(struct strbuf *err);
 int try_queue(struct server *s, const struct change *c, struct strbuf *err);
 int try_caught_up(struct server *s, const int64_t *touched, size_t n,
     struct strbuf *err);
-int try_unvoted(struct server *s, const struct change *old,
-    const struct change *c, struct strbuf *err);
 
 #endif

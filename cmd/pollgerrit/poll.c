@@ -315,9 +315,6 @@ record(struct server *s, struct fetch *f, struct fetch *t, int *news,
 		old = changes_get(&st->ch, c->number);
 		if (old != NULL && change_same(old, c))
 			continue;	/* re-read through the overlap */
-		if ((rc = try_unvoted(s, old, c, err)) != RC_OK &&
-		    rc != RC_NO)
-			goto out;
 		changes_put(&st->ch, p->c);
 		p->c = NULL;
 		st->dirty = 1;

@@ -361,10 +361,6 @@ change_event(struct server *s, const char *type, const struct json *ev,
 		crash_point("after-append");
 		print_records(s, &rec, 1, &stored);
 		(*news)++;
-		if ((rc = try_unvoted(s, old, c, &err)) != RC_OK &&
-		    rc != RC_NO)
-			goto out;
-		rc = RC_OK;
 		changes_put(&st->ch, c);
 		st->dirty = 1;
 		c = NULL;

@@ -11,7 +11,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "extern.h"
 #include "farm.h"
@@ -120,54 +119,4 @@ try_caught_up(struct server *s, const int64_t *touched, size_t n,
 			return rc;
 	}
 	return queued ? RC_OK : RC_NO;
-}
-
-static int
-run_voted(const struct change *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->nvotes; i++)
-		if (strcmp(c->votes[i].label, "Run-TryBot") == 0 &&
-		    c->votes[i].value == 1)
-			return 1;
-	return 0;
-}
-
-/*
- * The Run-TryBot+1 vote of the patch set was removed (old had one, c,
- * the same patch set, has none): the work it asked for is no longer
- * wanted.  An item still waiting in new/ is cancelled: claimed, as a
- * worker would, and moved to fail/, the reason logged.  One a worker
- * already claimed runs to its end.  RC_OK cancelled, RC_NO nothing to
- * cancel.
- */
-int
-try_unvoted(struct server *s, const struct change *old,
-    const struct change *c, struct strbuf *err)
-{
-	struct strbuf name = STRBUF_INIT;
-	int rc, fd;
-
-	if (old == NULL || old->patchset != c->patchset || !run_voted(old) ||
-	    run_voted(c))
-		return RC_NO;
-	if ((rc = try_open(err)) != RC_OK)
-		return rc;
-	strbuf_addf(&name, "%s-%lld-%lld", s->name, (long long)c->number,
-	    (long long)c->patchset);
-	rc = spool_claim(&cx.try, name.buf, &fd, err);
-	if (rc == RC_OK) {
-		rc = spool_finish(&cx.try, name.buf, "fail", err);
-		close(fd);
-	}
-	if (rc == RC_OK)
-		log_warnx("gerrit '%s': change %lld patch set %lld: "
-		    "Run-TryBot vote removed; try work '%s' cancelled "
-		    "(moved to fail/)", s->name, (long long)c->number,
-		    (long long)c->patchset, name.buf);
-	else if (rc == RC_NO)
-		strbuf_reset(err);
-	strbuf_release(&name);
-	return rc;
 }
