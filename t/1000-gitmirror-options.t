@@ -50,6 +50,23 @@ test_expect_success 'bad config: every problem reported, exit 100' '
 	test_path_is_missing "$BUILDFARM_DIR/corpus"
 '
 
+test_expect_success 'a section with two bad keys reports both' '
+	cat >"$BUILDFARM_DIR/config" <<-\EOF &&
+	[repo "go"]
+		upstream = git://h/go
+		interval = forever
+		mirror = maybe
+	EOF
+	test_expect_code 100 gitmirror status 2>err &&
+	sed "s|^gitmirror: config .$BUILDFARM_DIR/config.: ||" err >msgs &&
+	cat >expect <<-\EOF &&
+	repo "go": mirror '"'"'maybe'"'"': want true or false
+	repo "go": interval '"'"'forever'"'"': want a duration from 1s to 30d
+	2 problems
+	EOF
+	test_cmp expect msgs
+'
+
 test_expect_success 'a syntax error is exit 100 too' '
 	printf "[repo \"go\"\n" >"$BUILDFARM_DIR/config" &&
 	test_expect_code 100 gitmirror sync 2>err &&
