@@ -143,7 +143,11 @@ test_expect_success 'fsck finds an object whose bytes do not hash to its id' '
 	test_expect_code 100 gitmirror fsck go 2>err &&
 	grep "^gitmirror: fsck go: refs/heads/master: .*$obj" err &&
 	mv saved "$loose" &&
-	gitmirror fsck go
+	gitmirror fsck go 2>err &&
+	test_must_be_empty err &&
+	gitmirror -v fsck go 2>err &&
+	echo "gitmirror: fsck go: ok" >expect &&
+	test_cmp expect err
 '
 
 test_done

@@ -53,7 +53,10 @@ struct status {
 int status_read(const char *name, struct status *st);
 int status_write(const char *name, const struct status *st,
     struct strbuf *err);
-/* One line: "NAME ok|hung|broken fetched=... pushed=... lag=... error=..." */
+/*
+ * One line: "NAME ok|hung|never|failed synced=... fetched=... pushed=...
+ * lag=... [error=...]"; 1 when the state is not ok.
+ */
 int status_line(const struct repo_conf *r, struct strbuf *out);
 
 /* archive.c */
@@ -70,6 +73,7 @@ int archive_write_tree(struct gitx_repo *g, const char *tree,
 /* serve.c */
 int serve_run(const char *listen, uint64_t cachemax);
 int fsck_run(int argc, char **argv);
-int status_run(int argc, char **argv);
+/* jflag: JSON lines */
+int status_run(int argc, char **argv, int jflag);
 
 #endif

@@ -59,7 +59,7 @@ usage_to(FILE *fp, int rc)
 "usage: gitmirror [-hv] [-d dir] sync [-n] [repo ...]\n"
 "       gitmirror [-hv] [-d dir] archive [-p prefix] repo rev\n"
 "       gitmirror [-hv] [-d dir] serve [-l addr] [-s cachesize]\n"
-"       gitmirror [-hv] [-d dir] status [repo ...]\n"
+"       gitmirror [-hv] [-d dir] status [-j] [repo ...]\n"
 "       gitmirror [-hv] [-d dir] fsck [repo ...]\n");
 	exit(rc);
 }
@@ -235,8 +235,15 @@ cmd_serve(int argc, char **argv)
 static int
 cmd_status(int argc, char **argv)
 {
+	int ch, jflag = 0;
+
+	while ((ch = getopt(argc, argv, "+j")) != -1) {
+		if (ch != 'j')
+			usage();
+		jflag = 1;
+	}
 	load_config();
-	return status_run(argc - 1, argv + 1);
+	return status_run(argc - optind, argv + optind, jflag);
 }
 
 static int

@@ -27,6 +27,7 @@
 #include "extern.h"
 #include "git.h"
 #include "httpd.h"
+#include "json.h"
 #include "farm.h"
 #include "log.h"
 #include "proc.h"
@@ -53,17 +54,34 @@ when(struct strbuf *out, long long t)
 		time_rfc3339(out, ts, 0);
 }
 
+/*
+ * The state of r: "failed" when the last attempt failed (whatever its
+ * age), else "never", "hung" or "ok" by the age of the last complete
+ * sync.
+ */
+static const char *
+status_state(const struct repo_conf *r, const struct status *st,
+    long long now)
+{
+	if (st->error[0] != '\0' || st->tried > st->synced)
+		return "failed";
+	if (st->synced <= 0)
+		return "never";
+	if (now - st->synced > r->interval_s)
+		return "hung";
+	return "ok";
+}
+
 int
 status_line(const struct repo_conf *r, struct strbuf *out)
 {
 	struct status st;
 	long long now = (long long)time(NULL);
-	int hung;
+	const char *state;
 
 	status_read(r->name, &st);
-	hung = st.synced <= 0 || now - st.synced > r->interval_s;
-	strbuf_addf(out, "%s %s synced=", r->name, st.synced <= 0 ? "never" :
-	    hung ? "hung" : "ok");
+	state = status_state(r, &st, now);
+	strbuf_addf(out, "%s %s synced=", r->name, state);
 	when(out, st.synced);
 	strbuf_addstr(out, " fetched=");
 	when(out, st.fetched);
@@ -75,11 +93,51 @@ status_line(const struct repo_conf *r, struct strbuf *out)
 		strbuf_addstr(out, " lag=-");
 	if (st.error[0] != '\0')
 		strbuf_addf(out, " error=%s", esc(st.error));
-	return hung;
+	return strcmp(state, "ok") != 0;
+}
+
+static void
+json_when(struct json *j, const char *key, long long t)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (t <= 0) {
+		json_set(j, key, json_new_null());
+		return;
+	}
+	when(&sb, t);
+	json_set_str(j, key, sb.buf);
+	strbuf_release(&sb);
+}
+
+/* status_line as one JSON object; the error unescaped (JSON quotes it) */
+static int
+status_json_line(const struct repo_conf *r, struct strbuf *out)
+{
+	struct status st;
+	struct json *j = json_new_object();
+	long long now = (long long)time(NULL);
+	const char *state;
+
+	status_read(r->name, &st);
+	state = status_state(r, &st, now);
+	json_set_str(j, "repo", r->name);
+	json_set_str(j, "state", state);
+	json_when(j, "synced", st.synced);
+	json_when(j, "fetched", st.fetched);
+	json_when(j, "pushed", st.pushed);
+	json_when(j, "tried", st.tried);
+	json_set(j, "lag", st.synced > 0 ? json_new_int(now - st.synced) :
+	    json_new_null());
+	json_set(j, "error", st.error[0] != '\0' ?
+	    json_new_strn(st.error, strlen(st.error)) : json_new_null());
+	json_dump(out, j);
+	json_free(j);
+	return strcmp(state, "ok") != 0;
 }
 
 int
-status_run(int argc, char **argv)
+status_run(int argc, char **argv, int jflag)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct repo_conf **sel;
@@ -89,7 +147,8 @@ status_run(int argc, char **argv)
 	sel = repo_select(argc, argv, &n);
 	for (i = 0; i < n; i++) {
 		strbuf_reset(&sb);
-		if (status_line(sel[i], &sb))
+		if (jflag ? status_json_line(sel[i], &sb) :
+		    status_line(sel[i], &sb))
 			rc = RC_NO;
 		printf("%s\n", sb.buf);
 	}
@@ -140,6 +199,8 @@ fsck_run(int argc, char **argv)
 		r = gitx_fsck(g, fsck_bad, &a, &err);
 		if (r == RC_TEMP)
 			log_warnx("fsck %s: %s", sel[i]->name, err.buf);
+		else if (r == RC_OK)
+			log_info("fsck %s: ok", sel[i]->name);
 		rc = rc_worse(rc, r);
 		gitx_close(g);
 	}

@@ -655,6 +655,7 @@ sync_repo(struct repo_conf *r)
 	mirror_path(&path, r);
 	if ((rc = gitx_init_mirror(path.buf, &err)) != RC_OK) {
 		log_warnx("%s: %s", r->name, err.buf);
+		set_error(&s.st, err.buf);
 		goto done;
 	}
 	log_info("%s: fetch %s", r->name, esc(r->upstream));
