@@ -62,7 +62,9 @@ test_expect_success 'an unknown rev is fetched from upstream first' '
 	cmp want3.tgz new.tgz &&
 	echo "go master $new" >expect &&
 	commits_recorded | tail -1 >actual &&
-	test_cmp expect actual
+	test_cmp expect actual &&
+	gitmirror sync >out &&
+	test_cmp expect out
 '
 
 test_expect_success 'errors: 400 without rev, 404 unknown repo or rev' '

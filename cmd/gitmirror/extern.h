@@ -26,6 +26,7 @@ struct ctx {
 	struct repo_conf *repos;
 	size_t nrepos;
 	int nflag;
+	int qflag;		/* sync -q: record, print nothing */
 };
 extern struct ctx cx;
 

@@ -11,6 +11,9 @@
  *     durable, and on start the records appended after the state's seq
  *     are replayed into it, so a crash anywhere repeats nothing and
  *     loses nothing (sync.c);
+ *   - the new-commit lines are printed at least once: from the corpus,
+ *     after a printed-up-to seq that advances only once they are
+ *     flushed (sync.c);
  *   - one sync per repo at a time (state/gitmirror/REPO.lock); a sync
  *     that finds the lock taken skips the repo as "nothing new" (exit 1);
  *   - tarballs depend only on the commit: entries in Git's tree order,
@@ -20,7 +23,8 @@
  *   config                       [repo "NAME"] sections
  *   corpus/                      git-ref and git records
  *   mirror/NAME.git              the bare mirrors
- *   state/gitmirror/NAME.json    recorded ref tips, the corpus seq, status
+ *   state/gitmirror/NAME.json    recorded ref tips, the corpus seq, the
+ *                                printed-up-to seq, status
  *   state/gitmirror/NAME.lock    flock(2)ed while syncing NAME
  *   cache/gitmirror/             tarballs served, by tree and time
  */
@@ -56,7 +60,7 @@ static void
 usage_to(FILE *fp, int rc)
 {
 	fprintf(fp,
-"usage: gitmirror [-hv] [-d dir] sync [-n] [repo ...]\n"
+"usage: gitmirror [-hv] [-d dir] sync [-nq] [repo ...]\n"
 "       gitmirror [-hv] [-d dir] archive [-p prefix] repo rev\n"
 "       gitmirror [-hv] [-d dir] serve [-l addr] [-s cachesize]\n"
 "       gitmirror [-hv] [-d dir] status [-j] [repo ...]\n"
@@ -146,10 +150,17 @@ cmd_sync(int argc, char **argv)
 	size_t n, i;
 	int ch, rc = RC_NO;
 
-	while ((ch = getopt(argc, argv, "+n")) != -1) {
-		if (ch != 'n')
+	while ((ch = getopt(argc, argv, "+nq")) != -1) {
+		switch (ch) {
+		case 'n':
+			cx.nflag = 1;
+			break;
+		case 'q':
+			cx.qflag = 1;
+			break;
+		default:
 			usage();
-		cx.nflag = 1;
+		}
 	}
 	argc -= optind;
 	argv += optind;

@@ -210,7 +210,10 @@ fsck_run(int argc, char **argv)
 	return rc;
 }
 
-/* "gitmirror -d DIR sync REPO" in a child, for a revision we lack. */
+/*
+ * "gitmirror -d DIR sync -q REPO" in a child, for a revision we lack:
+ * -q leaves the new commits' lines to the next sync that prints.
+ */
 static void
 sync_child(const char *name)
 {
@@ -218,7 +221,7 @@ sync_child(const char *name)
 	struct proc p = PROC_INIT;
 
 	strvec_pushv(&p.args, (const char *const[]){ self_exe, "-d", cx.dir,
-	    "sync", name, NULL });
+	    "sync", "-q", name, NULL });
 	p.io[1].how = PROC_DEVNULL;
 	if (proc_start(&p, &err) == -1)
 		log_warnx("sync %s: %s", esc(name), err.buf);
