@@ -20,6 +20,7 @@ struct gitx_repo;
 #define PUSH_BATCH	200
 #define DEF_LISTEN	"127.0.0.1:8585"
 #define DEF_CACHE	(1ull << 30)
+#define DEF_FETCHES	10	/* on-demand fetches per repo a minute */
 
 struct ctx {
 	const char *dir;	/* the farm's state directory */
@@ -31,6 +32,12 @@ struct ctx {
 extern struct ctx cx;
 
 void usage(void);
+/*
+ * Read the config again: RC_OK with cx's repos replaced (the old ones
+ * freed: no one may hold them), else the problems in err and cx as it
+ * was.
+ */
+int config_reload(struct strbuf *warn, struct strbuf *err);
 struct repo_conf *repo_find(const char *name);
 /* Repos named in argv (all when argc is 0); exits 100 on unknown ones. */
 struct repo_conf **repo_select(int argc, char **argv, size_t *n);
@@ -72,7 +79,8 @@ int archive_write_tree(struct gitx_repo *g, const char *tree,
     struct strbuf *err);
 
 /* serve.c */
-int serve_run(const char *listen, uint64_t cachemax);
+/* fetchmax: fetches an unknown revision may cause per repo a minute */
+int serve_run(const char *listen, uint64_t cachemax, int fetchmax);
 int fsck_run(int argc, char **argv);
 /* jflag: JSON lines */
 int status_run(int argc, char **argv, int jflag);

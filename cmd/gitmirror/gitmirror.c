@@ -62,7 +62,7 @@ usage_to(FILE *fp, int rc)
 	fprintf(fp,
 "usage: gitmirror [-hv] [-d dir] sync [-nq] [repo ...]\n"
 "       gitmirror [-hv] [-d dir] archive [-p prefix] repo rev\n"
-"       gitmirror [-hv] [-d dir] serve [-l addr] [-s cachesize]\n"
+"       gitmirror [-hv] [-d dir] serve [-f fetches] [-l addr] [-s cachesize]\n"
 "       gitmirror [-hv] [-d dir] status [-j] [repo ...]\n"
 "       gitmirror [-hv] [-d dir] fsck [repo ...]\n");
 	exit(rc);
@@ -92,6 +92,21 @@ state_path(struct strbuf *out, const char *name, const char *ext)
 	farm_placef(out, cx.dir, FARM_STATE, "gitmirror/%s%s", name, ext);
 }
 
+int
+config_reload(struct strbuf *warn, struct strbuf *err)
+{
+	struct farmconf *fc;
+	int rc;
+
+	if ((rc = farmconf_load(&fc, cx.dir, FC_REPO, warn, err)) != RC_OK)
+		return rc;
+	farmconf_free(conf);
+	conf = fc;
+	cx.repos = conf->repos;
+	cx.nrepos = conf->nrepos;
+	return RC_OK;
+}
+
 /* The config, checked; every problem on its own line, then exit 100. */
 static void
 load_config(void)
@@ -100,13 +115,11 @@ load_config(void)
 	int rc;
 
 	cx.dir = farm_dir(dflag);
-	rc = farmconf_load(&conf, cx.dir, FC_REPO, &warn, &err);
+	rc = config_reload(&warn, &err);
 	log_lines(&warn);
 	log_lines(&err);
 	if (rc != RC_OK)
 		exit(rc);
-	cx.repos = conf->repos;
-	cx.nrepos = conf->nrepos;
 	strbuf_release(&warn);
 	strbuf_release(&err);
 }
@@ -220,10 +233,15 @@ cmd_serve(int argc, char **argv)
 {
 	const char *listen = DEF_LISTEN;
 	uint64_t cachemax = DEF_CACHE;
-	int ch;
+	int ch, fetchmax = DEF_FETCHES;
 
-	while ((ch = getopt(argc, argv, "+l:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "+f:l:s:")) != -1) {
 		switch (ch) {
+		case 'f':
+			if (num_parse_int(optarg, 0, 10000, &fetchmax) < 0)
+				fatalx(RC_PERM, "bad fetch limit '%s': want 0 "
+				    "to 10000 a minute", esc(optarg));
+			break;
 		case 'l':
 			listen = optarg;
 			break;
@@ -240,7 +258,7 @@ cmd_serve(int argc, char **argv)
 	if (argc != optind)
 		usage();
 	load_config();
-	return serve_run(listen, cachemax);
+	return serve_run(listen, cachemax, fetchmax);
 }
 
 static int
