@@ -18,8 +18,9 @@
  * Retry-After, so that asking for random ids cannot make the farm fetch
  * without end.
  *
- * The config is read again on SIGHUP and when the file changes (checked
- * each second).  Request threads look repos up under conf_lock, a
+ * The config is read again on SIGHUP and when the file changed and then
+ * stayed the same for a check (checked each second: an editor writing
+ * in place is not read half way).  Request threads look repos up under conf_lock, a
  * read lock, and keep only the name; the main loop swaps the config
  * under the write lock.  A config with problems is reported and the
  * old one kept.
@@ -640,7 +641,7 @@ serve_run(const char *listen, uint64_t cachemax, int fetchmax)
 {
 	struct httpd_config cfg = HTTPD_CONFIG_INIT;
 	struct strbuf err = STRBUF_INIT, dir = STRBUF_INIT;
-	struct stat was, now;
+	struct stat was, now, loaded;
 	struct httpd *h;
 	ssize_t n;
 	int sig;
@@ -664,15 +665,21 @@ serve_run(const char *listen, uint64_t cachemax, int fetchmax)
 	/* with port 0, the kernel's choice: gitmirror(1) promises the form */
 	log_warnx("listening on %.*s:%d", (int)(strrchr(listen, ':') - listen),
 	    listen, httpd_port(h));
+	loaded = was;
 	for (;;) {
 		sig = sig_wait(CONF_CHECK_MS);
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 		conf_stamp(&now);
-		if (sig == SIGHUP)
+		if (sig == SIGHUP) {
 			reload("SIGHUP");
-		else if (!stamp_same(&was, &now))
+			loaded = now;
+		} else if (stamp_same(&was, &now) &&
+		    !stamp_same(&loaded, &now)) {
+			/* unchanged for a check: not half written */
 			reload("changed");
+			loaded = now;
+		}
 		was = now;
 	}
 	httpd_stop(h);
