@@ -5,7 +5,7 @@ test_description='gitmirror: usage, configuration, dry run, locks, status'
 
 test_expect_success 'usage: -h on stdout, exit 0; nothing or junk: 100' '
 	gitmirror -h >out &&
-	grep "^usage: gitmirror \[-hv\] \[-d dir\] sync \[-n\] \[repo ...\]" out &&
+	grep "^usage: gitmirror \[-hv\] \[-d dir\] sync \[-nq\] \[repo ...\]" out &&
 	test_expect_code 100 gitmirror 2>err &&
 	grep "^usage:" err &&
 	test_expect_code 100 gitmirror frob 2>err &&
@@ -48,6 +48,23 @@ test_expect_success 'bad config: every problem reported, exit 100' '
 	test_cmp expect msgs &&
 	test_path_is_missing "$BUILDFARM_DIR/mirror" &&
 	test_path_is_missing "$BUILDFARM_DIR/corpus"
+'
+
+test_expect_success 'a section with two bad keys reports both' '
+	cat >"$BUILDFARM_DIR/config" <<-\EOF &&
+	[repo "go"]
+		upstream = git://h/go
+		interval = forever
+		mirror = maybe
+	EOF
+	test_expect_code 100 gitmirror status 2>err &&
+	sed "s|^gitmirror: config .$BUILDFARM_DIR/config.: ||" err >msgs &&
+	cat >expect <<-\EOF &&
+	repo "go": mirror '"'"'maybe'"'"': want true or false
+	repo "go": interval '"'"'forever'"'"': want a duration from 1s to 30d
+	2 problems
+	EOF
+	test_cmp expect msgs
 '
 
 test_expect_success 'a syntax error is exit 100 too' '

@@ -32,11 +32,15 @@ test_expect_success 'killed after the fetch: the next sync records it all' '
 	test_line_count = 4 rec
 '
 
-test_expect_success 'killed after the append: nothing is recorded twice' '
+test_expect_success 'killed after the append: nothing recorded twice, the lines come next' '
 	commit_n up/go 2 a &&
 	test_expect_code 137 env GITMIRROR_TEST_CRASH_AT=after-append \
 	    gitmirror sync >out &&
 	test_line_count = 0 out &&
+	gitmirror sync >out &&
+	git -C up/go rev-list --reverse master~2..master |
+	    sed "s/^/go master /" >expect &&
+	test_cmp expect out &&
 	test_expect_code 1 gitmirror sync >out &&
 	test_must_be_empty out &&
 	commits_recorded >rec &&
@@ -55,7 +59,9 @@ test_expect_success 'a torn batch (commits kept, ref moves lost): no repeats' '
 	head -n $((n - 1)) "$seg" >kept &&
 	cat kept >"$seg" &&
 	gitmirror sync >out &&
-	test_must_be_empty out &&
+	git -C up/go rev-list --reverse master~3..master |
+	    sed "s/^/go master /" >expect &&
+	test_cmp expect out &&
 	commits_recorded >rec &&
 	test_line_count = 9 rec &&
 	sort rec | uniq -d >dups &&
@@ -65,6 +71,72 @@ test_expect_success 'a torn batch (commits kept, ref moves lost): no repeats' '
 	echo 1 >expect &&
 	test_cmp expect count &&
 	maintlog -d "$BUILDFARM_DIR/corpus" verify
+'
+
+test_expect_success 'killed after the print: the lines come again, once more' '
+	commit_n up/go 2 p &&
+	git -C up/go rev-list --reverse master~2..master |
+	    sed "s/^/go master /" >expect &&
+	test_expect_code 137 env GITMIRROR_TEST_CRASH_AT=after-print \
+	    gitmirror sync >out &&
+	test_cmp expect out &&
+	gitmirror sync >out &&
+	test_cmp expect out &&
+	test_expect_code 1 gitmirror sync >out &&
+	test_must_be_empty out
+'
+
+test_expect_success 'sync -q records and prints nothing; the next sync prints' '
+	commit_n up/go 2 q &&
+	git -C up/go rev-list --reverse master~2..master |
+	    sed "s/^/go master /" >expect &&
+	gitmirror sync -q >out &&
+	test_must_be_empty out &&
+	commits_recorded | tail -n 2 >rec &&
+	test_cmp expect rec &&
+	gitmirror sync >out &&
+	test_cmp expect out
+'
+
+# the whole lines of the files named (a kill may cut the last one)
+whole_lines () {
+	cat "$@" | grep -E "^go master [0-9a-f]{40}\$" || true
+}
+
+test_expect_success 'kill -9 at random points: every commit printed at least once' '
+	rm -f killed.* &&
+	start=$(git -C up/go rev-parse master) &&
+	for round in $(test_seq 1 12)
+	do
+		commit_n up/go 15 r$round || return 1
+		gitmirror sync >killed.$round 2>/dev/null &
+		pid=$!
+		sleep $(perl -e "printf q(%.3f), rand(0.4)")
+		kill -9 $pid 2>/dev/null
+		wait $pid
+		echo "$round $?" >>killed.rc
+		case $round in
+		3) point=after-fetch ;;
+		6) point=after-append ;;
+		9) point=after-print ;;
+		*) continue ;;
+		esac
+		commit_n up/go 3 k$round &&
+		env GITMIRROR_TEST_CRASH_AT=$point gitmirror sync \
+		    >killed.$round.$point 2>/dev/null
+		test $? = 137 || return 1
+	done &&
+	gitmirror sync >killed.last 2>/dev/null
+	test $? -le 1 &&
+	commits_recorded | sort >rec &&
+	sort -u rec >rec.u &&
+	test_cmp rec.u rec &&
+	git -C up/go rev-list master | sed "s/^/go master /" | sort >all &&
+	test_cmp all rec &&
+	git -C up/go rev-list $start..master | sed "s/^/go master /" |
+	    sort >new &&
+	whole_lines killed.[0-9]* killed.last | sort -u >printed &&
+	test_cmp new printed
 '
 
 test_expect_success 'setup: a big change behind a slow link' '
@@ -143,7 +215,11 @@ test_expect_success 'fsck finds an object whose bytes do not hash to its id' '
 	test_expect_code 100 gitmirror fsck go 2>err &&
 	grep "^gitmirror: fsck go: refs/heads/master: .*$obj" err &&
 	mv saved "$loose" &&
-	gitmirror fsck go
+	gitmirror fsck go 2>err &&
+	test_must_be_empty err &&
+	gitmirror -v fsck go 2>err &&
+	echo "gitmirror: fsck go: ok" >expect &&
+	test_cmp expect err
 '
 
 test_done

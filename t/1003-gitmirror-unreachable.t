@@ -36,8 +36,8 @@ test_expect_success 'an unreachable upstream: 111, mirror untouched, others sync
 	refs "$BUILDFARM_DIR/mirror/go.git" >go.after &&
 	test_cmp go.before go.after &&
 	gitmirror fsck &&
-	gitmirror status >status &&
-	grep "^go ok .* error=fetch git://127.0.0.1:$dead/up/go/.git: " status &&
+	test_expect_code 1 gitmirror status >status &&
+	grep "^go failed .* error=fetch git://127.0.0.1:$dead/up/go/.git: " status &&
 	grep "^net ok " status
 '
 
@@ -54,6 +54,10 @@ test_expect_success 'a hung upstream is cut off after the timeout: 111' '
 	test $((end - start)) -le 6 &&
 	grep "^gitmirror: go: fetch git://127.0.0.1:$hang/up/go/.git: timed out after 2 s\$" err &&
 	test_must_be_empty out &&
+	test_expect_code 1 gitmirror status go >status &&
+	grep "^go failed .* error=fetch git://127.0.0.1:$hang/up/go/.git: timed out after 2 s\$" status &&
+	test_expect_code 1 gitmirror status -j go >status.json &&
+	grep "^{\"error\":\"fetch git://127.0.0.1:$hang/up/go/.git: timed out after 2 s\",.*\"repo\":\"go\",\"state\":\"failed\"," status.json &&
 	refs "$BUILDFARM_DIR/mirror/go.git" >go.after &&
 	test_cmp go.before go.after &&
 	git -C "$BUILDFARM_DIR/mirror/go.git" fsck --strict &&
@@ -69,6 +73,8 @@ test_expect_success 'a hung downstream is cut off too, after the fetch' '
 	echo "go master $(git -C up/go rev-parse master)" >expect &&
 	test_cmp expect out &&
 	grep "^gitmirror: go: push git://127.0.0.1:$hang/down/go.git: timed out after 2 s\$" err &&
+	test_expect_code 1 gitmirror status go >status &&
+	grep "^go failed .* error=push git://127.0.0.1:$hang/down/go.git: timed out" status &&
 	refs up/go/.git >expect &&
 	refs down/go.git >actual &&
 	test_cmp expect actual
@@ -81,7 +87,19 @@ test_expect_success 'a first sync from an unreachable upstream: 111, no records'
 	test_expect_code 111 gitmirror sync gone >out 2>err &&
 	test_must_be_empty out &&
 	test_grep ! "\"repo\":\"gone\"" "$BUILDFARM_DIR"/corpus/*.jsonl &&
-	gitmirror fsck gone
+	gitmirror fsck gone &&
+	test_expect_code 1 gitmirror status gone >status &&
+	grep "^gone failed synced=- fetched=- pushed=- lag=- error=fetch " status
+'
+
+test_expect_success 'after a good sync the state is ok again' '
+	git config -f "$BUILDFARM_DIR/config" --unset repo.go.push \
+	    "git://127.0.0.1:$hang/down/go.git" &&
+	test_expect_code 1 gitmirror sync go >out &&
+	gitmirror status go >status &&
+	grep "^go ok .* lag=[0-9]*s\$" status &&
+	gitmirror status -j go >status.json &&
+	grep "^{\"error\":null,\"fetched\":\"[0-9T:-]*Z\",\"lag\":[0-9]*,.*\"repo\":\"go\",\"state\":\"ok\"," status.json
 '
 
 test_expect_success 'credentials are never printed' '

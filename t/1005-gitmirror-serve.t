@@ -16,7 +16,7 @@ test_expect_success 'setup: a mirrored repo and a server' '
 		branch = master
 	EOF
 	gitmirror sync >/dev/null &&
-	start_daemon serve gitmirror serve -l 127.0.0.1:0 -s 5m &&
+	start_daemon serve gitmirror serve -f 30 -l 127.0.0.1:0 -s 5m &&
 	port=$(daemon_port serve) &&
 	url=http://127.0.0.1:$port
 '
@@ -62,7 +62,63 @@ test_expect_success 'an unknown rev is fetched from upstream first' '
 	cmp want3.tgz new.tgz &&
 	echo "go master $new" >expect &&
 	commits_recorded | tail -1 >actual &&
-	test_cmp expect actual
+	test_cmp expect actual &&
+	gitmirror sync >out &&
+	test_cmp expect out
+'
+
+test_expect_success 'parallel requests for a commit being fetched all get it' '
+	commit_n up/go 1 par &&
+	new=$(git -C up/go rev-parse master) &&
+	gitmirror archive go $new >/dev/null 2>&1 && return 1
+	pids= &&
+	for i in $(test_seq 1 6)
+	do
+		curl -sS -o par$i.tgz -w "%{http_code}\n" \
+		    "$url/go.tar.gz?rev=$new" >code$i &
+		pids="$pids $!"
+	done &&
+	for p in $pids
+	do
+		wait $p || return 1
+	done &&
+	gitmirror archive go $new >want.par &&
+	for i in $(test_seq 1 6)
+	do
+		echo 200 >expect &&
+		test_cmp expect code$i &&
+		cmp want.par par$i.tgz || return 1
+	done
+'
+
+test_expect_success 'a repo added to the config is served without a restart' '
+	new_upstream net &&
+	test "$(curl -s -o /dev/null -w "%{http_code}" "$url/net.tar.gz?rev=master")" = 404 &&
+	git config -f "$BUILDFARM_DIR/config" repo.net.upstream \
+	    "$daemon_url/up/net/.git" &&
+	git config -f "$BUILDFARM_DIR/config" repo.net.branch master &&
+	test_wait_until "grep \"config read again (changed): 2 repos\" serve.log" &&
+	curl -sS -f -o net.tgz "$url/net.tar.gz?rev=master" &&
+	gitmirror archive net master >want.net &&
+	cmp want.net net.tgz &&
+	curl -sS -f "$url/" >page &&
+	grep "^net " page
+'
+
+test_expect_success 'SIGHUP reads the config again; a bad one is kept out' '
+	kill -HUP $(cat serve.pid) &&
+	test_wait_until "grep \"config read again (SIGHUP): 2 repos\" serve.log" &&
+	cp "$BUILDFARM_DIR/config" config.good &&
+	git config -f "$BUILDFARM_DIR/config" repo.net.timeout never &&
+	git config -f "$BUILDFARM_DIR/config" repo.net.backfill lots &&
+	kill -HUP $(cat serve.pid) &&
+	test_wait_until "grep \"config not read again (SIGHUP): kept the one before\" serve.log" &&
+	grep "repo \"net\": timeout .never.: want a duration" serve.log &&
+	grep "repo \"net\": backfill .lots.: want a whole number" serve.log &&
+	curl -sS -f -o net.tgz "$url/net.tar.gz?rev=master" &&
+	cp config.good "$BUILDFARM_DIR/config" &&
+	kill -HUP $(cat serve.pid) &&
+	test_wait_until "test \$(grep -c \"config read again (SIGHUP)\" serve.log) = 2"
 '
 
 test_expect_success 'errors: 400 without rev, 404 unknown repo or rev' '
@@ -108,6 +164,30 @@ test_expect_success 'tarballs left unfinished an hour ago are removed' '
 	test_path_is_file "$c/.abc-2.tar.gz.Pq34Rs" &&
 	test_path_is_file "$c/.keep" &&
 	grep "removed .\.abc-1\.tar\.gz\.Xy12Zw., left by a tarball that was never finished" serve.log
+'
+
+test_expect_success 'at most -f fetches a minute per repo, then 503' '
+	start_daemon limited gitmirror serve -f 1 -l 127.0.0.1:0 -s 5m &&
+	lurl=http://127.0.0.1:$(daemon_port limited) &&
+	commit_n up/go 1 lim &&
+	one=$(git -C up/go rev-parse master) &&
+	curl -sS -f -o /dev/null "$lurl/go.tar.gz?rev=$one" &&
+	commit_n up/go 1 lim2 &&
+	two=$(git -C up/go rev-parse master) &&
+	curl -s -o body -D hdr -w "%{http_code}\n" \
+	    "$lurl/go.tar.gz?rev=$two" >code &&
+	echo 503 >expect &&
+	test_cmp expect code &&
+	grep -i "^retry-after: [1-9][0-9]*" hdr &&
+	test_must_fail git -C "$BUILDFARM_DIR/mirror/go.git" cat-file -e $two &&
+	test "$(curl -s -o /dev/null -w "%{http_code}" "$lurl/go.tar.gz?rev=$one")" = 200 &&
+	test "$(curl -s -o /dev/null -w "%{http_code}" "$lurl/net.tar.gz?rev=master")" = 200 &&
+	stop_daemon limited &&
+	start_daemon never gitmirror serve -f 0 -l 127.0.0.1:0 -s 5m &&
+	nurl=http://127.0.0.1:$(daemon_port never) &&
+	test "$(curl -s -o /dev/null -w "%{http_code}" "$nurl/go.tar.gz?rev=$two")" = 503 &&
+	test_must_fail git -C "$BUILDFARM_DIR/mirror/go.git" cat-file -e $two &&
+	stop_daemon never
 '
 
 test_expect_success 'serve stops cleanly' '

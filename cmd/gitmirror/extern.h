@@ -20,16 +20,24 @@ struct gitx_repo;
 #define PUSH_BATCH	200
 #define DEF_LISTEN	"127.0.0.1:8585"
 #define DEF_CACHE	(1ull << 30)
+#define DEF_FETCHES	10	/* on-demand fetches per repo a minute */
 
 struct ctx {
 	const char *dir;	/* the farm's state directory */
 	struct repo_conf *repos;
 	size_t nrepos;
 	int nflag;
+	int qflag;		/* sync -q: record, print nothing */
 };
 extern struct ctx cx;
 
 void usage(void);
+/*
+ * Read the config again: RC_OK with cx's repos replaced (the old ones
+ * freed: no one may hold them), else the problems in err and cx as it
+ * was.
+ */
+int config_reload(struct strbuf *warn, struct strbuf *err);
 struct repo_conf *repo_find(const char *name);
 /* Repos named in argv (all when argc is 0); exits 100 on unknown ones. */
 struct repo_conf **repo_select(int argc, char **argv, size_t *n);
@@ -53,7 +61,10 @@ struct status {
 int status_read(const char *name, struct status *st);
 int status_write(const char *name, const struct status *st,
     struct strbuf *err);
-/* One line: "NAME ok|hung|broken fetched=... pushed=... lag=... error=..." */
+/*
+ * One line: "NAME ok|hung|never|failed synced=... fetched=... pushed=...
+ * lag=... [error=...]"; 1 when the state is not ok.
+ */
 int status_line(const struct repo_conf *r, struct strbuf *out);
 
 /* archive.c */
@@ -68,8 +79,10 @@ int archive_write_tree(struct gitx_repo *g, const char *tree,
     struct strbuf *err);
 
 /* serve.c */
-int serve_run(const char *listen, uint64_t cachemax);
+/* fetchmax: fetches an unknown revision may cause per repo a minute */
+int serve_run(const char *listen, uint64_t cachemax, int fetchmax);
 int fsck_run(int argc, char **argv);
-int status_run(int argc, char **argv);
+/* jflag: JSON lines */
+int status_run(int argc, char **argv, int jflag);
 
 #endif

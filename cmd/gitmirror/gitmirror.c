@@ -11,6 +11,9 @@
  *     durable, and on start the records appended after the state's seq
  *     are replayed into it, so a crash anywhere repeats nothing and
  *     loses nothing (sync.c);
+ *   - the new-commit lines are printed at least once: from the corpus,
+ *     after a printed-up-to seq that advances only once they are
+ *     flushed (sync.c);
  *   - one sync per repo at a time (state/gitmirror/REPO.lock); a sync
  *     that finds the lock taken skips the repo as "nothing new" (exit 1);
  *   - tarballs depend only on the commit: entries in Git's tree order,
@@ -20,7 +23,8 @@
  *   config                       [repo "NAME"] sections
  *   corpus/                      git-ref and git records
  *   mirror/NAME.git              the bare mirrors
- *   state/gitmirror/NAME.json    recorded ref tips, the corpus seq, status
+ *   state/gitmirror/NAME.json    recorded ref tips, the corpus seq, the
+ *                                printed-up-to seq, status
  *   state/gitmirror/NAME.lock    flock(2)ed while syncing NAME
  *   cache/gitmirror/             tarballs served, by tree and time
  */
@@ -56,10 +60,10 @@ static void
 usage_to(FILE *fp, int rc)
 {
 	fprintf(fp,
-"usage: gitmirror [-hv] [-d dir] sync [-n] [repo ...]\n"
+"usage: gitmirror [-hv] [-d dir] sync [-nq] [repo ...]\n"
 "       gitmirror [-hv] [-d dir] archive [-p prefix] repo rev\n"
-"       gitmirror [-hv] [-d dir] serve [-l addr] [-s cachesize]\n"
-"       gitmirror [-hv] [-d dir] status [repo ...]\n"
+"       gitmirror [-hv] [-d dir] serve [-f fetches] [-l addr] [-s cachesize]\n"
+"       gitmirror [-hv] [-d dir] status [-j] [repo ...]\n"
 "       gitmirror [-hv] [-d dir] fsck [repo ...]\n");
 	exit(rc);
 }
@@ -88,6 +92,21 @@ state_path(struct strbuf *out, const char *name, const char *ext)
 	farm_placef(out, cx.dir, FARM_STATE, "gitmirror/%s%s", name, ext);
 }
 
+int
+config_reload(struct strbuf *warn, struct strbuf *err)
+{
+	struct farmconf *fc;
+	int rc;
+
+	if ((rc = farmconf_load(&fc, cx.dir, FC_REPO, warn, err)) != RC_OK)
+		return rc;
+	farmconf_free(conf);
+	conf = fc;
+	cx.repos = conf->repos;
+	cx.nrepos = conf->nrepos;
+	return RC_OK;
+}
+
 /* The config, checked; every problem on its own line, then exit 100. */
 static void
 load_config(void)
@@ -96,13 +115,11 @@ load_config(void)
 	int rc;
 
 	cx.dir = farm_dir(dflag);
-	rc = farmconf_load(&conf, cx.dir, FC_REPO, &warn, &err);
+	rc = config_reload(&warn, &err);
 	log_lines(&warn);
 	log_lines(&err);
 	if (rc != RC_OK)
 		exit(rc);
-	cx.repos = conf->repos;
-	cx.nrepos = conf->nrepos;
 	strbuf_release(&warn);
 	strbuf_release(&err);
 }
@@ -146,10 +163,17 @@ cmd_sync(int argc, char **argv)
 	size_t n, i;
 	int ch, rc = RC_NO;
 
-	while ((ch = getopt(argc, argv, "+n")) != -1) {
-		if (ch != 'n')
+	while ((ch = getopt(argc, argv, "+nq")) != -1) {
+		switch (ch) {
+		case 'n':
+			cx.nflag = 1;
+			break;
+		case 'q':
+			cx.qflag = 1;
+			break;
+		default:
 			usage();
-		cx.nflag = 1;
+		}
 	}
 	argc -= optind;
 	argv += optind;
@@ -209,10 +233,15 @@ cmd_serve(int argc, char **argv)
 {
 	const char *listen = DEF_LISTEN;
 	uint64_t cachemax = DEF_CACHE;
-	int ch;
+	int ch, fetchmax = DEF_FETCHES;
 
-	while ((ch = getopt(argc, argv, "+l:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "+f:l:s:")) != -1) {
 		switch (ch) {
+		case 'f':
+			if (num_parse_int(optarg, 0, 10000, &fetchmax) < 0)
+				fatalx(RC_PERM, "bad fetch limit '%s': want 0 "
+				    "to 10000 a minute", esc(optarg));
+			break;
 		case 'l':
 			listen = optarg;
 			break;
@@ -229,14 +258,21 @@ cmd_serve(int argc, char **argv)
 	if (argc != optind)
 		usage();
 	load_config();
-	return serve_run(listen, cachemax);
+	return serve_run(listen, cachemax, fetchmax);
 }
 
 static int
 cmd_status(int argc, char **argv)
 {
+	int ch, jflag = 0;
+
+	while ((ch = getopt(argc, argv, "+j")) != -1) {
+		if (ch != 'j')
+			usage();
+		jflag = 1;
+	}
 	load_config();
-	return status_run(argc - 1, argv + 1);
+	return status_run(argc - optind, argv + optind, jflag);
 }
 
 static int

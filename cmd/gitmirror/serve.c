@@ -9,6 +9,21 @@
  * for the same new tree make it once.  After each new file the oldest
  * files go until the cache is within its size; a file being sent stays
  * readable to its client after it is removed.
+ *
+ * A revision the mirror lacks makes the server run "sync -q REPO", at
+ * most one per repo at a time: a request that finds one running waits
+ * for it and looks again, so parallel requests for a new commit all get
+ * it.  Fetches that start are limited per repo to fetch_max a minute
+ * (a window of the last fetch_max start times): past that, 503 with a
+ * Retry-After, so that asking for random ids cannot make the farm fetch
+ * without end.
+ *
+ * The config is read again on SIGHUP and when the file changed and then
+ * stayed the same for a check (checked each second: an editor writing
+ * in place is not read half way).  Request threads look repos up under conf_lock, a
+ * read lock, and keep only the name; the main loop swaps the config
+ * under the write lock.  A config with problems is reported and the
+ * old one kept.
  */
 #include "compat.h"
 
@@ -27,6 +42,7 @@
 #include "extern.h"
 #include "git.h"
 #include "httpd.h"
+#include "json.h"
 #include "farm.h"
 #include "log.h"
 #include "proc.h"
@@ -37,10 +53,27 @@
 #include "xmalloc.h"
 
 #define STALE_TMP_S	3600	/* an unfinished tarball this old: dead */
+#define FETCH_WINDOW_MS	60000	/* fetch_max fetches per repo in this */
+#define CONF_CHECK_MS	1000	/* how often the config's stat is checked */
 
 static pthread_mutex_t make_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t conf_lock = PTHREAD_RWLOCK_INITIALIZER;
 static uint64_t cache_max;
 static char self_exe[4096];
+
+/* a repo's on-demand fetches, under fetch_mu; never freed */
+struct fetcher {
+	char *name;
+	int busy;		/* a sync child runs */
+	unsigned long done;	/* fetches finished */
+	long long *starts;	/* ring of the last fetch_max start times */
+	size_t next;
+	struct fetcher *link;
+};
+static pthread_mutex_t fetch_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fetch_cv = PTHREAD_COND_INITIALIZER;
+static struct fetcher *fetchers;
+static int fetch_max;
 
 static void
 when(struct strbuf *out, long long t)
@@ -53,17 +86,34 @@ when(struct strbuf *out, long long t)
 		time_rfc3339(out, ts, 0);
 }
 
+/*
+ * The state of r: "failed" when the last attempt failed (whatever its
+ * age), else "never", "hung" or "ok" by the age of the last complete
+ * sync.
+ */
+static const char *
+status_state(const struct repo_conf *r, const struct status *st,
+    long long now)
+{
+	if (st->error[0] != '\0' || st->tried > st->synced)
+		return "failed";
+	if (st->synced <= 0)
+		return "never";
+	if (now - st->synced > r->interval_s)
+		return "hung";
+	return "ok";
+}
+
 int
 status_line(const struct repo_conf *r, struct strbuf *out)
 {
 	struct status st;
 	long long now = (long long)time(NULL);
-	int hung;
+	const char *state;
 
 	status_read(r->name, &st);
-	hung = st.synced <= 0 || now - st.synced > r->interval_s;
-	strbuf_addf(out, "%s %s synced=", r->name, st.synced <= 0 ? "never" :
-	    hung ? "hung" : "ok");
+	state = status_state(r, &st, now);
+	strbuf_addf(out, "%s %s synced=", r->name, state);
 	when(out, st.synced);
 	strbuf_addstr(out, " fetched=");
 	when(out, st.fetched);
@@ -75,11 +125,51 @@ status_line(const struct repo_conf *r, struct strbuf *out)
 		strbuf_addstr(out, " lag=-");
 	if (st.error[0] != '\0')
 		strbuf_addf(out, " error=%s", esc(st.error));
-	return hung;
+	return strcmp(state, "ok") != 0;
+}
+
+static void
+json_when(struct json *j, const char *key, long long t)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (t <= 0) {
+		json_set(j, key, json_new_null());
+		return;
+	}
+	when(&sb, t);
+	json_set_str(j, key, sb.buf);
+	strbuf_release(&sb);
+}
+
+/* status_line as one JSON object; the error unescaped (JSON quotes it) */
+static int
+status_json_line(const struct repo_conf *r, struct strbuf *out)
+{
+	struct status st;
+	struct json *j = json_new_object();
+	long long now = (long long)time(NULL);
+	const char *state;
+
+	status_read(r->name, &st);
+	state = status_state(r, &st, now);
+	json_set_str(j, "repo", r->name);
+	json_set_str(j, "state", state);
+	json_when(j, "synced", st.synced);
+	json_when(j, "fetched", st.fetched);
+	json_when(j, "pushed", st.pushed);
+	json_when(j, "tried", st.tried);
+	json_set(j, "lag", st.synced > 0 ? json_new_int(now - st.synced) :
+	    json_new_null());
+	json_set(j, "error", st.error[0] != '\0' ?
+	    json_new_strn(st.error, strlen(st.error)) : json_new_null());
+	json_dump(out, j);
+	json_free(j);
+	return strcmp(state, "ok") != 0;
 }
 
 int
-status_run(int argc, char **argv)
+status_run(int argc, char **argv, int jflag)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct repo_conf **sel;
@@ -89,7 +179,8 @@ status_run(int argc, char **argv)
 	sel = repo_select(argc, argv, &n);
 	for (i = 0; i < n; i++) {
 		strbuf_reset(&sb);
-		if (status_line(sel[i], &sb))
+		if (jflag ? status_json_line(sel[i], &sb) :
+		    status_line(sel[i], &sb))
 			rc = RC_NO;
 		printf("%s\n", sb.buf);
 	}
@@ -140,6 +231,8 @@ fsck_run(int argc, char **argv)
 		r = gitx_fsck(g, fsck_bad, &a, &err);
 		if (r == RC_TEMP)
 			log_warnx("fsck %s: %s", sel[i]->name, err.buf);
+		else if (r == RC_OK)
+			log_info("fsck %s: ok", sel[i]->name);
 		rc = rc_worse(rc, r);
 		gitx_close(g);
 	}
@@ -149,7 +242,10 @@ fsck_run(int argc, char **argv)
 	return rc;
 }
 
-/* "gitmirror -d DIR sync REPO" in a child, for a revision we lack. */
+/*
+ * "gitmirror -d DIR sync -q REPO" in a child, for a revision we lack:
+ * -q leaves the new commits' lines to the next sync that prints.
+ */
 static void
 sync_child(const char *name)
 {
@@ -157,12 +253,73 @@ sync_child(const char *name)
 	struct proc p = PROC_INIT;
 
 	strvec_pushv(&p.args, (const char *const[]){ self_exe, "-d", cx.dir,
-	    "sync", name, NULL });
+	    "sync", "-q", name, NULL });
 	p.io[1].how = PROC_DEVNULL;
 	if (proc_start(&p, &err) == -1)
 		log_warnx("sync %s: %s", esc(name), err.buf);
 	proc_finish(&p);
 	strbuf_release(&err);
+}
+
+static struct fetcher *
+fetcher_get(const char *name)
+{
+	struct fetcher *f;
+
+	for (f = fetchers; f != NULL; f = f->link)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	f = xcalloc(1, sizeof(*f));
+	f->name = xstrdup(name);
+	f->starts = xcalloc((size_t)fetch_max + 1, sizeof(*f->starts));
+	f->link = fetchers;
+	fetchers = f;
+	return f;
+}
+
+/*
+ * Fetch repo name for a revision it lacks, or wait for the fetch under
+ * way: 0 when one finished (the caller looks again); -1 when the limit
+ * allows none now, *retry_s then saying in how many seconds one may.
+ */
+static int
+fetch_upstream(const char *name, long long *retry_s)
+{
+	struct fetcher *f;
+	unsigned long done;
+	long long now, oldest;
+
+	pthread_mutex_lock(&fetch_mu);
+	f = fetcher_get(name);
+	if (f->busy) {
+		done = f->done;
+		while (f->done == done)
+			pthread_cond_wait(&fetch_cv, &fetch_mu);
+		pthread_mutex_unlock(&fetch_mu);
+		return 0;
+	}
+	now = mono_ms();
+	oldest = f->starts[f->next];
+	if (fetch_max == 0 || (oldest != 0 &&
+	    now - oldest < FETCH_WINDOW_MS)) {
+		*retry_s = fetch_max == 0 ? FETCH_WINDOW_MS / 1000 :
+		    (FETCH_WINDOW_MS - (now - oldest) + 999) / 1000;
+		pthread_mutex_unlock(&fetch_mu);
+		return -1;
+	}
+	f->starts[f->next] = now;
+	f->next = (f->next + 1) % (size_t)fetch_max;
+	f->busy = 1;
+	pthread_mutex_unlock(&fetch_mu);
+
+	sync_child(name);
+
+	pthread_mutex_lock(&fetch_mu);
+	f->busy = 0;
+	f->done++;
+	pthread_cond_broadcast(&fetch_cv);
+	pthread_mutex_unlock(&fetch_mu);
+	return 0;
 }
 
 struct centry {
@@ -314,30 +471,53 @@ status_page(struct httpd_req *req)
 
 	strbuf_addstr(&page, "<!DOCTYPE html>\n<html><head><title>gitmirror"
 	    "</title></head><body>\n<h1>gitmirror</h1>\n<pre>\n");
+	pthread_rwlock_rdlock(&conf_lock);
 	for (i = 0; i < cx.nrepos; i++) {
 		strbuf_reset(&line);
 		status_line(&cx.repos[i], &line);
 		html_esc(&page, line.buf);
 		strbuf_addch(&page, '\n');
 	}
+	pthread_rwlock_unlock(&conf_lock);
 	strbuf_addstr(&page, "</pre>\n</body></html>\n");
 	httpd_reply(req, 200, "text/html; charset=utf-8", page.buf, page.len);
 	strbuf_release(&page);
 	strbuf_release(&line);
 }
 
+/* gitx_resolve in the mirror at path; *gp is the repo opened, or NULL */
+static int
+resolve(const char *path, const char *rev, struct gitx_repo **gp,
+    char *commit, char *tree, long long *t, struct strbuf *err)
+{
+	int rc;
+
+	gitx_close(*gp);
+	*gp = NULL;
+	strbuf_reset(err);
+	rc = gitx_open(gp, path, err);
+	if (rc == RC_OK)
+		rc = gitx_resolve(*gp, rev, commit, tree, t, err);
+	return rc;
+}
+
 static void
 tarball(struct httpd_req *req, const char *name)
 {
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
-	char commit[GITX_HEXSZ + 1], tree[GITX_HEXSZ + 1];
+	char commit[GITX_HEXSZ + 1], tree[GITX_HEXSZ + 1], buf[32];
 	const char *rev = httpd_query(req, "rev");
 	struct gitx_repo *g = NULL;
-	struct repo_conf *r = repo_find(name);
+	struct repo_conf *r;
 	struct stat st;
-	long long t;
+	long long t, retry = 0;
 	int rc, fd;
 
+	pthread_rwlock_rdlock(&conf_lock);
+	if ((r = repo_find(name)) != NULL)
+		mirror_path(&path, r);
+	pthread_rwlock_unlock(&conf_lock);
+	/* from here on only name: a reload may free r */
 	if (r == NULL) {
 		httpd_error(req, 404, "no such repository");
 		goto out;
@@ -346,31 +526,34 @@ tarball(struct httpd_req *req, const char *name)
 		httpd_error(req, 400, "missing rev");
 		goto out;
 	}
-	mirror_path(&path, r);
-	rc = gitx_open(&g, path.buf, &err);
-	if (rc == RC_OK)
-		rc = gitx_resolve(g, rev, commit, tree, &t, &err);
+	rc = resolve(path.buf, rev, &g, commit, tree, &t, &err);
 	if (rc != RC_OK) {
-		/* as the original: fetch, then try again */
-		gitx_close(g);
-		g = NULL;
-		sync_child(r->name);
-		strbuf_reset(&err);
-		rc = gitx_open(&g, path.buf, &err);
-		if (rc == RC_OK)
-			rc = gitx_resolve(g, rev, commit, tree, &t, &err);
+		/*
+		 * as the original: fetch, then try again; also when the limit
+		 * allows no fetch, for one may have just finished
+		 */
+		if (fetch_upstream(name, &retry) == 0)
+			retry = 0;
+		rc = resolve(path.buf, rev, &g, commit, tree, &t, &err);
+	}
+	if (rc != RC_OK && retry > 0) {
+		snprintf(buf, sizeof(buf), "%lld", retry);
+		httpd_add_header(req, "Retry-After", buf);
+		httpd_error(req, 503, "unknown revision, and too many fetches "
+		    "of this repository: try again later");
+		goto out;
 	}
 	if (rc == RC_NO || rc == RC_PERM) {
 		httpd_error(req, 404, "unknown revision");
 		goto out;
 	}
 	if (rc != RC_OK) {
-		log_warnx("%s: %s", r->name, esc(err.buf));
+		log_warnx("%s: %s", name, esc(err.buf));
 		httpd_error(req, 500, "cannot read the repository");
 		goto out;
 	}
 	if ((fd = cache_get(g, tree, t, &err)) < 0 || fstat(fd, &st) < 0) {
-		log_warnx("%s %s: %s", r->name, commit, esc(err.buf));
+		log_warnx("%s %s: %s", name, commit, esc(err.buf));
 		if (fd >= 0)
 			close(fd);
 		httpd_error(req, 500, "cannot make the tarball");
@@ -410,21 +593,68 @@ handler(struct httpd_req *req, void *arg)
 	}
 }
 
+/* The config file's identity: any change to it changes this. */
+static void
+conf_stamp(struct stat *st)
+{
+	struct strbuf path = STRBUF_INIT;
+
+	farm_place(&path, cx.dir, FARM_CONFIG);
+	if (stat(path.buf, st) < 0)
+		memset(st, 0, sizeof(*st));
+	strbuf_release(&path);
+}
+
+static int
+stamp_same(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static void
+reload(const char *why)
+{
+	struct strbuf warn = STRBUF_INIT, err = STRBUF_INIT;
+	int rc;
+
+	pthread_rwlock_wrlock(&conf_lock);
+	rc = config_reload(&warn, &err);
+	pthread_rwlock_unlock(&conf_lock);
+	log_lines(&warn);
+	log_lines(&err);
+	if (rc == RC_OK)
+		log_warnx("config read again (%s): %zu repos", why, cx.nrepos);
+	else
+		log_warnx("config not read again (%s): kept the one before",
+		    why);
+	strbuf_release(&warn);
+	strbuf_release(&err);
+}
+
 int
-serve_run(const char *listen, uint64_t cachemax)
+serve_run(const char *listen, uint64_t cachemax, int fetchmax)
 {
 	struct httpd_config cfg = HTTPD_CONFIG_INIT;
 	struct strbuf err = STRBUF_INIT, dir = STRBUF_INIT;
+	struct stat was, now, loaded;
 	struct httpd *h;
 	ssize_t n;
+	int sig;
 
 	cache_max = cachemax;
+	fetch_max = fetchmax;
+	conf_stamp(&was);
 	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
 	if (n <= 0)
 		fatal(RC_TEMP, "readlink /proc/self/exe");
 	self_exe[n] = '\0';
 	/* before the server's threads start, so that they inherit it */
-	if (sig_init(&err, SIGINT, SIGTERM, 0) < 0)
+	if (sig_init(&err, SIGINT, SIGTERM, SIGHUP, 0) < 0)
 		fatalx(RC_TEMP, "%s", err.buf);
 	farm_placef(&dir, cx.dir, FARM_CACHE, "gitmirror");
 	cache_evict(dir.buf, "");
@@ -435,8 +665,23 @@ serve_run(const char *listen, uint64_t cachemax)
 	/* with port 0, the kernel's choice: gitmirror(1) promises the form */
 	log_warnx("listening on %.*s:%d", (int)(strrchr(listen, ':') - listen),
 	    listen, httpd_port(h));
-	while (sig_wait(-1) == 0)
-		;
+	loaded = was;
+	for (;;) {
+		sig = sig_wait(CONF_CHECK_MS);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		conf_stamp(&now);
+		if (sig == SIGHUP) {
+			reload("SIGHUP");
+			loaded = now;
+		} else if (stamp_same(&was, &now) &&
+		    !stamp_same(&loaded, &now)) {
+			/* unchanged for a check: not half written */
+			reload("changed");
+			loaded = now;
+		}
+		was = now;
+	}
 	httpd_stop(h);
 	strbuf_release(&err);
 	strbuf_release(&dir);

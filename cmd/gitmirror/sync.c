@@ -10,6 +10,13 @@
  * A batch puts the git records before the git-ref records: a torn
  * batch keeps some commits but not the ref move, and the next round
  * records the move and only the commits still missing.
+ *
+ * The "REPO BRANCH COMMIT" lines are printed from the corpus, not from
+ * the batch: each round prints the repo's git records after the state's
+ * printed-up-to seq, flushes stdout, and only then advances that seq.
+ * A crash before the advance prints the lines again; none is lost, and
+ * commits recorded by a sync that printed nothing (sync -q, as serve
+ * runs it) are printed by the next sync that prints.
  */
 #include "compat.h"
 
@@ -44,6 +51,7 @@ struct refmap {
 
 struct state {
 	uint64_t seq;
+	uint64_t printed;	/* git records up to this seq were printed */
 	struct refmap refs;
 	struct status st;
 	/* commits of git records after seq, sorted */
@@ -220,6 +228,9 @@ state_load(const char *name, struct state *s, struct strbuf *err)
 		goto out;
 	}
 	s->seq = (uint64_t)json_int(json_get(j, "seq"));
+	/* a state from before the cursor: the old code printed up to seq */
+	s->printed = json_get(j, "printed") != NULL ?
+	    (uint64_t)json_int(json_get(j, "printed")) : s->seq;
 	json_object_each(json_get(j, "refs"), ref_cb, &s->refs);
 	ref_settle(&s->refs);
 	status_from(&s->st, json_get(j, "status"));
@@ -252,6 +263,7 @@ state_save(const char *name, const struct state *s, struct strbuf *err)
 	int rc;
 
 	json_set_int(j, "seq", (int64_t)s->seq);
+	json_set_int(j, "printed", (int64_t)s->printed);
 	for (i = 0; i < s->refs.n; i++)
 		json_set_str(refs, s->refs.v[i].name, s->refs.v[i].oid);
 	json_set(j, "refs", refs);
@@ -329,34 +341,53 @@ replay_rec(const struct mlog_rec *r, void *arg)
 	return 0;
 }
 
+/*
+ * fn on each record of repo name after seq (of type, unless NULL), in
+ * corpus order; *last gets the seq of the last record read, the repo's
+ * or not (0 when none).
+ */
 static int
-replay(const char *name, struct state *s, struct strbuf *err)
+repo_records(const char *name, uint64_t after, const char *type,
+    int (*fn)(const struct mlog_rec *, void *), void *arg, uint64_t *last,
+    struct strbuf *err)
 {
-	struct replay rp = { name, s };
 	struct strbuf pat = STRBUF_INIT;
-	struct mlog_sel sel = { NULL, NULL, 0, 0 };
+	struct mlog_sel sel = { type, NULL, after, 0 };
 	struct mlog_cursor cur;
 	int rc;
 
-	if ((rc = mlog_scan(corpus, err)) != RC_OK ||
-	    (rc = mlog_seek_seq(corpus, s->seq + 1, &cur, err)) != RC_OK)
+	*last = 0;
+	if ((rc = open_corpus(err)) != RC_OK ||
+	    (rc = mlog_scan(corpus, err)) != RC_OK ||
+	    (rc = mlog_seek_seq(corpus, after + 1, &cur, err)) != RC_OK)
 		goto out;
 	/* how canonical JSON spells the field; a cheap filter */
 	strbuf_addstr(&pat, "\"repo\":");
 	json_quote(&pat, name, strlen(name));
 	sel.lit = pat.buf;
-	sel.after = s->seq;
-	rc = mlog_each(corpus, &cur, &sel, replay_rec, &rp, err);
+	rc = mlog_each(corpus, &cur, &sel, fn, arg, err);
+	*last = sel.last;
+out:
+	strbuf_release(&pat);
+	return rc;
+}
+
+static int
+replay(const char *name, struct state *s, struct strbuf *err)
+{
+	struct replay rp = { name, s };
+	uint64_t last;
+	int rc;
+
+	rc = repo_records(name, s->seq, NULL, replay_rec, &rp, &last, err);
 	if (rc != RC_OK) {
 		strbuf_addstr(err, " (replaying the corpus)");
-		goto out;
+		return rc;
 	}
 	ref_settle(&s->refs);
 	if (s->nseen > 1)
 		qsort(s->seen, s->nseen, sizeof(*s->seen), seencmp);
-out:
-	strbuf_release(&pat);
-	return rc;
+	return RC_OK;
 }
 
 /* "2017-07-30T09:09:47-07:00", or with "Z" at offset 0 */
@@ -429,7 +460,6 @@ ref_json(const char *repo, const char *ref, const char *old,
 struct batch {
 	struct json **recs;
 	size_t n, alloc;
-	struct strbuf out;	/* the lines to print */
 	char (*done)[GITX_HEXSZ + 1];	/* commits added this round */
 	size_t ndone, adone;
 };
@@ -497,8 +527,6 @@ new_commits(struct repo_conf *r, struct gitx_repo *g, struct state *s,
 			    RC_OK)
 				break;
 			batch_add(b, commit_json(r->name, r->branch[i], &c));
-			strbuf_addf(&b->out, "%s %s %s\n", r->name,
-			    r->branch[i], c.oid);
 			GROW(b->done, b->ndone + 1, b->adone);
 			memcpy(b->done[b->ndone++], c.oid, GITX_HEXSZ + 1);
 			gitx_commit_release(&c);
@@ -520,7 +548,7 @@ static int
 record(struct repo_conf *r, struct gitx_repo *g, struct state *s, int *moved,
     struct strbuf *err)
 {
-	struct batch b = { NULL, 0, 0, STRBUF_INIT, NULL, 0, 0 };
+	struct batch b = { NULL, 0, 0, NULL, 0, 0 };
 	struct gitx_ref *m = NULL;
 	size_t nm = 0, i = 0, j = 0, k;
 	uint64_t first;
@@ -560,8 +588,6 @@ record(struct repo_conf *r, struct gitx_repo *g, struct state *s, int *moved,
 		crash_point("after-append");
 		s->seq = first + b.n - 1;
 		*moved = 1;
-		fwrite(b.out.buf, 1, b.out.len, stdout);
-		fflush(stdout);
 	}
 	/* the tips now recorded are the mirror's */
 	gitx_refs_free(s->refs.v, s->refs.n);
@@ -577,9 +603,60 @@ out:
 		json_free(b.recs[k]);
 	free(b.recs);
 	free(b.done);
-	strbuf_release(&b.out);
 	gitx_refs_free(m, nm);
 	return rc;
+}
+
+struct announce {
+	const char *name;
+	size_t n;
+};
+
+static int
+announce_rec(const struct mlog_rec *rec, void *arg)
+{
+	struct announce *a = arg;
+	const char *repo, *branch, *commit;
+
+	repo = json_str(json_get(rec->obj, "repo"), NULL);
+	branch = json_str(json_get(rec->obj, "branch"), NULL);
+	commit = json_str(json_get(rec->obj, "commit"), NULL);
+	if (repo == NULL || strcmp(repo, a->name) != 0 || branch == NULL ||
+	    commit == NULL)
+		return 0;
+	printf("%s %s %s\n", repo, branch, commit);
+	a->n++;
+	return 0;
+}
+
+/*
+ * Print the repo's git records after s->printed, flush, then advance
+ * s->printed (in memory: the caller saves the state).  *n gets the
+ * number of lines printed.
+ */
+static int
+announce(struct repo_conf *r, struct state *s, size_t *n, struct strbuf *err)
+{
+	struct announce a = { r->name, 0 };
+	uint64_t last;
+	int rc;
+
+	rc = repo_records(r->name, s->printed, "git", announce_rec, &a, &last,
+	    err);
+	*n = a.n;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		strbuf_reset(err);
+		strbuf_addf(err, "write stdout: %s", strerror(errno));
+		return RC_TEMP;
+	}
+	if (rc != RC_OK) {
+		strbuf_addstr(err, " (printing new commits)");
+		return rc;
+	}
+	crash_point("after-print");
+	if (last > s->printed)
+		s->printed = last;
+	return RC_OK;
 }
 
 int
@@ -616,7 +693,7 @@ sync_repo(struct repo_conf *r)
 	    r->credentials, r->sshkey, r->knownhosts };
 	struct gitx_repo *g = NULL;
 	struct state s;
-	size_t i, npushed, total = 0;
+	size_t i, npushed, total = 0, nprinted = 0;
 	long long now = (long long)time(NULL);
 	int rc, frc, lockfd = -1, moved = 0, failed = 0, prc;
 
@@ -655,6 +732,7 @@ sync_repo(struct repo_conf *r)
 	mirror_path(&path, r);
 	if ((rc = gitx_init_mirror(path.buf, &err)) != RC_OK) {
 		log_warnx("%s: %s", r->name, err.buf);
+		set_error(&s.st, err.buf);
 		goto done;
 	}
 	log_info("%s: fetch %s", r->name, esc(r->upstream));
@@ -681,6 +759,20 @@ sync_repo(struct repo_conf *r)
 		failed = rc_worse(failed ? failed : RC_OK, rc);
 	}
 	gitx_close(g);
+	if (!cx.qflag) {
+		strbuf_reset(&err);
+		if ((rc = announce(r, &s, &nprinted, &err)) != RC_OK) {
+			strbuf_reset(&msg);
+			strbuf_addf(&msg, "print: %s", err.buf);
+			log_warnx("%s: %s", r->name, esc(msg.buf));
+			set_error(&s.st, msg.buf);
+			failed = rc_worse(failed ? failed : RC_OK, rc);
+		}
+		/* the cursor now, not after the pushes: fewer repeats */
+		strbuf_reset(&err);
+		if (nprinted > 0 && state_save(r->name, &s, &err) != RC_OK)
+			log_warnx("%s: %s", r->name, err.buf);
+	}
 	for (i = 0; frc == RC_OK && i < r->npush; i++) {
 		struct gitx_remote pm = { r->push[i], (int)r->timeout_s,
 		    r->credentials, r->sshkey, r->knownhosts };
@@ -707,7 +799,8 @@ sync_repo(struct repo_conf *r)
 	}
 	if (total > 0)
 		log_info("%s: pushed %zu refs", r->name, total);
-	rc = failed ? failed : moved || total > 0 ? RC_OK : RC_NO;
+	rc = failed ? failed : moved || total > 0 || nprinted > 0 ? RC_OK :
+	    RC_NO;
 done:
 	strbuf_reset(&err);
 	if (state_save(r->name, &s, &err) != RC_OK) {
