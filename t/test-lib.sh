@@ -26,7 +26,7 @@
 # -v, live); -i (--immediate) stops at the first failure; -d (--debug)
 # keeps the trash directory; --root=DIR puts trash directories in DIR;
 # --stress[=N] runs the script in N (default: twice the CPUs) parallel
-# jobs over and over, each with -v -x -i, until one run fails, and shows
+# jobs over and over, each with -v -i, until one run fails, and shows
 # that run's output (--stress-limit=M: at most M runs a job).
 #
 # Sanitizer builds: ASan, UBSan, LSan and TSan errors make a program exit
@@ -119,7 +119,9 @@ then
 			n=1
 			while ! test -e "$test_stress_dir_/stop"
 			do
-				if ! sh "$0" -v -x -i \
+				# no -x: its trace would land in the stderr that
+				# tests capture (2>err) and compare
+				if ! sh "$0" -v -i \
 				    --root="$test_stress_dir_/$test_job_" \
 				    >"$test_stress_dir_/$test_job_.out" 2>&1 \
 				    </dev/null
