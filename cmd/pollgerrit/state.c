@@ -491,6 +491,7 @@ state_save(struct server *s, struct strbuf *err)
 	free(cv);
 	if (rc != RC_OK)
 		return rc;
+	crash_point("after-changes");
 
 	j = json_new_object();
 	json_set_int(j, "version", STATE_VERSION);
