@@ -485,6 +485,7 @@ out:
 	fetch_free(&f);
 	fetch_free(&t);
 	free(f.newest);
+	free(t.newest);
 	state_unlock(s);
 	strbuf_release(&err);
 	strbuf_release(&q);
