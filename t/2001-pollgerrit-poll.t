@@ -287,12 +287,21 @@ test_expect_success 'two servers: each its own state, records and cursor' '
 	pollgerrit -d two poll >out &&
 	grep "^new-change other 9 1 go master NEW$" out &&
 	grep "^new-change go 402 1 go master NEW$" out &&
-	ls two/state/pollgerrit >actual &&
+	ls two/state/pollgerrit two/state/pollgerrit/*.changes >actual &&
 	cat >expect <<-\EOF &&
+	two/state/pollgerrit:
+	go.changes
 	go.json
 	go.lock
+	other.changes
 	other.json
 	other.lock
+
+	two/state/pollgerrit/go.changes:
+	0.json
+
+	two/state/pollgerrit/other.changes:
+	0.json
 	EOF
 	test_cmp expect actual &&
 	test_expect_code 1 pollgerrit -d two poll other &&

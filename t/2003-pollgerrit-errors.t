@@ -63,6 +63,37 @@ test_expect_success 'a failure on the third page: nothing from the first two' '
 	unchanged
 '
 
+test_expect_success 'a big query fails late: what was recorded stays, the cursor does not move' '
+	mkdir huge &&
+	url_g=$url &&
+	start_gerrit bg &&
+	echo "Service Unavailable" >bg/error.txt &&
+	write_config huge/config <<-\EOF &&
+		pagesize = 500
+		since = 2017-06-01
+	EOF
+	printf "n=10001\tcount=1500\tupdated=2017-07-01 10:00:00.000000000\n" \
+	    >bg/1/changes.gen &&
+	: >bg/1/try.jsonl &&
+	cat >bg/1/routes <<-\EOF &&
+	GET /changes/ S=1000 error.txt status=503
+	GET /changes/ label:Run-TryBot=1 try.jsonl
+	GET /changes/ * changes.jsonl
+	EOF
+	test_expect_code 111 pollgerrit -d huge poll >out 2>err &&
+	grep "HTTP 503" err &&
+	test_line_count = 1000 out &&
+	grep "\"cursor\":\"2017-06-01 00:00:00" huge/state/pollgerrit/go.json &&
+	rm bg/1/routes &&
+	pollgerrit -d huge poll >out &&
+	test_line_count = 500 out &&
+	records huge >actual &&
+	test_line_count = 1500 actual &&
+	grep "\"cursor\":\"2017-07-01 10:00:00" huge/state/pollgerrit/go.json &&
+	test_expect_code 1 pollgerrit -d huge poll &&
+	url=$url_g
+'
+
 test_expect_success 'the try query failing also records nothing' '
 	cat >g/2/routes <<-\EOF &&
 	GET /changes/ label:Run-TryBot=1 error.txt status=502

@@ -315,4 +315,37 @@ test_expect_success 'killed with SIGKILL at random moments: no loss, no repeat' 
 	test_cmp try.expect actual
 '
 
+test_expect_success 'killed between the changes file and the state file: no message counted twice' '
+	mkdir split &&
+	start_gerrit s &&
+	write_config split/config </dev/null &&
+	change n=801 msg="1000:1:one" \
+	    updated="2017-07-01 10:00:00.000000000" >s/1/changes.jsonl &&
+	: >s/1/try.jsonl &&
+	pollgerrit -d split poll >out &&
+	step 2 s &&
+	change n=801 msg="1000:1:one" msg="1001:1:two" \
+	    updated="2017-07-01 11:00:00.000000000" >s/2/changes.jsonl &&
+	: >s/2/try.jsonl &&
+	test_expect_code 137 env PG_TEST_CRASH_AT=after-changes \
+	    pollgerrit -d split poll &&
+	grep "\"seq\":2" split/state/pollgerrit/go.changes/0.json &&
+	grep "\"seq\":1," split/state/pollgerrit/go.json &&
+	test_expect_code 1 pollgerrit -d split poll &&
+	step 3 s &&
+	change n=801 msg="1000:1:one" msg="1001:1:two" msg="1001:1:three" \
+	    updated="2017-07-01 12:00:00.000000000" >s/3/changes.jsonl &&
+	: >s/3/try.jsonl &&
+	pollgerrit -d split poll >out &&
+	echo "message go 801 1 go master NEW" >expect &&
+	test_cmp expect out &&
+	records split >actual &&
+	cat >expect <<-\EOF &&
+	1 801 1 NEW new-change - one
+	2 801 1 NEW message - two
+	3 801 1 NEW message - three
+	EOF
+	test_cmp expect actual
+'
+
 test_done

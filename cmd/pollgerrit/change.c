@@ -165,6 +165,7 @@ change_dup(const struct change *o)
 	c->updated = dupstr(o->updated);
 	c->patchset = o->patchset;
 	c->nmsgs = o->nmsgs;
+	c->seq = o->seq;
 	account_copy(&c->owner, &o->owner);
 	GROW(c->votes, o->nvotes, c->avotes);
 	for (i = 0; i < o->nvotes; i++) {
@@ -644,7 +645,8 @@ change_from_json(const struct json *j, struct change **cp, struct strbuf *err)
 	    get_str(j, "status", 1, &c->status, err, c->number) < 0 ||
 	    get_str(j, "rev", 0, &c->rev, err, c->number) < 0 ||
 	    get_int(j, "patchset", 1, &c->patchset, err, c->number) < 0 ||
-	    get_int(j, "messages_seen", 0, &c->nmsgs, err, c->number) < 0)
+	    get_int(j, "messages_seen", 0, &c->nmsgs, err, c->number) < 0 ||
+	    get_int(j, "seq", 0, &c->seq, err, c->number) < 0)
 		goto bad;
 	if (account_parse(json_get(j, "owner"), &c->owner) < 0) {
 		strbuf_addf(err, "change %lld: bad \"owner\"",
@@ -703,8 +705,11 @@ change_json(const struct change *c, int for_state)
 		json_append(arr, vj);
 	}
 	json_set(j, "labels", labels);
-	if (for_state)
+	if (for_state) {
 		json_set_int(j, "messages_seen", c->nmsgs);
+		if (c->seq > 0)
+			json_set_int(j, "seq", c->seq);
+	}
 	return j;
 }
 

@@ -68,6 +68,7 @@ struct change {
 	struct vote *votes;	/* sorted by label, then account */
 	size_t nvotes, avotes;
 	char *updated;		/* Gerrit time of a poll's view */
+	int64_t seq;		/* corpus seq of the last record applied */
 	char *line;		/* its state file line, or NULL: a cache */
 };
 
@@ -83,10 +84,19 @@ struct accounts {
 	size_t cap, n;
 };
 
+/* A file of the state's changes, loaded; see state.c. */
+struct bucket {
+	int64_t id;
+	int dirty;
+};
+
 struct state {
 	uint64_t seq;		/* last corpus seq this state reflects */
 	char *cursor;		/* Gerrit time polled up to, or NULL */
-	struct changes ch;
+	struct changes ch;	/* the changes of the loaded buckets */
+	struct bucket *bk;
+	size_t nbk, abk;
+	int bfd;		/* NAME.changes/, or -1 */
 	struct accounts acc;
 	int dirty;		/* differs from the state file */
 	struct mlog_cursor ccur;	/* corpus read position */
@@ -208,6 +218,8 @@ int state_lock(struct server *s, int wait_ms, struct strbuf *err);
 void state_unlock(struct server *s);
 int state_load(struct server *s, struct strbuf *err);
 int state_save(struct server *s, struct strbuf *err);
+int state_want(struct server *s, int64_t number, struct strbuf *err);
+void state_put(struct server *s, struct change *c);
 void state_free(struct server *s);
 int state_record_begin(struct server *s, int64_t **touched, size_t *ntouched,
     struct strbuf *err);

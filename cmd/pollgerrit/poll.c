@@ -15,6 +15,11 @@
  *
  * A crash between any two steps repeats work on the next round and the
  * digests (caught up from the corpus) make the repeat no news.
+ *
+ * A query that finds many changes (a first poll) is not held in memory
+ * whole: every FLUSH_AT changes, steps 3 and 4 run for those fetched so
+ * far (less the try work), keeping the cursor where it was; a failure
+ * later in the round keeps what they recorded.
  */
 #include "compat.h"
 
@@ -35,6 +40,7 @@
 
 #define TRY_QUERY	"label:Run-TryBot=1 label:TryBot-Result=0 status:open"
 #define MAX_BACKOFF_MS	300000LL
+#define FLUSH_AT	1000
 
 struct pending {
 	struct change *c;
@@ -46,8 +52,16 @@ struct fetch {
 	struct pending *p;
 	size_t n, alloc;
 	size_t skipped;
+	size_t seen;		/* changes fetched, flushed ones included */
+	char *newest;		/* the latest update time fetched */
+	int flush;		/* record every FLUSH_AT changes */
+	int *news;
 	struct strbuf *err;
 };
+
+static int record(struct server *s, struct fetch *f, struct fetch *t,
+    int last, int *news, struct strbuf *err);
+static void dedupe(struct fetch *f);
 
 static void
 fetch_free(struct fetch *f)
@@ -61,6 +75,19 @@ fetch_free(struct fetch *f)
 	free(f->p);
 	f->p = NULL;
 	f->n = f->alloc = 0;
+}
+
+/* Record what was fetched so far, write the state and forget it. */
+static int
+flush(struct fetch *f)
+{
+	int rc;
+
+	dedupe(f);
+	if ((rc = record(f->s, f, NULL, 0, f->news, f->err)) == RC_OK)
+		rc = state_save(f->s, f->err);
+	fetch_free(f);
+	return rc;
 }
 
 static int
@@ -85,6 +112,13 @@ collect(struct json *ci, void *arg)
 		f->p[f->n].c = c;
 		f->p[f->n].msgs = msgs;
 		f->n++;
+		f->seen++;
+		if (f->newest == NULL || gtime_cmp(c->updated, f->newest) > 0) {
+			free(f->newest);
+			f->newest = xstrdup(c->updated);
+		}
+		if (f->flush && f->n >= FLUSH_AT)
+			rc = flush(f);
 	}
 	strbuf_release(&e);
 	return rc;
@@ -259,16 +293,20 @@ learn_messages(struct state *st, const struct json *msgs)
 	}
 }
 
-/* Steps 3 and 4 of a round. */
+/*
+ * Steps 3 and 4 of a round, for the changes of f; the last of a round
+ * also moves the cursor and does the try work of t.
+ */
 static int
-record(struct server *s, struct fetch *f, struct fetch *t, int *news,
-    struct strbuf *err)
+record(struct server *s, struct fetch *f, struct fetch *t, int last,
+    int *news, struct strbuf *err)
 {
 	struct state *st = s->st;
 	struct json **recs = NULL;
 	struct strbuf stored = STRBUF_INIT;
 	int64_t *touched = NULL;
-	size_t nrecs = 0, arecs = 0, ntouched = 0, i, nev;
+	size_t *from = NULL;
+	size_t nrecs = 0, arecs = 0, afrom = 0, ntouched = 0, i, nev;
 	const char *ev[8];
 	int rc;
 
@@ -276,14 +314,23 @@ record(struct server *s, struct fetch *f, struct fetch *t, int *news,
 		return rc;
 	for (i = 0; i < f->n; i++) {
 		struct pending *p = &f->p[i];
-		const struct change *old = changes_get(&st->ch, p->c->number);
+		const struct change *old;
 
+		if ((rc = state_want(s, p->c->number, err)) != RC_OK) {
+			state_record_end(s);
+			goto out;
+		}
+		old = changes_get(&st->ch, p->c->number);
 		/* messages Gerrit no longer shows are not news either */
 		if (old != NULL && p->c->nmsgs < old->nmsgs)
 			p->c->nmsgs = old->nmsgs;
-		if ((nev = change_diff(old, p->c, ev)) == 0)
+		if ((nev = change_diff(old, p->c, ev)) == 0) {
+			p->c->seq = old->seq;
 			continue;
+		}
 		GROW(recs, nrecs + 1, arecs);
+		GROW(from, nrecs + 1, afrom);
+		from[nrecs] = i;
 		recs[nrecs++] = change_record(s, p->c, ev, nev,
 		    new_messages(old, p));
 	}
@@ -293,6 +340,8 @@ record(struct server *s, struct fetch *f, struct fetch *t, int *news,
 		goto out;
 	if (nrecs > 0)
 		crash_point("after-append");
+	for (i = 0; i < nrecs; i++)
+		f->p[from[i]].c->seq = (int64_t)(st->seq - nrecs + 1 + i);
 
 	/* the records are durable: the digests and the cursor may move */
 	for (i = 0; i < f->n; i++) {
@@ -306,17 +355,16 @@ record(struct server *s, struct fetch *f, struct fetch *t, int *news,
 			if (accounts_learn(&st->acc, &c->votes[k].who))
 				st->dirty = 1;
 		learn_messages(st, p->msgs);
-		if (st->cursor == NULL ||
-		    gtime_cmp(c->updated, st->cursor) > 0) {
-			free(st->cursor);
-			st->cursor = xstrdup(c->updated);
-			st->dirty = 1;
-		}
 		old = changes_get(&st->ch, c->number);
 		if (old != NULL && change_same(old, c))
 			continue;	/* re-read through the overlap */
-		changes_put(&st->ch, p->c);
+		state_put(s, p->c);
 		p->c = NULL;
+	}
+	if (last && f->newest != NULL && (st->cursor == NULL ||
+	    gtime_cmp(f->newest, st->cursor) > 0)) {
+		free(st->cursor);
+		st->cursor = xstrdup(f->newest);
 		st->dirty = 1;
 	}
 	print_records(s, recs, nrecs, &stored);
@@ -338,11 +386,13 @@ record(struct server *s, struct fetch *f, struct fetch *t, int *news,
 	else if (rc != RC_NO)
 		goto out;
 	rc = print_flush();
-	crash_point("after-spool");
+	if (last)
+		crash_point("after-spool");
 out:
 	for (i = 0; i < nrecs; i++)
 		json_free(recs[i]);
 	free(recs);
+	free(from);
 	free(touched);
 	strbuf_release(&stored);
 	return rc;
@@ -383,6 +433,8 @@ poll_round(struct server *s, int what, int lock_wait_ms)
 	memset(&t, 0, sizeof(t));
 	f.s = t.s = s;
 	f.err = t.err = &err;
+	f.news = t.news = &news;
+	f.flush = 1;
 	if ((rc = state_lock(s, lock_wait_ms, &err)) != RC_OK) {
 		if (rc == RC_NO)
 			log_info("%s", err.buf);
@@ -413,7 +465,7 @@ poll_round(struct server *s, int what, int lock_wait_ms)
 	crash_point("after-fetch");
 
 	if (what & POLL_CHANGES)
-		rc = record(s, &f, &t, &news, &err);
+		rc = record(s, &f, &t, 1, &news, &err);
 	else
 		rc = queue_only(s, &t, &news, &err);
 	if (rc != RC_OK)
@@ -421,7 +473,7 @@ poll_round(struct server *s, int what, int lock_wait_ms)
 	rc = state_save(s, &err);
 	if (what & POLL_CHANGES)
 		log_info("gerrit '%s': %zu change%s, %d new, %lu request%s, "
-		    "%lld ms", s->name, f.n, f.n == 1 ? "" : "s", news,
+		    "%lld ms", s->name, f.seen, f.seen == 1 ? "" : "s", news,
 		    s->nreq - req0, s->nreq - req0 == 1 ? "" : "s",
 		    mono_ms() - t0);
 out:
@@ -429,6 +481,8 @@ out:
 		log_warnx("%s", err.buf);
 	fetch_free(&f);
 	fetch_free(&t);
+	free(f.newest);
+	free(t.newest);
 	state_unlock(s);
 	strbuf_release(&err);
 	strbuf_release(&q);

@@ -2,24 +2,35 @@
  * state.c: what pollgerrit remembers of a server, and how recording
  * stays exactly-once across crashes.
  *
- * state/pollgerrit/NAME.json holds the query cursor, the digest of every
- * change seen, the accounts seen, the corpus seq the file reflects and
- * the corpus position just past that record (JSON lines: a header, then
- * a line per change, kept in memory so that a write only serialises the
- * changes that changed).
+ * state/pollgerrit/NAME.json holds the query cursor, the accounts seen,
+ * the corpus seq the state reflects and the corpus position just past
+ * that record: one JSON line.  The digests of the changes seen are in
+ * NAME.changes/, split by change number: K.json holds changes
+ * K*1000 to K*1000+999, a JSON line each, sorted by number.  Each digest
+ * carries the seq of the last record applied to it.  A poll reads only
+ * the files of the changes it sees (state_want), and writing the state
+ * rewrites only the files whose changes changed; then it forgets them,
+ * so that memory is bounded by what a poll sees, not by what was ever
+ * seen.
+ *
  * The corpus append and the state write cannot be one atomic step, so:
  *
- *   - records are appended (and fsynced) first, the state file is
- *     written after (atomic_write);
+ *   - records are appended (and fsynced) first, the state files are
+ *     written after (atomic_write), the changes' files before NAME.json;
  *   - before deciding what is new, a writer takes the corpus lock and
  *     replays the gerrit records of its server with a seq above the
  *     state's ("catching up"), so a record whose state write was lost
- *     to a crash is neither lost nor written again;
+ *     to a crash is neither lost nor written again; a record is applied
+ *     to a digest only when its seq is above the digest's, so a digest
+ *     written before the crash is not counted twice;
  *   - the corpus lock is held from catching up to appending, so no
  *     record of this server can slip in between;
- *   - the cursor is only in the state file: after a crash it is older
- *     than it could be, and the next query asks for more than needed,
- *     which the digests then find to be no news.
+ *   - the cursor is only in NAME.json: after a crash it is older than it
+ *     could be, and the next query asks for more than needed, which the
+ *     digests then find to be no news.
+ *
+ * A state file of version 2 (all changes in NAME.json) is read and
+ * written back in this form.
  *
  * NAME.lock serialises pollgerrit processes working for one server.
  */
@@ -43,8 +54,9 @@
 #include "strbuf.h"
 #include "xmalloc.h"
 
-#define STATE_VERSION	2
+#define STATE_VERSION	3
 #define MAX_STATE	((size_t)1 << 30)
+#define BUCKET_SPAN	1000	/* change numbers per file */
 
 int
 state_lock(struct server *s, int wait_ms, struct strbuf *err)
@@ -97,7 +109,8 @@ parse_header(struct server *s, struct state *st, const char *buf, size_t len,
 
 	if ((j = json_parse(buf, len, err)) == NULL)
 		return RC_PERM;
-	if (!json_get_int(json_get(j, "version"), &n) || n != STATE_VERSION) {
+	if (!json_get_int(json_get(j, "version"), &n) ||
+	    (n != STATE_VERSION && n != 2)) {
 		strbuf_addf(err, "not version %d", STATE_VERSION);
 		goto out;
 	}
@@ -141,29 +154,48 @@ out:
 	return rc;
 }
 
+static int64_t
+bucket_of(int64_t number)
+{
+	return number / BUCKET_SPAN;
+}
+
+static struct bucket *
+bucket_find(const struct state *st, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < st->nbk; i++)
+		if (st->bk[i].id == id)
+			return &st->bk[i];
+	return NULL;
+}
+
+static struct bucket *
+bucket_add(struct state *st, int64_t id)
+{
+	GROW(st->bk, st->nbk + 1, st->abk);
+	st->bk[st->nbk].id = id;
+	st->bk[st->nbk].dirty = 0;
+	return &st->bk[st->nbk++];
+}
+
 /*
- * The state file is JSON lines: the header, then one line per change,
- * each kept as its digest's cached line, so that writing the state again
- * only serialises the changes that changed.
+ * Digests, a JSON line each, into the table; each keeps its line, so
+ * that writing it again costs nothing unless it changed.  Digests
+ * already in the table win: they are newer.  A version 2 state file
+ * marks the buckets it fills dirty, to be written in the new form.
  */
 static int
-parse_state(struct server *s, struct state *st, char *buf, size_t len,
-    struct strbuf *err)
+parse_changes(struct state *st, char *p, char *end, size_t lineno,
+    int migrate, struct strbuf *err)
 {
-	char *p = buf, *end = buf + len, *nl;
-	size_t lineno = 1;
-	int rc;
+	char *nl;
 
-	nl = memchr(p, '\n', len);
-	if (nl == NULL) {
-		strbuf_addstr(err, "no header line");
-		return RC_PERM;
-	}
-	if ((rc = parse_header(s, st, p, (size_t)(nl - p), err)) != RC_OK)
-		return rc;
-	for (p = nl + 1; p < end; p = nl + 1) {
+	for (; p < end; p = nl + 1) {
 		struct change *c;
 		struct json *j;
+		int64_t id;
 
 		lineno++;
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
@@ -177,11 +209,51 @@ parse_state(struct server *s, struct state *st, char *buf, size_t len,
 			return RC_PERM;
 		}
 		json_free(j);
-		c->line = xmemdupz(p, (size_t)(nl - p));
+		if (changes_get(&st->ch, c->number) != NULL) {
+			change_free(c);
+			continue;
+		}
+		id = bucket_of(c->number);
+		if (migrate) {
+			if (bucket_find(st, id) == NULL)
+				bucket_add(st, id)->dirty = 1;
+			st->dirty = 1;
+		} else
+			c->line = xmemdupz(p, (size_t)(nl - p));
 		learn_change(st, c);
 		changes_put(&st->ch, c);
 	}
 	return RC_OK;
+}
+
+/* NAME.json: the header, and in version 2 every change after it. */
+static int
+parse_state(struct server *s, struct state *st, char *buf, size_t len,
+    struct strbuf *err)
+{
+	char *nl;
+	int rc;
+
+	nl = memchr(buf, '\n', len);
+	if (nl == NULL) {
+		strbuf_addstr(err, "no header line");
+		return RC_PERM;
+	}
+	if ((rc = parse_header(s, st, buf, (size_t)(nl - buf), err)) != RC_OK)
+		return rc;
+	return parse_changes(st, nl + 1, buf + len, 1, 1, err);
+}
+
+static void
+state_release(struct state *st)
+{
+	changes_free(&st->ch);
+	accounts_free(&st->acc);
+	free(st->cursor);
+	free(st->bk);
+	if (st->bfd >= 0)
+		close(st->bfd);
+	free(st);
 }
 
 int
@@ -194,6 +266,7 @@ state_load(struct server *s, struct strbuf *err)
 	if (s->st != NULL)
 		return RC_OK;
 	st = xcalloc(1, sizeof(*st));
+	st->bfd = -1;
 	strbuf_addf(&name, "%s.json", s->name);
 	fd = openat(cx.statefd, name.buf, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT) {
@@ -215,16 +288,114 @@ state_load(struct server *s, struct strbuf *err)
 		close(fd);
 	if (rc == RC_OK)
 		s->st = st;
-	else {
-		changes_free(&st->ch);
-		accounts_free(&st->acc);
-		free(st->cursor);
-		free(st);
-	}
+	else
+		state_release(st);
 	strbuf_release(&name);
 	strbuf_release(&buf);
 	strbuf_release(&e);
 	return rc;
+}
+
+/* Open NAME.changes/ (creating it when create is set); RC_NO: none. */
+static int
+bucket_dir(struct server *s, int create, struct strbuf *err)
+{
+	struct state *st = s->st;
+	struct strbuf name = STRBUF_INIT;
+	int rc = RC_OK;
+
+	if (st->bfd >= 0)
+		return RC_OK;
+	strbuf_addf(&name, "%s.changes", s->name);
+	if (create) {
+		if (mkdirat(cx.statefd, name.buf, 0755) == 0) {
+			if (fsync_dir(cx.statefd) < 0) {
+				strbuf_addf(err, "fsync 'state/pollgerrit': "
+				    "%s", strerror(errno));
+				rc = RC_TEMP;
+			}
+		} else if (errno != EEXIST) {
+			strbuf_addf(err, "mkdir 'state/pollgerrit/%s': %s",
+			    name.buf, strerror(errno));
+			rc = RC_TEMP;
+		}
+	}
+	if (rc == RC_OK && (st->bfd = openat(cx.statefd, name.buf,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT && !create)
+			rc = RC_NO;
+		else {
+			strbuf_addf(err, "open 'state/pollgerrit/%s': %s",
+			    name.buf, strerror(errno));
+			rc = RC_TEMP;
+		}
+	}
+	strbuf_release(&name);
+	return rc;
+}
+
+/*
+ * Load the digests of the file that holds change number, unless they
+ * are loaded: changes_get then finds the change if it was ever seen.
+ */
+int
+state_want(struct server *s, int64_t number, struct strbuf *err)
+{
+	struct state *st = s->st;
+	struct strbuf name = STRBUF_INIT, buf = STRBUF_INIT, e = STRBUF_INIT;
+	int64_t id = bucket_of(number);
+	int fd = -1, rc;
+
+	if (bucket_find(st, id) != NULL)
+		return RC_OK;
+	if ((rc = bucket_dir(s, 0, err)) == RC_NO) {
+		bucket_add(st, id);
+		return RC_OK;
+	}
+	if (rc != RC_OK)
+		return rc;
+	strbuf_addf(&name, "%lld.json", (long long)id);
+	fd = openat(st->bfd, name.buf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT) {
+		strbuf_addf(err, "open state 'state/pollgerrit/%s.changes/%s': "
+		    "%s", s->name, name.buf, strerror(errno));
+		rc = RC_TEMP;
+	} else if (fd >= 0 && strbuf_read_fd(&buf, fd, MAX_STATE) < 0) {
+		strbuf_addf(err, "read state 'state/pollgerrit/%s.changes/%s': "
+		    "%s", s->name, name.buf, strerror(errno));
+		rc = errno == EFBIG ? RC_PERM : RC_TEMP;
+	} else if ((rc = parse_changes(st, buf.buf, buf.buf + buf.len, 0, 0,
+	    &e)) != RC_OK)
+		strbuf_addf(err, "state 'state/pollgerrit/%s.changes/%s': %s",
+		    s->name, name.buf, e.buf);
+	if (fd >= 0)
+		close(fd);
+	if (rc == RC_OK)
+		bucket_add(st, id);
+	strbuf_release(&name);
+	strbuf_release(&buf);
+	strbuf_release(&e);
+	return rc;
+}
+
+/* Replace the digest of c's change (state_want has loaded its file). */
+void
+state_put(struct server *s, struct change *c)
+{
+	struct state *st = s->st;
+	struct bucket *b = bucket_find(st, bucket_of(c->number));
+
+	if (b == NULL) {
+		/* a digest written without its neighbours would lose them */
+		log_warnx("change %lld stored without state_want",
+		    (long long)c->number);
+		abort();
+	}
+	free(c->line);
+	c->line = NULL;
+	changes_put(&st->ch, c);
+	b->dirty = 1;
+	st->dirty = 1;
 }
 
 static int
@@ -245,6 +416,57 @@ cmp_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Write the files of the dirty buckets; cv[0..n) sorted by number. */
+static int
+save_buckets(struct server *s, struct change **cv, size_t n,
+    struct strbuf *err)
+{
+	struct state *st = s->st;
+	struct strbuf out = STRBUF_INIT, name = STRBUF_INIT;
+	size_t i, k;
+	int rc = RC_OK;
+
+	for (i = 0; i < n && rc == RC_OK; i = k) {
+		int64_t id = bucket_of(cv[i]->number);
+		struct bucket *b = bucket_find(st, id);
+
+		for (k = i; k < n && bucket_of(cv[k]->number) == id; k++)
+			;
+		if (b == NULL || !b->dirty)
+			continue;
+		if ((rc = bucket_dir(s, 1, err)) != RC_OK)
+			break;
+		strbuf_reset(&out);
+		for (; i < k; i++) {
+			if (cv[i]->line == NULL) {
+				struct strbuf l = STRBUF_INIT;
+				struct json *j = change_json(cv[i], 1);
+
+				json_dump(&l, j);
+				json_free(j);
+				cv[i]->line = strbuf_detach(&l, NULL);
+			}
+			strbuf_addstr(&out, cv[i]->line);
+			strbuf_addch(&out, '\n');
+		}
+		strbuf_reset(&name);
+		strbuf_addf(&name, "%lld.json", (long long)id);
+		if (atomic_write(st->bfd, name.buf, out.buf, out.len, 0644,
+		    err) < 0) {
+			strbuf_addf(err, " (state of gerrit '%s')", s->name);
+			rc = RC_TEMP;
+		} else
+			b->dirty = 0;
+	}
+	strbuf_release(&out);
+	strbuf_release(&name);
+	return rc;
+}
+
+/*
+ * Write what changed, the changes' files first, then forget the
+ * digests: the next state_want reads them again.
+ */
 int
 state_save(struct server *s, struct strbuf *err)
 {
@@ -256,8 +478,21 @@ state_save(struct server *s, struct strbuf *err)
 	size_t i, n;
 	int rc = RC_OK;
 
-	if (st == NULL || !st->dirty)
+	if (st == NULL)
 		return RC_OK;
+	if (!st->dirty)
+		goto forget;
+	cv = xcalloc(st->ch.n + 1, sizeof(*cv));
+	for (i = n = 0; i < st->ch.cap; i++)
+		if (st->ch.slot[i] != NULL)
+			cv[n++] = st->ch.slot[i];
+	qsort(cv, n, sizeof(*cv), cmp_number);
+	rc = save_buckets(s, cv, n, err);
+	free(cv);
+	if (rc != RC_OK)
+		return rc;
+	crash_point("after-changes");
+
 	j = json_new_object();
 	json_set_int(j, "version", STATE_VERSION);
 	json_set_str(j, "server", s->url);
@@ -289,25 +524,6 @@ state_save(struct server *s, struct strbuf *err)
 	json_dump(&out, j);
 	strbuf_addch(&out, '\n');
 	json_free(j);
-
-	cv = xcalloc(st->ch.n + 1, sizeof(*cv));
-	for (i = n = 0; i < st->ch.cap; i++)
-		if (st->ch.slot[i] != NULL)
-			cv[n++] = st->ch.slot[i];
-	qsort(cv, n, sizeof(*cv), cmp_number);
-	for (i = 0; i < n; i++) {
-		if (cv[i]->line == NULL) {
-			struct strbuf l = STRBUF_INIT;
-
-			j = change_json(cv[i], 1);
-			json_dump(&l, j);
-			json_free(j);
-			cv[i]->line = strbuf_detach(&l, NULL);
-		}
-		strbuf_addstr(&out, cv[i]->line);
-		strbuf_addch(&out, '\n');
-	}
-	free(cv);
 	strbuf_addf(&name, "%s.json", s->name);
 	if (atomic_write(cx.statefd, name.buf, out.buf, out.len, 0644,
 	    err) < 0) {
@@ -317,7 +533,12 @@ state_save(struct server *s, struct strbuf *err)
 		st->dirty = 0;
 	strbuf_release(&out);
 	strbuf_release(&name);
-	return rc;
+	if (rc != RC_OK)
+		return rc;
+forget:
+	changes_free(&st->ch);
+	st->nbk = 0;
+	return RC_OK;
 }
 
 void
@@ -325,10 +546,8 @@ state_free(struct server *s)
 {
 	if (s->st == NULL)
 		return;
-	changes_free(&s->st->ch);
-	accounts_free(&s->st->acc);
-	free(s->st->cursor);
-	FREE_AND_NULL(s->st);
+	state_release(s->st);
+	s->st = NULL;
 }
 
 /* Catching up: the records of one chunk of corpus lines. */
@@ -354,7 +573,7 @@ touch(struct catchup *a, int64_t number)
 
 /* Replay one gerrit record of our server onto the digests. */
 static int
-replay(struct catchup *a, const struct json *rec)
+replay(struct catchup *a, const struct json *rec, uint64_t seq)
 {
 	struct state *st = a->s->st;
 	struct strbuf e = STRBUF_INIT;
@@ -369,7 +588,18 @@ replay(struct catchup *a, const struct json *rec)
 		strbuf_release(&e);
 		return 0;
 	}
+	c->seq = (int64_t)seq;
+	if ((a->rc = state_want(a->s, c->number, a->err)) != RC_OK) {
+		change_free(c);
+		return -1;
+	}
 	old = changes_get(&st->ch, c->number);
+	if (old != NULL && old->seq >= c->seq) {
+		/* its digest was written before the state file */
+		touch(a, c->number);
+		change_free(c);
+		return 0;
+	}
 	msgs = json_get(rec, "messages");
 	c->nmsgs = (old != NULL ? old->nmsgs : 0) +
 	    (int64_t)json_array_len(msgs);
@@ -389,8 +619,7 @@ replay(struct catchup *a, const struct json *rec)
 		}
 	}
 	touch(a, c->number);
-	changes_put(&st->ch, c);
-	st->dirty = 1;
+	state_put(a->s, c);
 	strbuf_release(&e);
 	return 0;
 }
@@ -401,8 +630,9 @@ catchup_rec(const struct mlog_rec *r, void *arg)
 	struct catchup *a = arg;
 	const char *srv = json_str(json_get(r->obj, "server"), NULL);
 
-	if (srv != NULL && strcmp(srv, a->s->url) == 0)
-		replay(a, r->obj);
+	if (srv != NULL && strcmp(srv, a->s->url) == 0 &&
+	    replay(a, r->obj, r->seq) < 0)
+		return -1;
 	return 0;
 }
 
@@ -502,6 +732,8 @@ state_record_begin(struct server *s, int64_t **touched, size_t *ntouched,
 	sel.after = st->seq;
 	rc = mlog_each(cx.corpus, &st->ccur, &sel, catchup_rec, &a, err);
 	strbuf_release(&lit);
+	if (rc == -1)
+		rc = a.rc;
 	if (rc != RC_OK) {
 		free(a.touched);
 		st->ccur_ok = 0;

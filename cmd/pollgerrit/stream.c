@@ -320,6 +320,10 @@ change_event(struct server *s, const char *type, const struct json *ev,
 	}
 	if ((rc = state_record_begin(s, &touched, &ntouched, &err)) != RC_OK)
 		goto out;
+	if ((rc = state_want(s, number, &err)) != RC_OK) {
+		state_record_end(s);
+		goto out;
+	}
 	old = changes_get(&st->ch, number);
 	c = old != NULL ? change_dup(old) : change_from_event(st, change,
 	    number);
@@ -361,8 +365,8 @@ change_event(struct server *s, const char *type, const struct json *ev,
 		crash_point("after-append");
 		print_records(s, &rec, 1, &stored);
 		(*news)++;
-		changes_put(&st->ch, c);
-		st->dirty = 1;
+		c->seq = (int64_t)st->seq;
+		state_put(s, c);
 		c = NULL;
 	}
 	if ((rc = print_flush()) != RC_OK)
