@@ -43,7 +43,7 @@ void serve(struct httpd_req *req, void *arg);
 enum httpd_body_mode body_mode(struct httpd_req *req, void *arg);
 /* the work directory, made again if it was removed; -1 after a 500 */
 int workdir_open(struct httpd_req *req);
-/* 400 when a request parameter held a NUL byte (and say so) */
+/* 400 when a request parameter held a NUL byte or a bad %-escape */
 int params_have_nul(struct httpd_req *req);
 /* the values of a repeatable field, or -1 after a 400 (too many) */
 ssize_t form_values(struct httpd_req *req, const char *key,
