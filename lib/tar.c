@@ -200,6 +200,10 @@ struct ring {
 	int cancel_r;
 	int fd, raw;
 	unsigned long long total;	/* decompressed bytes */
+	/* the consumer's: what libarchive was handed, and its last buffer */
+	unsigned long long given;
+	const unsigned char *last;
+	size_t last_n;
 };
 
 /*
@@ -417,7 +421,21 @@ ring_read_cb(struct archive *a, void *arg, const void **p)
 		archive_set_error(a, EIO, "%s", g->msg);
 		return -1;
 	}
+	g->given += (unsigned long long)n;
+	g->last = *p;
+	g->last_n = (size_t)n;
 	return n;
+}
+
+static int
+all_zero(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
 }
 
 static int
@@ -802,7 +820,7 @@ tar_extract(int fd, int dirfd, const struct tar_xopt *o, struct tar_xres *r)
 	struct xctx x;
 	pthread_t thr;
 	const void *p;
-	int i, k, rc, pfd[2];
+	int i, k, rc, pfd[2], tail = 0;
 	ssize_t n;
 
 	if (o == NULL)
@@ -888,8 +906,10 @@ tar_extract(int fd, int dirfd, const struct tar_xopt *o, struct tar_xres *r)
 	}
 	while (!atomic_load(&x.failed)) {
 		rc = archive_read_next_header(x.a, &e);
-		if (rc == ARCHIVE_EOF)
+		if (rc == ARCHIVE_EOF) {
+			tail = 1;
 			break;
+		}
 		if (rc < ARCHIVE_WARN) {
 			xfail_archive(&x, NULL);
 			goto stop;
@@ -897,12 +917,36 @@ tar_extract(int fd, int dirfd, const struct tar_xopt *o, struct tar_xres *r)
 		if (extract_entry(&x, e) == -1)
 			goto stop;
 	}
+	/*
+	 * What libarchive read ahead but did not consume after the end
+	 * marker is the end of the last buffer it was given (its reads
+	 * at the end are single blocks, so never more than that).
+	 */
+	if (tail) {
+		la_int64_t used = archive_filter_bytes(x.a, 0);
+		unsigned long long left = used >= 0 &&
+		    (unsigned long long)used <= g.given ?
+		    g.given - (unsigned long long)used : 0;
+
+		if (left > g.last_n)
+			left = g.last_n;
+		if (!all_zero(g.last + g.last_n - left, (size_t)left))
+			goto junk;
+	}
 drain:
-	/* the rest of the stream: the gzip trailer, padding */
+	/*
+	 * The rest of the stream: the gzip trailer, and padding, which
+	 * must be zeros (a second archive behind the first is refused,
+	 * not silently dropped).
+	 */
 	while (!atomic_load(&x.failed) && (n = ring_next(&g, &p)) > 0)
-		;
+		if (tail && !all_zero(p, (size_t)n))
+			goto junk;
 	if (!atomic_load(&x.failed) && n == -1)
 		xfail_archive(&x, NULL);
+	goto stop;
+junk:
+	xfail(&x, TAR_XFORMAT, NULL, "data after the end of the archive");
 stop:
 	ring_cancel(&g);
 	pthread_join(thr, NULL);

@@ -31,7 +31,11 @@
  * decompression and file creation overlap.  After the end-of-archive
  * marker the rest of the compressed input is read and checked too (a
  * gzip stream whose trailer is missing or wrong is an error; zero bytes
- * after the last member are ignored, as gzip(1) does).
+ * after the last member are ignored, as gzip(1) does), and the tar
+ * data after the marker must be zeros (the padding to a record):
+ * anything else, such as a second archive behind the first (two .tgz
+ * files concatenated), is TAR_XFORMAT "data after the end of the
+ * archive".
  *
  *   struct tar_xopt o = TAR_XOPT_INIT;
  *   struct tar_xres r = TAR_XRES_INIT;

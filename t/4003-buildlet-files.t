@@ -176,6 +176,25 @@ test_expect_success 'PUT /writetgz: not gzip, or not tar, in the original words'
 	test_cmp expect got
 '
 
+test_expect_success 'PUT /writetgz: data after the end of the tar is refused' '
+	mkdir -p second &&
+	echo 2 >second/two &&
+	tar czf second.tgz -C second two &&
+	cat src.tgz second.tgz >both.tgz &&
+	req out -T both.tgz "$url/writetgz?dir=both" &&
+	expect 400 "tar error: data after the end of the archive\n" &&
+	test_cmp expect out &&
+	test_path_is_missing "$wd/both/two" &&
+	{ gzip -dc src.tgz && echo junk; } | gzip >junk.tgz &&
+	req out -T junk.tgz "$url/writetgz?dir=junk" &&
+	test_cmp expect out &&
+	{ gzip -dc src.tgz && head -c 100000 /dev/zero; } | gzip >pad.tgz &&
+	req out -T pad.tgz "$url/writetgz?dir=pad" &&
+	expect 200 OK &&
+	test_cmp expect out &&
+	test_cmp src/d/one "$wd/pad/d/one"
+'
+
 test_expect_success 'PUT /writetgz: bad dir and method' '
 	req out -T src.tgz "$url/writetgz?dir=../x" &&
 	expect 400 "bogus dir\n" &&
