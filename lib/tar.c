@@ -1,6 +1,7 @@
 #include "compat.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,6 +28,7 @@
 #define MAXW		4		/* writer threads */
 #define BUDGET		(16 * 1024 * 1024)	/* file data in flight */
 #define WBUF		(1024 * 1024)	/* tar_writer file reads */
+#define SPACE_EVERY	(8 * 1024 * 1024)	/* min_free checks */
 
 /* ---- paths ---- */
 
@@ -84,6 +86,24 @@ tar_split_path(const char *rel, struct strbuf *dir, struct strbuf *leaf)
 		strbuf_add(leaf, p, n);
 	}
 	return 0;
+}
+
+int
+tar_space_check(int fd, unsigned long long need, unsigned long long min_free,
+    struct strbuf *err)
+{
+	struct statvfs sv;
+	unsigned long long avail;
+
+	if (min_free == 0 || fstatvfs(fd, &sv) == -1)
+		return 0;	/* no floor, or none to be known: ENOSPC tells */
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	if (avail >= need && avail - need >= min_free)
+		return 0;
+	strbuf_addf(err, "not enough free space: %llu bytes free, %llu to "
+	    "write, %llu to be kept free", avail, need, min_free);
+	errno = ENOSPC;
+	return -1;
 }
 
 /* Why openat(O_NOFOLLOW|O_DIRECTORY) refused name: ELOOP or ENOTDIR. */
@@ -406,6 +426,7 @@ struct xctx {
 	pthread_cond_t space;
 	atomic_int failed;
 	size_t inflight;
+	unsigned long long since_check;	/* data since the last min_free */
 	int quit;
 	struct worker w[MAXW];
 	int nw;
@@ -607,8 +628,9 @@ do_job(struct worker *w, struct job *j)
 		return;		/* its first piece failed */
 	if (j->len > 0) {
 		if (pwrite_all(w->fd, j->data, j->len, (off_t)j->off) == -1) {
-			xfail(w->x, TAR_XIO, w->name, "write %s: %s", w->name,
-			    strerror(errno));
+			xfail(w->x, errno == ENOSPC || errno == EDQUOT ?
+			    TAR_XNOSPACE : TAR_XIO, w->name, "write %s: %s",
+			    w->name, strerror(errno));
 			file_abandon(w);
 			return;
 		}
@@ -704,6 +726,22 @@ enqueue(struct xctx *x, struct job *j, const char *dir)
 	pthread_mutex_unlock(&x->mu);
 }
 
+/* o.min_free: room for need more bytes?  0, or -1 (failed). */
+static int
+space_check(struct xctx *x, const char *name, long long need)
+{
+	struct strbuf m = STRBUF_INIT;
+
+	if (tar_space_check(x->dirfd, need > 0 ? (unsigned long long)need : 0,
+	    x->o->min_free, &m) == 0) {
+		strbuf_release(&m);
+		return 0;
+	}
+	xfail(x, TAR_XNOSPACE, name, "write %s: %s", name, m.buf);
+	strbuf_release(&m);
+	return -1;
+}
+
 static int
 queue_file(struct xctx *x, struct archive_entry *e, const char *name)
 {
@@ -716,6 +754,8 @@ queue_file(struct xctx *x, struct archive_entry *e, const char *name)
 	if (x->leaf.len == 0)
 		return xfail(x, TAR_XIO, name, "open %s: is a directory",
 		    name);
+	if (space_check(x, name, archive_entry_size(e)) == -1)
+		return -1;
 	j = xcalloc(1, sizeof(*j));
 	j->kind = J_FILE;
 	j->first = 1;
@@ -748,6 +788,13 @@ queue_file(struct xctx *x, struct archive_entry *e, const char *name)
 			    "bytes of files", x->o->max_bytes);
 		}
 		x->r->bytes += size;
+		if ((x->since_check += size) >= SPACE_EVERY) {
+			x->since_check = 0;
+			if (space_check(x, name, 0) == -1) {
+				job_free(cur);
+				return -1;
+			}
+		}
 		if (cur->len > 0) {
 			enqueue(x, cur, x->dir.buf);
 			cur = xcalloc(1, sizeof(*cur));

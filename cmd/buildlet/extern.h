@@ -24,6 +24,8 @@ struct strbuf;
 #define MAX_FIELD	(1 << 20)	/* one form or query value */
 #define MAX_VALUES	65536		/* cmdArg + env + path, skip, path */
 #define MAX_UPLOAD	(64ULL << 30)	/* /write body, /writetgz data */
+#define DEFAULT_MIN_FREE "512M"	/* -min-free */
+#define SPACE_EVERY	(8 << 20)	/* /write: bytes between min-free checks */
 
 /* The configuration, set up by main() before the server starts. */
 struct buildlet {
@@ -31,6 +33,7 @@ struct buildlet {
 	char *password;		/* NULL: no authentication */
 	const char *halt_cmd;	/* NULL: /halt only ends the process */
 	int ssh_port;
+	unsigned long long min_free;	/* bytes writes leave free; 0: none */
 	char **env;		/* the commands' base environment */
 	size_t nenv;
 	const char *path;	/* PATH for finding commands (mode=sys) */
