@@ -1106,6 +1106,9 @@ tar_writer_add(struct tar_writer *w, const char *name, const struct stat *st,
 	archive_entry_set_mode(w->e, st->st_mode);
 	archive_entry_set_uid(w->e, st->st_uid);
 	archive_entry_set_gid(w->e, st->st_gid);
+	/* as the original: names a reader on another machine can map */
+	archive_entry_copy_uname(w->e, "root");
+	archive_entry_copy_gname(w->e, "root");
 	archive_entry_set_mtime(w->e, st->st_mtim.tv_sec, 0);
 	archive_entry_set_size(w->e, S_ISREG(st->st_mode) ? st->st_size : 0);
 	if (S_ISLNK(st->st_mode))

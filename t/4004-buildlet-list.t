@@ -160,6 +160,13 @@ test_expect_success '/tgz: the tree as a tar.gz, links kept, in walk order' '
 	test "$(readlink x/b)" = a/f1 &&
 	tar tvzf all.tgz >long &&
 	grep "^lrwxrwxrwx .* b -> a/f1$" long &&
+	awk "{ print \$2 }" long | sed "s|/.*||;s|^|u=|" | sort -u >owners &&
+	awk "{ print \$2 }" long | sed "s|.*/|g=|" | sort -u >>owners &&
+	printf "u=root\ng=root\n" >expect &&
+	test_cmp expect owners &&
+	gzip -dc all.tgz | head -c 265 | tail -c 8 >magic &&
+	printf "ustar\000%s" 00 >expect &&
+	cmp expect magic &&
 	grep "^-rw-r--r-- .* 2017-07-30 12:00 a/f1$" long
 '
 
