@@ -28,6 +28,7 @@ struct kvlist {
 	struct kv *v;
 	size_t nr, alloc;
 	int nul;		/* a key or value held a NUL byte */
+	char bad[4];		/* the first malformed %-escape, or "" */
 };
 
 struct upg_req;

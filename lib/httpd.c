@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -58,6 +59,53 @@ kv_free(struct kvlist *l)
 	l->v = NULL;
 	l->nr = l->alloc = 0;
 	l->nul = 0;
+	l->bad[0] = '\0';
+}
+
+/*
+ * The first '%' of s[0..n) not followed by two hex digits (which
+ * libmicrohttpd's decoder leaves as they are, where Go's ParseQuery
+ * fails): copied to l->bad, as Go quotes it (at most 3 bytes).
+ */
+static int
+find_bad_escape(struct kvlist *l, const char *s, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] != '%')
+			continue;
+		if (i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			i += 2;
+			continue;
+		}
+		k = n - i < 3 ? n - i : 3;
+		memcpy(l->bad, s + i, k);
+		l->bad[k] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Marks a request whose raw query holds a malformed %-escape: the
+ * URI log callback's answer, which libmicrohttpd hands to the first
+ * on_access call as *con_cls.  Only its address matters.
+ */
+static char bad_query_mark;
+
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	const char *q = strchr(uri, '?');
+	struct kvlist l = { 0 };
+
+	(void)cls;
+	(void)conn;
+	if (q != NULL && find_bad_escape(&l, q + 1, strlen(q + 1)))
+		return &bad_query_mark;
+	return NULL;
 }
 
 static const char *
@@ -560,13 +608,27 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	size_t max = h->cfg.max_body ? h->cfg.max_body : DEFAULT_MAX_BODY;
 	const char *s;
 	uint64_t clen;
+	size_t i;
 
-	if (req == NULL) {
+	if (req == NULL || *con_cls == &bad_query_mark) {
 		/*
 		 * First call, headers only.  Queueing a reply now would cost
 		 * keep-alive (platform-notes §1), so only set up.
 		 */
 		req = req_new(h, conn, url, method, version);
+		if (*con_cls == &bad_query_mark) {
+			/* name it from the decoded values (left as is) */
+			for (i = 0; i < req->query.nr && !req->query.bad[0];
+			    i++)
+				if (!find_bad_escape(&req->query,
+				    req->query.v[i].key,
+				    strlen(req->query.v[i].key)))
+					find_bad_escape(&req->query,
+					    req->query.v[i].val,
+					    strlen(req->query.v[i].val));
+			if (!req->query.bad[0])
+				memcpy(req->query.bad, "%", 2);
+		}
 		*con_cls = req;
 		if ((s = framing_error(req)) != NULL) {
 			/* the body is discarded and the connection closed */
@@ -651,6 +713,9 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		}
 		if (req->pp_failed)
 			form_split(req);
+		if (is_urlencoded(httpd_header(req, "Content-Type")))
+			find_bad_escape(&req->form, req->body.buf,
+			    req->body.len);
 		h->cfg.handler(req, h->cfg.arg);
 	}
 	return queue(req);
@@ -664,8 +729,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	(void)cls;
 	(void)conn;
-	if (req == NULL)
+	if (req == NULL || *con_cls == &bad_query_mark) {
+		*con_cls = NULL;
 		return;
+	}
 	*con_cls = NULL;
 	pipe_finish(req, !req->body_done &&
 	    toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
@@ -735,6 +802,7 @@ start_daemon(struct httpd *h, unsigned flags, const struct sockaddr *sa)
 		return MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
 		    MHD_OPTION_SOCK_ADDR, sa,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 		    MHD_OPTION_CONNECTION_LIMIT, conns,
 		    MHD_OPTION_CONNECTION_TIMEOUT, tmo,
 		    MHD_OPTION_HTTPS_MEM_KEY, h->key.buf,
@@ -744,6 +812,7 @@ start_daemon(struct httpd *h, unsigned flags, const struct sockaddr *sa)
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
 	    MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 	    MHD_OPTION_CONNECTION_LIMIT, conns,
 	    MHD_OPTION_CONNECTION_TIMEOUT, tmo,
 	    MHD_OPTION_END);
@@ -1032,6 +1101,14 @@ int
 httpd_param_nul(struct httpd_req *req)
 {
 	return req->query.nul || req->form.nul;
+}
+
+const char *
+httpd_param_bad_escape(struct httpd_req *req)
+{
+	if (req->query.bad[0])
+		return req->query.bad;
+	return req->form.bad[0] ? req->form.bad : NULL;
 }
 
 int

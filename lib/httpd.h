@@ -130,6 +130,13 @@ int httpd_body_fd(struct httpd_req *req);
  */
 int httpd_param_nul(struct httpd_req *req);
 /*
+ * The first malformed %-escape ('%' without two hex digits after it)
+ * of the query string or of a form-encoded body, as Go's ParseQuery
+ * quotes it ("%zz"), or NULL.  The accessors keep such an escape as
+ * it came, where Go's ParseQuery fails.
+ */
+const char *httpd_param_bad_escape(struct httpd_req *req);
+/*
  * The connection's socket, only to poll(2) for POLLRDHUP while a
  * stream's read() waits for something else (a command that prints
  * nothing for a long time), so that a client that went away is noticed;

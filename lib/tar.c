@@ -1,6 +1,7 @@
 #include "compat.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,6 +28,7 @@
 #define MAXW		4		/* writer threads */
 #define BUDGET		(16 * 1024 * 1024)	/* file data in flight */
 #define WBUF		(1024 * 1024)	/* tar_writer file reads */
+#define SPACE_EVERY	(8 * 1024 * 1024)	/* min_free checks */
 
 /* ---- paths ---- */
 
@@ -84,6 +86,24 @@ tar_split_path(const char *rel, struct strbuf *dir, struct strbuf *leaf)
 		strbuf_add(leaf, p, n);
 	}
 	return 0;
+}
+
+int
+tar_space_check(int fd, unsigned long long need, unsigned long long min_free,
+    struct strbuf *err)
+{
+	struct statvfs sv;
+	unsigned long long avail;
+
+	if (min_free == 0 || fstatvfs(fd, &sv) == -1)
+		return 0;	/* no floor, or none to be known: ENOSPC tells */
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	if (avail >= need && avail - need >= min_free)
+		return 0;
+	strbuf_addf(err, "not enough free space: %llu bytes free, %llu to "
+	    "write, %llu to be kept free", avail, need, min_free);
+	errno = ENOSPC;
+	return -1;
 }
 
 /* Why openat(O_NOFOLLOW|O_DIRECTORY) refused name: ELOOP or ENOTDIR. */
@@ -200,6 +220,10 @@ struct ring {
 	int cancel_r;
 	int fd, raw;
 	unsigned long long total;	/* decompressed bytes */
+	/* the consumer's: what libarchive was handed, and its last buffer */
+	unsigned long long given;
+	const unsigned char *last;
+	size_t last_n;
 };
 
 /*
@@ -402,6 +426,7 @@ struct xctx {
 	pthread_cond_t space;
 	atomic_int failed;
 	size_t inflight;
+	unsigned long long since_check;	/* data since the last min_free */
 	int quit;
 	struct worker w[MAXW];
 	int nw;
@@ -417,7 +442,21 @@ ring_read_cb(struct archive *a, void *arg, const void **p)
 		archive_set_error(a, EIO, "%s", g->msg);
 		return -1;
 	}
+	g->given += (unsigned long long)n;
+	g->last = *p;
+	g->last_n = (size_t)n;
 	return n;
+}
+
+static int
+all_zero(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
 }
 
 static int
@@ -589,8 +628,9 @@ do_job(struct worker *w, struct job *j)
 		return;		/* its first piece failed */
 	if (j->len > 0) {
 		if (pwrite_all(w->fd, j->data, j->len, (off_t)j->off) == -1) {
-			xfail(w->x, TAR_XIO, w->name, "write %s: %s", w->name,
-			    strerror(errno));
+			xfail(w->x, errno == ENOSPC || errno == EDQUOT ?
+			    TAR_XNOSPACE : TAR_XIO, w->name, "write %s: %s",
+			    w->name, strerror(errno));
 			file_abandon(w);
 			return;
 		}
@@ -686,6 +726,22 @@ enqueue(struct xctx *x, struct job *j, const char *dir)
 	pthread_mutex_unlock(&x->mu);
 }
 
+/* o.min_free: room for need more bytes?  0, or -1 (failed). */
+static int
+space_check(struct xctx *x, const char *name, long long need)
+{
+	struct strbuf m = STRBUF_INIT;
+
+	if (tar_space_check(x->dirfd, need > 0 ? (unsigned long long)need : 0,
+	    x->o->min_free, &m) == 0) {
+		strbuf_release(&m);
+		return 0;
+	}
+	xfail(x, TAR_XNOSPACE, name, "write %s: %s", name, m.buf);
+	strbuf_release(&m);
+	return -1;
+}
+
 static int
 queue_file(struct xctx *x, struct archive_entry *e, const char *name)
 {
@@ -698,6 +754,8 @@ queue_file(struct xctx *x, struct archive_entry *e, const char *name)
 	if (x->leaf.len == 0)
 		return xfail(x, TAR_XIO, name, "open %s: is a directory",
 		    name);
+	if (space_check(x, name, archive_entry_size(e)) == -1)
+		return -1;
 	j = xcalloc(1, sizeof(*j));
 	j->kind = J_FILE;
 	j->first = 1;
@@ -730,6 +788,13 @@ queue_file(struct xctx *x, struct archive_entry *e, const char *name)
 			    "bytes of files", x->o->max_bytes);
 		}
 		x->r->bytes += size;
+		if ((x->since_check += size) >= SPACE_EVERY) {
+			x->since_check = 0;
+			if (space_check(x, name, 0) == -1) {
+				job_free(cur);
+				return -1;
+			}
+		}
 		if (cur->len > 0) {
 			enqueue(x, cur, x->dir.buf);
 			cur = xcalloc(1, sizeof(*cur));
@@ -802,7 +867,7 @@ tar_extract(int fd, int dirfd, const struct tar_xopt *o, struct tar_xres *r)
 	struct xctx x;
 	pthread_t thr;
 	const void *p;
-	int i, k, rc, pfd[2];
+	int i, k, rc, pfd[2], tail = 0;
 	ssize_t n;
 
 	if (o == NULL)
@@ -888,8 +953,10 @@ tar_extract(int fd, int dirfd, const struct tar_xopt *o, struct tar_xres *r)
 	}
 	while (!atomic_load(&x.failed)) {
 		rc = archive_read_next_header(x.a, &e);
-		if (rc == ARCHIVE_EOF)
+		if (rc == ARCHIVE_EOF) {
+			tail = 1;
 			break;
+		}
 		if (rc < ARCHIVE_WARN) {
 			xfail_archive(&x, NULL);
 			goto stop;
@@ -897,12 +964,36 @@ tar_extract(int fd, int dirfd, const struct tar_xopt *o, struct tar_xres *r)
 		if (extract_entry(&x, e) == -1)
 			goto stop;
 	}
+	/*
+	 * What libarchive read ahead but did not consume after the end
+	 * marker is the end of the last buffer it was given (its reads
+	 * at the end are single blocks, so never more than that).
+	 */
+	if (tail) {
+		la_int64_t used = archive_filter_bytes(x.a, 0);
+		unsigned long long left = used >= 0 &&
+		    (unsigned long long)used <= g.given ?
+		    g.given - (unsigned long long)used : 0;
+
+		if (left > g.last_n)
+			left = g.last_n;
+		if (!all_zero(g.last + g.last_n - left, (size_t)left))
+			goto junk;
+	}
 drain:
-	/* the rest of the stream: the gzip trailer, padding */
+	/*
+	 * The rest of the stream: the gzip trailer, and padding, which
+	 * must be zeros (a second archive behind the first is refused,
+	 * not silently dropped).
+	 */
 	while (!atomic_load(&x.failed) && (n = ring_next(&g, &p)) > 0)
-		;
+		if (tail && !all_zero(p, (size_t)n))
+			goto junk;
 	if (!atomic_load(&x.failed) && n == -1)
 		xfail_archive(&x, NULL);
+	goto stop;
+junk:
+	xfail(&x, TAR_XFORMAT, NULL, "data after the end of the archive");
 stop:
 	ring_cancel(&g);
 	pthread_join(thr, NULL);
@@ -1015,6 +1106,9 @@ tar_writer_add(struct tar_writer *w, const char *name, const struct stat *st,
 	archive_entry_set_mode(w->e, st->st_mode);
 	archive_entry_set_uid(w->e, st->st_uid);
 	archive_entry_set_gid(w->e, st->st_gid);
+	/* as the original: names a reader on another machine can map */
+	archive_entry_copy_uname(w->e, "root");
+	archive_entry_copy_gname(w->e, "root");
 	archive_entry_set_mtime(w->e, st->st_mtim.tv_sec, 0);
 	archive_entry_set_size(w->e, S_ISREG(st->st_mode) ? st->st_size : 0);
 	if (S_ISLNK(st->st_mode))

@@ -31,7 +31,11 @@
  * decompression and file creation overlap.  After the end-of-archive
  * marker the rest of the compressed input is read and checked too (a
  * gzip stream whose trailer is missing or wrong is an error; zero bytes
- * after the last member are ignored, as gzip(1) does).
+ * after the last member are ignored, as gzip(1) does), and the tar
+ * data after the marker must be zeros (the padding to a record):
+ * anything else, such as a second archive behind the first (two .tgz
+ * files concatenated), is TAR_XFORMAT "data after the end of the
+ * archive".
  *
  *   struct tar_xopt o = TAR_XOPT_INIT;
  *   struct tar_xres r = TAR_XRES_INIT;
@@ -55,6 +59,8 @@
  *   TAR_XSYMLINK  an entry's path goes through a symbolic link (400)
  *   TAR_XLIMIT    more than o.max_bytes of file data (400)
  *   TAR_XREAD     reading fd failed: the sender went away (r.msg)
+ *   TAR_XNOSPACE  the file system is full (ENOSPC, EDQUOT), or a file
+ *                 would leave less than o.min_free bytes free (507)
  *   TAR_XIO       creating or writing a file failed (500); r.msg names
  *                 the operation and the entry, as "open a/b: ..."
  */
@@ -77,6 +83,7 @@ enum tar_xerr {
 	TAR_XLIMIT,
 	TAR_XREAD,
 	TAR_XIO,
+	TAR_XNOSPACE,
 };
 
 struct tar_xopt {
@@ -84,8 +91,13 @@ struct tar_xopt {
 	unsigned long long max_bytes;	/* all files together; 0: none */
 	/* extra policy for names, after the built-in checks; NULL: none */
 	int (*name_ok)(const char *name);
+	/*
+	 * Bytes to keep free on dirfd's file system (statvfs f_bavail,
+	 * checked at each file with its size and every 8 MiB); 0: none
+	 */
+	unsigned long long min_free;
 };
-#define TAR_XOPT_INIT { 0, 0, NULL }
+#define TAR_XOPT_INIT { 0, 0, NULL, 0 }
 
 struct tar_xres {
 	enum tar_xerr err;
@@ -127,6 +139,13 @@ void tar_xres_release(struct tar_xres *r);
  * EISDIR.  Returns an fd or -1 with errno.
  */
 int tar_open_dir(int dirfd, const char *rel, int create);
+/*
+ * tar_space_check: whether writing need more bytes to the file system
+ * of fd leaves at least min_free bytes free for unprivileged users
+ * (statvfs f_bavail).  0, or -1 with one line in err (ENOSPC in errno).
+ */
+int tar_space_check(int fd, unsigned long long need,
+    unsigned long long min_free, struct strbuf *err);
 int tar_split_path(const char *rel, struct strbuf *dir, struct strbuf *leaf);
 int tar_create_file(int dirfd, const char *leaf, mode_t mode);
 

@@ -5,7 +5,7 @@ test_description='buildlet: flags, start-up checks, exit codes, stopping'
 
 cat >usage <<\EOF
 usage: buildlet [-h] [-insecure] [-halt-cmd command] [-listen addr]
-                [-password-file file] [-ssh-port port]
+                [-min-free size] [-password-file file] [-ssh-port port]
                 [-tls-cert file -tls-key file] [-workdir dir]
 EOF
 

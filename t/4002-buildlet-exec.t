@@ -259,17 +259,18 @@ test_expect_success 'a command starts clean: signals, fds 0-2, own session, all 
 	test_cmp expect got
 '
 
+# The command holds 10 s between its lines: each bound is half of that.
 test_expect_success 'headers come before the command starts; output as it comes' '
 	curl -sS -N --raw -o raw -w "%{time_starttransfer}\n" -d mode=sys \
 	    -d cmd=/bin/sh -d cmdArg=-c \
-	    --data-urlencode "cmdArg=echo first; sleep 2; echo second" \
+	    --data-urlencode "cmdArg=echo first; sleep 10; echo second" \
 	    "$url/exec" >ttfb &&
-	awk "{ exit !(\$1 < 1.0) }" ttfb &&
+	awk "{ exit !(\$1 < 5) }" ttfb &&
 	perl -e "
 		use IO::Socket::INET;
 		use Time::HiRes qw(time);
 		my \$b = \"mode=sys&cmd=/bin/sh&cmdArg=-c&cmdArg=\" .
-		    \"echo+first%3B+sleep+2%3B+echo+second\";
+		    \"echo+first%3B+sleep+10%3B+echo+second\";
 		my \$s = IO::Socket::INET->new(\"127.0.0.1:$port\") or die;
 		my \$t0 = time;
 		print \$s \"POST /exec HTTP/1.1\r\nHost: x\r\n\" .
@@ -285,8 +286,8 @@ test_expect_success 'headers come before the command starts; output as it comes'
 			last if \$got =~ /X-Exit-Code: 0\r\n\r\n/;
 		}
 	" >stamps &&
-	awk "/first/ { exit !(\$1 < 1.5) }" stamps &&
-	awk "/second/ { exit !(\$1 >= 1.9) }" stamps &&
+	awk "/first/ { exit !(\$1 < 5) }" stamps &&
+	awk "/second/ { exit !(\$1 >= 9.9) }" stamps &&
 	test_line_count = 2 stamps
 '
 
@@ -353,23 +354,25 @@ test_expect_success 'a running command keeps what it started, even when another 
 	test_cmp expect out.body
 '
 
+# Each command holds 10 s; the bounds leave half of that for a loaded
+# machine, and still fail when commands or answers wait for each other.
 test_expect_success '20 commands at once, and /status answers meanwhile' '
 	t0=$(date +%s) &&
 	pids= &&
 	for n in $(test_seq 20)
 	do
-		sh_exec "c$n" "sleep 1.5$port; echo n$n" &
+		sh_exec "c$n" "sleep 10.0$port; echo n$n" &
 		pids="$pids $!"
 	done &&
-	wait_pgid "^sleep 1.5$port\$" &&
+	wait_pgid "^sleep 10.0$port\$" &&
 	curl -sS -o status -w "%{time_total}\n" "$url/status" >tt &&
-	awk "{ exit !(\$1 < 0.5) }" tt &&
+	awk "{ exit !(\$1 < 5) }" tt &&
 	for p in $pids
 	do
 		wait $p || return 1
 	done &&
 	t1=$(date +%s) &&
-	test $((t1 - t0)) -lt 8 &&
+	test $((t1 - t0)) -lt 15 &&
 	state ok 0 &&
 	for n in $(test_seq 20)
 	do

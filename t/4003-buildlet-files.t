@@ -176,6 +176,25 @@ test_expect_success 'PUT /writetgz: not gzip, or not tar, in the original words'
 	test_cmp expect got
 '
 
+test_expect_success 'PUT /writetgz: data after the end of the tar is refused' '
+	mkdir -p second &&
+	echo 2 >second/two &&
+	tar czf second.tgz -C second two &&
+	cat src.tgz second.tgz >both.tgz &&
+	req out -T both.tgz "$url/writetgz?dir=both" &&
+	expect 400 "tar error: data after the end of the archive\n" &&
+	test_cmp expect out &&
+	test_path_is_missing "$wd/both/two" &&
+	{ gzip -dc src.tgz && echo junk; } | gzip >junk.tgz &&
+	req out -T junk.tgz "$url/writetgz?dir=junk" &&
+	test_cmp expect out &&
+	{ gzip -dc src.tgz && head -c 100000 /dev/zero; } | gzip >pad.tgz &&
+	req out -T pad.tgz "$url/writetgz?dir=pad" &&
+	expect 200 OK &&
+	test_cmp expect out &&
+	test_cmp src/d/one "$wd/pad/d/one"
+'
+
 test_expect_success 'PUT /writetgz: bad dir and method' '
 	req out -T src.tgz "$url/writetgz?dir=../x" &&
 	expect 400 "bogus dir\n" &&
@@ -300,6 +319,65 @@ test_expect_success 'a work directory removed behind its back is made again' '
 
 test_expect_success 'stop' '
 	stop_daemon bl
+'
+
+test_expect_success '-min-free: a write that would leave less is 507' '
+	start_buildlet floor -min-free 1000000G &&
+	req out -T f "$url/write?path=f&mode=420" &&
+	head -n 1 out >status &&
+	echo 507 >expect &&
+	test_cmp expect status &&
+	grep "^write f: not enough free space: [0-9]* bytes free, 6 to write, 1073741824000000 to be kept free$" out &&
+	test_path_is_missing "$wd/f" &&
+	seq 1 100000 | curl -sS -o out -w "%{http_code}\n" \
+	    -H "Transfer-Encoding: chunked" -T - \
+	    "$url/write?path=g&mode=420" >status &&
+	test_cmp expect status &&
+	test_path_is_missing "$wd/g" &&
+	req out -T src.tgz "$url/writetgz?dir=t" &&
+	head -n 1 out >status &&
+	test_cmp expect status &&
+	grep "^write d/one: not enough free space: " out &&
+	test_path_is_missing "$wd/t/d/one" &&
+	stop_daemon floor &&
+	start_buildlet floor -min-free 0 &&
+	req out -T f "$url/write?path=f&mode=420" &&
+	expect 200 OK &&
+	test_cmp expect out &&
+	stop_daemon floor &&
+	test_expect_code 100 buildlet -min-free 12X -workdir "$PWD/x.wd" \
+	    2>err &&
+	grep "bad -min-free" err
+'
+
+test_lazy_prereq TMPFS '
+	test "$(id -u)" = 0 &&
+	mkdir m &&
+	mount -t tmpfs -o size=1m tmpfs m &&
+	umount m
+'
+
+test_expect_success TMPFS 'a full disk stops a write cleanly with 507' '
+	mkdir small &&
+	mount -t tmpfs -o size=2m tmpfs small &&
+	test_when_finished "stop_daemon full; umount \"$PWD/small\"" &&
+	start_buildlet full -min-free 0 -workdir "$PWD/small/wd" &&
+	head -c 3000000 /dev/urandom >big &&
+	req out -T big "$url/write?path=big&mode=420" &&
+	printf "507\nwrite %s/big: no space left on device\n" \
+	    "$PWD/small/wd" >expect &&
+	test_cmp expect out &&
+	test_path_is_missing small/wd/big &&
+	mkdir -p bigtree &&
+	cp big bigtree/big &&
+	tar czf big.tgz bigtree &&
+	req out -T big.tgz "$url/writetgz?dir=t" &&
+	printf "507\nwrite bigtree/big: No space left on device\n" >expect &&
+	test_cmp expect out &&
+	req out -d path=t "$url/removeall" &&
+	req out -T f "$url/write?path=f&mode=420" &&
+	expect 200 OK &&
+	test_cmp expect out
 '
 
 test_done

@@ -95,7 +95,48 @@ test_expect_success '/ls: errors' '
 		    "$d" >expect &&
 		test_cmp expect out || return 1
 	done &&
-	rm "$wd/dlink"
+	rm "$wd/dlink" &&
+	req out "$url/ls?dir=a/f1/x" &&
+	printf "500\nWalk error: lstat %s/a/f1/x: not a directory\n" \
+	    "$wd" >expect &&
+	test_cmp expect out
+'
+
+test_expect_success '/ls and /tgz: a malformed %-escape is the client'"'"'s error' '
+	for q in "dir=%zz" "dir=a%2" "digest=%" "%zz=1" "dir=.&skip=%g0"
+	do
+		req out "$url/ls?$q" || return 1
+		bad=$(printf "%s" "${q#*=}" | grep -o "%.\{0,2\}" | head -1) &&
+		case $q in %zz=1) bad=%zz ;; esac &&
+		printf "400\ninvalid URL escape \"%s\"\n" "$bad" >expect &&
+		test_cmp expect out || return 1
+	done &&
+	req out "$url/tgz?dir=%zz" &&
+	printf "400\ninvalid URL escape \"%%zz\"\n" >expect &&
+	test_cmp expect out &&
+	req out -d "dir=%zz" -X GET "$url/ls" &&
+	test_cmp expect out &&
+	mkdir "$wd/%zz" &&
+	req out "$url/ls?dir=%25zz" &&
+	printf "200\n" >expect &&
+	test_cmp expect out &&
+	rmdir "$wd/%zz"
+'
+
+test_expect_success '/ls of a file or a fifo: one line for it, with no name' '
+	curl -sS "$url/ls?dir=a/f1&recursive=true" >out &&
+	printf "%s\t\t%s\t%s\n" -rw-r--r-- 6 2017-07-30T12:00:00Z >expect &&
+	test_cmp expect out &&
+	curl -sS "$url/ls?dir=./a/f1&digest=true" >out &&
+	printf "%s\t\t%s\t%s\t%s\n" -rw-r--r-- 6 2017-07-30T12:00:00Z \
+	    $(openssl dgst -sha1 -r "$wd/a/f1" | cut -d" " -f1) >expect &&
+	test_cmp expect out &&
+	mkfifo "$wd/a/fifo" &&
+	chmod 644 "$wd/a/fifo" &&
+	curl -sS "$url/ls?dir=a/fifo" >out &&
+	printf "%s\t\n" prw-r--r-- >expect &&
+	test_cmp expect out &&
+	rm "$wd/a/fifo"
 '
 
 test_expect_success '/ls of a big tree streams, and is whole' '
@@ -119,6 +160,13 @@ test_expect_success '/tgz: the tree as a tar.gz, links kept, in walk order' '
 	test "$(readlink x/b)" = a/f1 &&
 	tar tvzf all.tgz >long &&
 	grep "^lrwxrwxrwx .* b -> a/f1$" long &&
+	awk "{ print \$2 }" long | sed "s|/.*||;s|^|u=|" | sort -u >owners &&
+	awk "{ print \$2 }" long | sed "s|.*/|g=|" | sort -u >>owners &&
+	printf "u=root\ng=root\n" >expect &&
+	test_cmp expect owners &&
+	gzip -dc all.tgz | head -c 265 | tail -c 8 >magic &&
+	printf "ustar\000%s" 00 >expect &&
+	cmp expect magic &&
 	grep "^-rw-r--r-- .* 2017-07-30 12:00 a/f1$" long
 '
 

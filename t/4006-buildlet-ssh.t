@@ -111,6 +111,68 @@ test_expect_success 'authorized keys: the user must exist, the name must be sane
 	test_cmp expect out
 '
 
+# a buildlet as root whose ~root is ./home, in a mount namespace of its
+# own; nothing listens on its -ssh-port, so a key added is a 502
+test_lazy_prereq MOUNTNS '
+	test "$(id -u)" = 0 &&
+	unshare -m sh -c "mount --bind /tmp /root"
+'
+
+keys_req () {
+	curl -sS -o body -w "%{http_code}\n" -u gomote:pw -X POST \
+	    -H "X-Go-Ssh-User: root" -H "X-Go-Authorized-Key: $1" \
+	    "$nsurl/connect-ssh" >code &&
+	cat code body >out
+}
+
+test_expect_success MOUNTNS 'authorized_keys: whole lines, one link, the user'"'"'s own' '
+	mkdir -p home &&
+	start_daemon ns unshare -m sh -c \
+	    "mount --bind \"\$0\" /root && exec buildlet \"\$@\"" \
+	    "$PWD/home" -listen 127.0.0.1:0 -workdir "$PWD/ns.wd" \
+	    -password-file pw -ssh-port $(free_port) &&
+	nsport=$(daemon_port ns) &&
+	nsurl=http://127.0.0.1:$nsport &&
+	test_when_finished "stop_daemon ns" &&
+	keys_req "ssh-ed25519 AAAAlong key1" &&
+	grep "^502$" code &&
+	test_path_is_file home/.ssh/authorized_keys &&
+	keys_req "ssh-ed25519 AAAA" &&
+	keys_req "ssh-ed25519 AAAAlong key1" &&
+	printf "ssh-ed25519 AAAAlong key1\nssh-ed25519 AAAA\n" >expect &&
+	test_cmp expect home/.ssh/authorized_keys &&
+	printf "no newline" >home/.ssh/authorized_keys &&
+	keys_req "k2" &&
+	printf "no newline\nk2\n" >expect &&
+	test_cmp expect home/.ssh/authorized_keys &&
+	keys_req "" &&
+	printf "no newline\nk2\n" >expect &&
+	test_cmp expect home/.ssh/authorized_keys &&
+	echo secret >other &&
+	rm home/.ssh/authorized_keys &&
+	ln other home/.ssh/authorized_keys &&
+	keys_req "k3" &&
+	printf "400\nadding ssh authorized key: %s/.ssh/authorized_keys: has more than one link\n" \
+	    /root >expect &&
+	test_cmp expect out &&
+	echo secret >expect &&
+	test_cmp expect other &&
+	rm home/.ssh/authorized_keys &&
+	ln -s ../../other home/.ssh/authorized_keys &&
+	keys_req "k3" &&
+	printf "400\nadding ssh authorized key: %s/.ssh/authorized_keys: is a symbolic link\n" \
+	    /root >expect &&
+	test_cmp expect out &&
+	rm home/.ssh/authorized_keys &&
+	: >home/.ssh/authorized_keys &&
+	chown 1:1 home/.ssh/authorized_keys &&
+	keys_req "k3" &&
+	printf "400\nadding ssh authorized key: %s/.ssh/authorized_keys: not owned by the user\n" \
+	    /root >expect &&
+	test_cmp expect out &&
+	test_must_be_empty home/.ssh/authorized_keys
+'
+
 test_expect_success 'no sshd: 502 with the dial error' '
 	stop_daemon echo &&
 	curl -sS -o body -w "%{http_code}\n" -u gomote:pw -X POST \

@@ -61,7 +61,7 @@ usage(void)
 {
 	fprintf(stderr,
 "usage: buildlet [-h] [-insecure] [-halt-cmd command] [-listen addr]\n"
-"                [-password-file file] [-ssh-port port]\n"
+"                [-min-free size] [-password-file file] [-ssh-port port]\n"
 "                [-tls-cert file -tls-key file] [-workdir dir]\n");
 	exit(RC_PERM);
 }
@@ -75,7 +75,7 @@ help(void)
 		exit(RC_TEMP);
 	fprintf(stderr,
 "usage: buildlet [-h] [-insecure] [-halt-cmd command] [-listen addr]\n"
-"                [-password-file file] [-ssh-port port]\n"
+"                [-min-free size] [-password-file file] [-ssh-port port]\n"
 "                [-tls-cert file -tls-key file] [-workdir dir]\n");
 	exit(RC_OK);
 }
@@ -349,6 +349,7 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "insecure", no_argument, NULL, 'i' },
 		{ "listen", required_argument, NULL, 'l' },
+		{ "min-free", required_argument, NULL, 'm' },
 		{ "password-file", required_argument, NULL, 'p' },
 		{ "ssh-port", required_argument, NULL, 's' },
 		{ "tls-cert", required_argument, NULL, 'c' },
@@ -362,6 +363,7 @@ main(int argc, char *argv[])
 	    *key = NULL, *wdarg = NULL, *tmp, *keep[4];
 	pthread_t wd;
 	int ch, errors = 0, insecure = 0, halting, nkeep, sig;
+	uint64_t u64 = 0;
 
 	prog_init(argv[0]);
 	/*
@@ -370,6 +372,8 @@ main(int argc, char *argv[])
 	 */
 	(void)setlocale(LC_CTYPE, "C.UTF-8");
 	bl.ssh_port = 22;
+	(void)num_parse_size(DEFAULT_MIN_FREE, 0, UINT64_MAX, &u64);
+	bl.min_free = u64;
 	while ((ch = getopt_long_only(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -388,6 +392,14 @@ main(int argc, char *argv[])
 			break;
 		case 'l':
 			listen = optarg;
+			break;
+		case 'm':
+			if (num_parse_size(optarg, 0, UINT64_MAX, &u64) == -1) {
+				log_warnx("bad -min-free '%s': want a size "
+				    "such as 512M", esc(optarg));
+				errors++;
+			} else
+				bl.min_free = u64;
 			break;
 		case 'p':
 			pwfile = optarg;

@@ -24,6 +24,8 @@ struct strbuf;
 #define MAX_FIELD	(1 << 20)	/* one form or query value */
 #define MAX_VALUES	65536		/* cmdArg + env + path, skip, path */
 #define MAX_UPLOAD	(64ULL << 30)	/* /write body, /writetgz data */
+#define DEFAULT_MIN_FREE "512M"	/* -min-free */
+#define SPACE_EVERY	(8 << 20)	/* /write: bytes between min-free checks */
 
 /* The configuration, set up by main() before the server starts. */
 struct buildlet {
@@ -31,6 +33,7 @@ struct buildlet {
 	char *password;		/* NULL: no authentication */
 	const char *halt_cmd;	/* NULL: /halt only ends the process */
 	int ssh_port;
+	unsigned long long min_free;	/* bytes writes leave free; 0: none */
 	char **env;		/* the commands' base environment */
 	size_t nenv;
 	const char *path;	/* PATH for finding commands (mode=sys) */
@@ -43,7 +46,7 @@ void serve(struct httpd_req *req, void *arg);
 enum httpd_body_mode body_mode(struct httpd_req *req, void *arg);
 /* the work directory, made again if it was removed; -1 after a 500 */
 int workdir_open(struct httpd_req *req);
-/* 400 when a request parameter held a NUL byte (and say so) */
+/* 400 when a request parameter held a NUL byte or a bad %-escape */
 int params_have_nul(struct httpd_req *req);
 /* the values of a repeatable field, or -1 after a 400 (too many) */
 ssize_t form_values(struct httpd_req *req, const char *key,

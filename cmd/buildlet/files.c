@@ -25,6 +25,7 @@
 #include "http.h"
 #include "httpd.h"
 #include "log.h"
+#include "num.h"
 #include "strbuf.h"
 #include "tar.h"
 #include "xmalloc.h"
@@ -47,6 +48,9 @@ reply_errno(struct httpd_req *req, int status, const char *op,
 	struct strbuf m = STRBUF_INIT;
 	char ebuf[128];
 
+	/* a full disk is 507 Insufficient Storage, not the server's fault */
+	if (status == 500 && (err == ENOSPC || err == EDQUOT))
+		status = 507;
 	strbuf_addf(&m, "%s %s%s%s: %s", op, bl.workdir, *rel ? "/" : "",
 	    rel, go_strerror(err, ebuf, sizeof(ebuf)));
 	httpd_error(req, status, m.buf);
@@ -97,13 +101,34 @@ parse_mode(const char *s, mode_t *mode)
 	return 0;
 }
 
+/*
+ * 507 when writing need more bytes to fd's file system would leave
+ * less than -min-free free: 1 after answering, else 0.
+ */
+static int
+no_space(struct httpd_req *req, int fd, const char *rel,
+    unsigned long long need)
+{
+	struct strbuf m = STRBUF_INIT;
+
+	strbuf_addf(&m, "write %s: ", rel);
+	if (tar_space_check(fd, need, bl.min_free, &m) == 0) {
+		strbuf_release(&m);
+		return 0;
+	}
+	httpd_error(req, 507, m.buf);
+	strbuf_release(&m);
+	return 1;
+}
+
 void
 handle_write(struct httpd_req *req)
 {
 	struct strbuf dir = STRBUF_INIT, leaf = STRBUF_INIT,
 	    rel = STRBUF_INIT;
-	const char *path, *ms;
-	unsigned long long total = 0;
+	const char *path, *ms, *cl;
+	unsigned long long total = 0, since = 0;
+	uint64_t clen;
 	char *buf = NULL;
 	mode_t mode;
 	int wfd = -1, dfd = -1, fd = -1, in, saved;
@@ -146,6 +171,12 @@ handle_write(struct httpd_req *req)
 			reply_errno(req, 500, "open", rel.buf, errno);
 		goto out;
 	}
+	/* the whole length at once when it is known, then as it comes */
+	if ((cl = httpd_header(req, "Content-Length")) == NULL ||
+	    num_parse_u64(cl, 0, UINT64_MAX, &clen) == -1)
+		clen = 0;
+	if (no_space(req, fd, rel.buf, clen))
+		goto unlink;
 	buf = xmalloc(COPY_BUF);
 	in = httpd_body_fd(req);
 	for (;;) {
@@ -161,6 +192,11 @@ handle_write(struct httpd_req *req)
 		if (write_all(fd, buf, (size_t)n) == -1) {
 			reply_errno(req, 500, "write", rel.buf, errno);
 			goto unlink;
+		}
+		if ((since += (unsigned long long)n) >= SPACE_EVERY) {
+			since = 0;
+			if (no_space(req, fd, rel.buf, 0))
+				goto unlink;
 		}
 	}
 	if (n == -1) {
@@ -281,6 +317,10 @@ reply_untar(struct httpd_req *req, const struct tar_xres *r)
 		status = 500;
 		strbuf_addstr(&m, r->msg.buf);
 		break;
+	case TAR_XNOSPACE:
+		status = 507;
+		strbuf_addstr(&m, r->msg.buf);
+		break;
 	}
 	httpd_error(req, status, m.buf);
 	strbuf_release(&m);
@@ -364,6 +404,7 @@ handle_writetgz(struct httpd_req *req)
 	}
 
 	o.max_bytes = MAX_UPLOAD;
+	o.min_free = bl.min_free;
 	o.name_ok = tar_name_ok;
 	tar_extract(in, bfd, &o, &r);
 	if (fetching) {

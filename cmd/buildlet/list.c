@@ -256,8 +256,8 @@ open_base(struct httpd_req *req, int wfd, const char *clean,
 		strbuf_release(&m);
 		return -1;
 	}
-	strbuf_addf(&m, "Walk error: %s %s: %s", errno == ENOENT ? "lstat" :
-	    "open", base->buf, go_strerror(errno, ebuf, sizeof(ebuf)));
+	strbuf_addf(&m, "Walk error: %s %s: %s", errno == ENOENT ||
+	    errno == ENOTDIR ? "lstat" : "open", base->buf, go_strerror(errno, ebuf, sizeof(ebuf)));
 	httpd_error(req, 500, m.buf);
 	strbuf_release(&m);
 	return -1;
@@ -309,14 +309,46 @@ sha1_file(int dirfd, const char *name, char hex[HASH_HEX_MAX],
 	return 0;
 }
 
+/*
+ * One line of the listing for the entry name in dirfd (rel: its name
+ * in the listing): 0, or -1 with a message in err when its digest
+ * cannot be made.
+ */
+static int
+ls_line(struct strbuf *out, const char *base, const char *rel,
+    const struct stat *st, int dirfd, const char *name, int digest,
+    unsigned char *hbuf, struct strbuf *err)
+{
+	char hex[HASH_HEX_MAX];
+	int eno;
+
+	go_mode(out, st->st_mode);
+	strbuf_addf(out, "\t%s", rel);
+	if (S_ISREG(st->st_mode)) {
+		strbuf_addf(out, "\t%lld\t", (long long)st->st_size);
+		time_rfc3339(out, (struct timespec){ st->st_mtim.tv_sec, 0 },
+		    0);
+		if (digest) {
+			if (sha1_file(dirfd, name, hex, hbuf, &eno) == -1) {
+				strbuf_addf(err, "open %s%s%s: %s", base,
+				    *rel ? "/" : "", rel, strerror(eno));
+				return -1;
+			}
+			strbuf_addf(out, "\t%s", hex);
+		}
+	} else if (S_ISDIR(st->st_mode))
+		strbuf_addch(out, '/');
+	strbuf_addch(out, '\n');
+	return 0;
+}
+
 /* Walk on until out holds want bytes, or the end, or a failure. */
 static void
 ls_fill(struct ls *l, size_t want, struct strbuf *err)
 {
 	struct walk_ent e;
-	char hex[HASH_HEX_MAX];
 	size_t i;
-	int r, skipped, eno;
+	int r, skipped;
 
 	while (!l->done && !l->failed && l->out.len - l->pos < want) {
 		r = walk_next(l->w, &e, err);
@@ -333,31 +365,58 @@ ls_fill(struct ls *l, size_t want, struct strbuf *err)
 				walk_skip(l->w);
 				continue;
 			}
-		}
-		go_mode(&l->out, e.st.st_mode);
-		strbuf_addf(&l->out, "\t%s", e.rel);
-		if (S_ISREG(e.st.st_mode)) {
-			strbuf_addf(&l->out, "\t%lld\t", (long long)e.st.st_size);
-			time_rfc3339(&l->out, (struct timespec){
-			    e.st.st_mtim.tv_sec, 0 }, 0);
-			if (l->digest) {
-				if (sha1_file(e.dirfd, e.name, hex, l->hbuf,
-				    &eno) == -1) {
-					strbuf_addf(err, "open %s/%s: %s",
-					    l->w->base.buf, e.rel,
-					    strerror(eno));
-					l->failed = 1;
-					break;
-				}
-				strbuf_addf(&l->out, "\t%s", hex);
-			}
-		} else if (S_ISDIR(e.st.st_mode)) {
-			strbuf_addch(&l->out, '/');
 			if (!l->recursive)
 				walk_skip(l->w);
 		}
-		strbuf_addch(&l->out, '\n');
+		if (ls_line(&l->out, l->w->base.buf, e.rel, &e.st, e.dirfd,
+		    e.name, l->digest, l->hbuf, err) == -1) {
+			l->failed = 1;
+			break;
+		}
 	}
+}
+
+/*
+ * /ls of something that is not a directory: the original's walk
+ * gives one line for it, with an empty name.  1 when answered, 0 when
+ * clean is a directory or cannot be looked at here (open_base then
+ * answers).
+ */
+static int
+ls_one(struct httpd_req *req, int wfd, const char *clean, int digest)
+{
+	struct strbuf dir = STRBUF_INIT, leaf = STRBUF_INIT,
+	    out = STRBUF_INIT, err = STRBUF_INIT, m = STRBUF_INIT;
+	unsigned char *hbuf = NULL;
+	struct stat st;
+	int pfd = -1, done = 0;
+
+	if (tar_split_path(clean, &dir, &leaf) == -1 || leaf.len == 0)
+		goto out;
+	if ((pfd = tar_open_dir(wfd, dir.len ? dir.buf : ".", 0)) == -1 ||
+	    fstatat(pfd, leaf.buf, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
+		goto out;
+	done = 1;
+	hbuf = xmalloc(HASH_BUF);
+	strbuf_addf(&m, "%s/%s", bl.workdir, clean);
+	if (ls_line(&out, m.buf, "", &st, pfd, leaf.buf, digest, hbuf,
+	    &err) == -1) {
+		strbuf_reset(&m);
+		strbuf_addf(&m, "Walk error: %s", err.buf);
+		httpd_error(req, 500, m.buf);
+	} else
+		httpd_reply(req, 200, NULL, out.buf, out.len);
+out:
+	if (pfd >= 0)
+		close(pfd);
+	free(hbuf);
+	strbuf_release(&dir);
+	strbuf_release(&leaf);
+	strbuf_release(&out);
+	strbuf_release(&err);
+	strbuf_release(&m);
+	return done;
 }
 
 static ssize_t
@@ -431,6 +490,8 @@ handle_ls(struct httpd_req *req)
 		httpd_error(req, 400, "bogus dir");
 		goto fail;
 	}
+	if (ls_one(req, wfd, clean.buf, l->digest))
+		goto fail;
 	if ((bfd = open_base(req, wfd, clean.buf, &base)) == -1)
 		goto fail;
 	if ((l->w = walk_open(bfd, base.buf, &err)) == NULL) {

@@ -115,10 +115,22 @@ body_mode(struct httpd_req *req, void *arg)
 int
 params_have_nul(struct httpd_req *req)
 {
-	if (!httpd_param_nul(req))
-		return 0;
-	httpd_error(req, 400, "parameter holds a NUL byte");
-	return 1;
+	struct strbuf m = STRBUF_INIT;
+	const char *bad;
+
+	if (httpd_param_nul(req)) {
+		httpd_error(req, 400, "parameter holds a NUL byte");
+		return 1;
+	}
+	/* Go's ParseQuery fails here; acting on the raw text would guess */
+	if ((bad = httpd_param_bad_escape(req)) != NULL) {
+		strbuf_addstr(&m, "invalid URL escape ");
+		go_quote(&m, bad);
+		httpd_error(req, 400, m.buf);
+		strbuf_release(&m);
+		return 1;
+	}
+	return 0;
 }
 
 ssize_t

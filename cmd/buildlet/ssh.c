@@ -4,7 +4,9 @@
  * With X-Go-Ssh-User and X-Go-Authorized-Key the key is first added
  * (once) to that user's ~/.ssh/authorized_keys, as the original did;
  * the user must exist (its home comes from the password database, not
- * from a guess at /home/NAME), and the key must be one line.  Then the
+ * from a guess at /home/NAME), the key must be one line, and the file
+ * must be the user's own regular file with one link (see open_keys);
+ * a key is there when it is a whole line of the file.  Then the
  * buildlet connects to 127.0.0.1 on the -ssh-port (22), answers 101
  * Switching Protocols with "Upgrade: ssh", and copies bytes both ways
  * (lib/relay, one thread per connection) until both directions have
@@ -50,6 +52,70 @@ valid_user(const char *u)
 	return 1;
 }
 
+/* Whether key is one of the lines of have (a trailing '\r' ignored). */
+static int
+has_line(const struct strbuf *have, const char *key)
+{
+	const char *p = have->buf, *end = have->buf + have->len, *e;
+	size_t k = strlen(key), n;
+
+	for (; p < end; p = e + 1) {
+		if ((e = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			e = end;
+		n = (size_t)(e - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n == k && memcmp(p, key, k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The user's authorized_keys in .ssh directory sfd, opened for reading
+ * and appending: made (and given to the user) when missing; refused
+ * when it is a symbolic link, not a regular file, has another hard link
+ * (appending would write into some other file), or belongs to another
+ * user.  An fd, or -1 with err.
+ */
+static int
+open_keys(int sfd, const struct passwd *pw, struct strbuf *err)
+{
+	char ebuf[128];
+	struct stat st;
+	int fd;
+
+	fd = openat(sfd, "authorized_keys", O_RDWR | O_APPEND | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		fd = openat(sfd, "authorized_keys", O_RDWR | O_APPEND |
+		    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 && geteuid() == 0 &&
+		    fchown(fd, pw->pw_uid, pw->pw_gid) == -1) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		strbuf_addf(err, "%s/.ssh/authorized_keys: %s", pw->pw_dir,
+		    errno == ELOOP ? "is a symbolic link" :
+		    go_strerror(errno, ebuf, sizeof(ebuf)));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    st.st_uid != pw->pw_uid) {
+		strbuf_addf(err, "%s/.ssh/authorized_keys: %s", pw->pw_dir,
+		    !S_ISREG(st.st_mode) ? "not a regular file" :
+		    st.st_nlink != 1 ? "has more than one link" :
+		    "not owned by the user");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Append key to user's authorized_keys unless there; 0 or -1 + err. */
 static int
 add_key(const char *user, const char *key, struct strbuf *err)
@@ -91,16 +157,18 @@ add_key(const char *user, const char *key, struct strbuf *err)
 		    go_strerror(errno, ebuf, sizeof(ebuf)));
 		goto out;
 	}
-	fd = openat(sfd, "authorized_keys", O_RDWR | O_CREAT | O_APPEND |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1 || strbuf_read_fd(&have, fd, AUTH_KEYS_MAX) == -1) {
+	if ((fd = open_keys(sfd, &pw, err)) == -1)
+		goto out;
+	if (strbuf_read_fd(&have, fd, AUTH_KEYS_MAX) == -1) {
 		strbuf_addf(err, "%s/.ssh/authorized_keys: %s", pw.pw_dir,
 		    go_strerror(errno, ebuf, sizeof(ebuf)));
 		goto out;
 	}
-	if (geteuid() == 0)
-		(void)fchown(fd, pw.pw_uid, pw.pw_gid);
-	if (memmem(have.buf, have.len, key, strlen(key)) == NULL) {
+	/* whole lines: a key that is part of another one is not there */
+	if (!has_line(&have, key)) {
+		/* a last line without its newline must not swallow the key */
+		if (have.len > 0 && have.buf[have.len - 1] != '\n')
+			strbuf_addch(&line, '\n');
 		strbuf_addf(&line, "%s\n", key);
 		if (write(fd, line.buf, line.len) != (ssize_t)line.len) {
 			strbuf_addf(err, "write %s/.ssh/authorized_keys: %s",
