@@ -103,7 +103,8 @@ html(struct strbuf *out, const struct json *st)
 	static const char *const qkeys[] = { "kind", "repo", "rev", "builder",
 	    "wait_s", NULL };
 	static const char *const rkeys[] = { "builder", "repo", "rev", "kind",
-	    "ok", "failed_step", "elapsed_ms", "buildlet", "attempt", NULL };
+	    "ok", "failed_step", "elapsed_ms", "buildlet", "attempt", "log",
+	    NULL };
 	static const char *const skeys[] = { "builder", "builds",
 	    "median_wait_s", "median_build_s", NULL };
 	struct json *a, *o, *ms;
@@ -171,8 +172,21 @@ html(struct strbuf *out, const struct json *st)
 
 	head(out, "last results", rkeys);
 	a = json_get(st, "results");
-	for (i = 0; i < json_array_len(a); i++)
-		row(out, json_array_at(a, i), rkeys);
+	for (i = 0; i < json_array_len(a); i++) {
+		const char *lg;
+
+		o = json_array_at(a, i);
+		strbuf_addstr(out, "<tr>");
+		for (j = 0; rkeys[j + 1] != NULL; j++)
+			cell(out, o, rkeys[j]);
+		/* the build's log, by its hash (64 hex: nothing to escape) */
+		lg = json_str(json_get(o, "log"), NULL);
+		strbuf_addstr(out, "<td>");
+		if (lg != NULL && strspn(lg, "0123456789abcdef") == 64 &&
+		    lg[64] == '\0')
+			strbuf_addf(out, "<a href=\"/log/%s\">log</a>", lg);
+		strbuf_addstr(out, "</td></tr>\n");
+	}
 	strbuf_addstr(out, "</table>\n");
 
 	head(out, "the last hour", skeys);
@@ -493,9 +507,21 @@ print_text(const struct json *st)
 	for (i = 0; i < json_array_len(a); i++) {
 		o = json_array_at(a, i);
 		printf("%-8s %-12s %-12.12s %-20s %llds\n", str(o, "kind"),
-		    esc(str(o, "repo")), str(o, "rev"),
+		    esc(str(o, "repo")), esc(str(o, "rev")),
 		    esc(str(o, "builder")),
 		    (long long)json_int(json_get(o, "wait_s")));
+	}
+	printf("\n%-20s %-12s %-12s %-6s %-24s %s\n", "RESULT", "REPO", "REV",
+	    "OK", "BUILDLET", "ELAPSED");
+	a = json_get(st, "results");
+	for (i = 0; i < json_array_len(a); i++) {
+		o = json_array_at(a, i);
+		printf("%-20s %-12s %-12.12s %-6s %-24s %.1fs\n",
+		    esc(str(o, "builder")), esc(str(o, "repo")),
+		    esc(str(o, "rev")),
+		    json_kind(json_get(o, "ok")) == JK_TRUE ? "ok" : "FAIL",
+		    esc(str(o, "buildlet")),
+		    (double)json_int(json_get(o, "elapsed_ms")) / 1000);
 	}
 }
 
