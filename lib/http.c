@@ -234,7 +234,9 @@ curl_class(CURLcode rc)
 static int
 cancelled(struct xfer *x)
 {
-	if (x->req->cancel != NULL && *x->req->cancel != 0)
+	/* set by another thread: an atomic load (a plain one is a race) */
+	if (x->req->cancel != NULL &&
+	    __atomic_load_n(x->req->cancel, __ATOMIC_RELAXED) != 0)
 		x->cancelled = 1;
 	return x->cancelled;
 }

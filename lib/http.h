@@ -121,7 +121,9 @@ struct http_req {
 	/*
 	 * Set *cancel to nonzero from any thread (or a signal handler) to
 	 * abort: the call returns HTTP_TEMP with err "... cancelled" within
-	 * about 100 ms.  NULL: not cancellable.
+	 * about 100 ms.  NULL: not cancellable.  Another thread sets it
+	 * with an atomic store (__atomic_store_n), as it is read with an
+	 * atomic load.
 	 */
 	const volatile sig_atomic_t *cancel;
 	/*

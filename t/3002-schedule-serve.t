@@ -199,7 +199,7 @@ test_expect_success 'SIGTERM: the daemon stops, the machines are destroyed' '
 		"$ENV_LOCAL/destroy" "$f" || return 1
 	done &&
 	kill $(cat bl1.pid bl2.pid) 2>/dev/null
-	test_wait_until "! pgrep -f \"$TRASH_DIRECTORY\"" 10 &&
+	test_wait_until "! pgrep -f \"$TRASH_DIRECTORY\"" &&
 	! pgrep -af "$TRASH_DIRECTORY"
 '
 

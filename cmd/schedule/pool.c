@@ -429,7 +429,7 @@ beat_main(void *arg)
 	int rc;
 
 	(void)arg;
-	while (!beat_stop) {
+	while (!__atomic_load_n(&beat_stop, __ATOMIC_RELAXED)) {
 		name = NULL;
 		memset(&tmp, 0, sizeof(tmp));
 		pthread_mutex_lock(&sched_mu);
@@ -470,7 +470,8 @@ beat_main(void *arg)
 					m->idle_since = time(NULL);
 				}
 				m->misses = 0;
-			} else if (m->state == MACHINE_IDLE && !beat_stop &&
+			} else if (m->state == MACHINE_IDLE &&
+			    !__atomic_load_n(&beat_stop, __ATOMIC_RELAXED) &&
 			    ++m->misses >= MAX_MISSES) {
 				log_warnx("machine %s: dead: %s", esc(m->name),
 				    err.buf);
@@ -627,7 +628,8 @@ fail:
 void
 pool_shutdown(void)
 {
-	beat_stop = 1;
+	/* atomic: the heartbeat thread and lib/http read it */
+	__atomic_store_n(&beat_stop, 1, __ATOMIC_RELAXED);
 	if (beat_started)
 		pthread_join(beat_thread, NULL);
 	beat_started = 0;

@@ -744,6 +744,8 @@ cmd_serve(int argc, char **argv)
 	recover();
 	if ((rc = pool_init(&err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
+	/* the heartbeat thread runs already: the table is under the lock */
+	pthread_mutex_lock(&sched_mu);
 	for (i = 0; i < nb; i++) {
 		struct machine *m = bv[i]->machine ?
 		    pool_find(bv[i]->machine) : NULL;
@@ -751,6 +753,7 @@ cmd_serve(int argc, char **argv)
 		if (m != NULL && m->state == MACHINE_IDLE)
 			pool_busy(m, bv[i]->item);
 	}
+	pthread_mutex_unlock(&sched_mu);
 	if ((rc = workq_open(&q, &cx, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
 

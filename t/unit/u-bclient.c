@@ -195,7 +195,7 @@ out_fn(const void *buf, size_t len, void *arg)
 
 	strbuf_add(&o->sb, buf, len);
 	o->calls++;
-	o->started = 1;
+	__atomic_store_n(&o->started, 1, __ATOMIC_RELAXED);
 	if (o->kill_pid > 0 && strchr(o->sb.buf, '\n') != NULL) {
 		o->pgid = atoi(o->sb.buf);
 		kill(o->kill_pid, SIGKILL);
@@ -579,9 +579,10 @@ cancel_main(void *arg)
 	struct canceller *k = arg;
 	long long end = mono_ms() + WAIT_MS;
 
-	while (!k->o->started && mono_ms() < end)
+	while (!__atomic_load_n(&k->o->started, __ATOMIC_RELAXED) &&
+	    mono_ms() < end)
 		usleep(10000);
-	*k->cancel = 1;
+	__atomic_store_n(k->cancel, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 

@@ -1156,7 +1156,7 @@ cancel_later(void *arg)
 
 	usleep((useconds_t)cn->after_ms * 1000);
 	cn->at = now_ms();
-	*cn->flag = 1;
+	__atomic_store_n(cn->flag, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
