@@ -59,8 +59,8 @@ stamps 1
 lats=
 i=1
 while [ $i -le "$N" ]; do
-	echo "$i" >"$D/up/n.txt"
-	git -C "$D/up" add n.txt && git -C "$D/up" commit -q -m "round $i" ||
+	echo "$i" >"$D/up/r.txt"
+	git -C "$D/up" add r.txt && git -C "$D/up" commit -q -m "round $i" ||
 	    bench_die "commit failed"
 	t0=$(now)
 	stamps $((i + 1))
