@@ -1,9 +1,11 @@
 /*
  * schedule-directbench: the buildlet API calls of N builds of "true",
  * made directly with lib/bclient as schedule build makes them: per
- * build POST /removeall of ".", PUT /writetgz of the source tarball and
- * POST /exec of /bin/sh -c true (mode=sys).  One thread per buildlet
- * URL, the builds shared out evenly.  Prints the wall time:
+ * build POST /removeall of ".", the source (PUT /writetgz of the file
+ * TGZ, or POST /writetgz with url=TGZ when it is an http:// URL: the
+ * buildlet fetches it) and POST /exec of /bin/sh -c true (mode=sys).
+ * One thread per buildlet URL, the builds shared out evenly.  Prints
+ * the wall time:
  *
  *   usage: schedule-directbench N TGZ URL...
  *   seconds 1.234 builds 200
@@ -17,6 +19,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,13 +65,17 @@ run_lane(void *arg)
 	for (i = 0; i < l->n; i++) {
 		if ((l->rc = bclient_removeall(&c, wipe, &l->err)) != RC_OK)
 			return NULL;
-		if ((fd = open(l->tgz, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (strncmp(l->tgz, "http://", 7) == 0) {
+			l->rc = bclient_writetgz_url(&c, NULL, l->tgz, NULL,
+			    &l->err);
+		} else if ((fd = open(l->tgz, O_RDONLY | O_CLOEXEC)) == -1) {
 			strbuf_addf(&l->err, "open '%s' failed", l->tgz);
 			l->rc = RC_TEMP;
 			return NULL;
+		} else {
+			l->rc = bclient_writetgz(&c, NULL, fd, &l->err);
+			close(fd);
 		}
-		l->rc = bclient_writetgz(&c, NULL, fd, &l->err);
-		close(fd);
 		if (l->rc != RC_OK ||
 		    (l->rc = bclient_exec(&c, &x, &res, &l->err)) != RC_OK)
 			return NULL;

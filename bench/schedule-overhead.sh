@@ -8,14 +8,22 @@
 #           the 200th result record;
 #   direct  the same calls of the buildlet API from one process
 #           (bench/schedule-directbench.c, lib/bclient, a thread per
-#           buildlet, 50 builds each): POST /removeall of ".", PUT
-#           /writetgz of the source (one commit's tarball, made once by
-#           gitmirror archive) and POST /exec of /bin/sh -c true.
+#           buildlet, 50 builds each): POST /removeall of ".", the
+#           source, and POST /exec of /bin/sh -c true.
+#
+# The source comes as the farm's config says, BENCH_SOURCE:
+#   serve    (the default) [farm] source names a "gitmirror serve": the
+#            buildlet fetches the commit's tarball itself (POST
+#            /writetgz with url=); the direct side makes the same call
+#            to the same server;
+#   archive  no [farm] source: each build child runs "gitmirror
+#            archive" and streams it (PUT /writetgz); the direct side
+#            PUTs one commit's tarball, made once.
 #
 # So the overhead holds all the farm does around those calls: the
 # daemon's decisions, a build child per build (config, results log,
-# gitmirror archive of the commit, the log file and its gzip, the
-# result record, fsynced) and the spool.
+# the log file and its gzip, the result record, fsynced; with archive
+# also a gitmirror process) and the spool.
 #
 # Rounds alternate (farm direct farm ...; BENCH_RUNS, default 3 here),
 # each farm round on a fresh copy of the same synced state.  Prints the
@@ -28,6 +36,11 @@ BENCH_RUNS=${BENCH_RUNS:-3}
 . "$(dirname "$0")/schedule.inc"
 
 NB=200
+SOURCE=${BENCH_SOURCE:-serve}
+case $SOURCE in
+serve|archive) ;;
+*) echo "bench: BENCH_SOURCE='$SOURCE': want serve or archive" >&2; exit 100 ;;
+esac
 DB=$TRASH/schedule-directbench
 if [ ! -x "$DB" ] ||
     [ -n "$(find "$TOP/bench/schedule-directbench.c" \
@@ -62,9 +75,30 @@ farm_buildlets 4
     bench_die "gitmirror sync failed; see $D/sync.log"
 [ "$("$SCHEDULE" -d "$D/tmpl" find | wc -l)" -eq "$NB" ] ||
     bench_die "schedule find does not list $NB builds"
-"$GITMIRROR" -d "$D/tmpl" archive go \
-    "$(git -C "$D/up" rev-parse master)" >"$D/src.tgz" ||
-    bench_die "gitmirror archive failed"
+if [ "$SOURCE" = serve ]; then
+	"$GITMIRROR" -d "$D/tmpl" serve -l 127.0.0.1:0 2>"$D/gitmirror.log" &
+	farm_pids="$farm_pids $!"
+	_n=0
+	until _gp=$(sed -n 's/^gitmirror: listening on [^ ]*:\([0-9]*\).*/\1/p' \
+	    "$D/gitmirror.log" 2>/dev/null) && [ -n "$_gp" ]; do
+		_n=$((_n + 1))
+		[ $_n -lt 1200 ] ||
+		    bench_die "gitmirror serve did not start; see $D/gitmirror.log"
+		sleep 0.05
+	done
+	SRCURL=http://127.0.0.1:$_gp
+	# the server needed the config first
+	printf '[farm]\n\tsource = %s\n' "$SRCURL" >>"$D/tmpl/config" ||
+	    bench_die "cannot write the config"
+fi
+REV=$(git -C "$D/up" rev-parse master)
+if [ "$SOURCE" = serve ]; then
+	SRC="$SRCURL/go.tar.gz?rev=$REV"
+else
+	SRC=$D/src.tgz
+	"$GITMIRROR" -d "$D/tmpl" archive go "$REV" >"$SRC" ||
+	    bench_die "gitmirror archive failed"
+fi
 
 # timeit runs it in a subshell, whose exit runs no trap: it stops its
 # daemon itself
@@ -89,7 +123,7 @@ farm() {
 
 direct() {
 	# shellcheck disable=SC2086
-	"$DB" "$NB" "$D/src.tgz" $BLURLS >&2 || bench_die "directbench failed"
+	"$DB" "$NB" "$SRC" $BLURLS >&2 || bench_die "directbench failed"
 }
 
 interleave "$BENCH_RUNS" farm direct
@@ -100,7 +134,7 @@ td=$(median $T_direct)
 over=$(awk -v f="$tf" -v d="$td" -v n="$NB" \
     'BEGIN { printf "%.1f", (f - d) / n * 1000 }')
 # shellcheck disable=SC2086
-echo "$NB builds of true on 4 buildlets: farm $(stats $T_farm)," \
+echo "$NB builds of true on 4 buildlets, source by $SOURCE: farm $(stats $T_farm)," \
     "$(rate "$NB" "$tf") builds/s; direct $(stats $T_direct)," \
     "$(rate "$NB" "$td") builds/s"
 echo "overhead: $over ms a build"
