@@ -5,9 +5,12 @@
 # by a shell loop, "schedule serve" with a static pool of one real
 # buildlet, and a builder whose only step writes the time it runs.
 # Twenty times: commit upstream, take the time, wait for the step's
-# stamp.  The latency holds the wait for the next sync (0 to 1 s), the
-# sync, the daemon's turn, the build child's start, the wipe and the
-# source put (gitmirror archive streamed to the buildlet).
+# stamp.  The latency holds the wait for the next sync, the sync, the
+# daemon's turn, the build child's start, the wipe and the source put
+# (gitmirror archive streamed to the buildlet).  A round commits just
+# after the last round's build, which came just after a sync, so the
+# wait for the next sync is most of the loop's second: the figure is
+# close to the worst case, not the average.
 #
 # usage: sh bench/schedule-latency.sh
 . "$(dirname "$0")/lib.sh"
