@@ -506,11 +506,15 @@ cmd_build(int argc, char **argv)
 	if (pflag != NULL && (rc = read_password(pflag, &pw, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
 
+	/*
+	 * A results log that cannot be read or written (a damaged line) is
+	 * mended by hand and is no fault of the item: 111, so that the item
+	 * waits in the queue rather than failing.
+	 */
 	farm_place(&rdir, cx.dir, FARM_RESULTS);
-	if ((rc = mlog_open(&l, rdir.buf, MLOG_CREATE, &err)) != RC_OK)
-		fatalx(rc, "%s", err.buf);
-	if ((rc = recorded(l, &bd, &seq, &err)) != RC_OK)
-		fatalx(rc, "%s", err.buf);
+	if (mlog_open(&l, rdir.buf, MLOG_CREATE, &err) != RC_OK ||
+	    recorded(l, &bd, &seq, &err) != RC_OK)
+		fatalx(RC_TEMP, "%s", err.buf);
 	if (seq != 0) {
 		printf("%s: already recorded: builder %s repo %s rev %s "
 		    "(result seq %llu)\n", bd.name, bd.b->name, bd.wi.repo,
@@ -554,8 +558,8 @@ cmd_build(int argc, char **argv)
 		json_set_int(rec, "change", bd.wi.change);
 		json_set_int(rec, "patchset", bd.wi.patchset);
 	}
-	if ((rc = append_rec(l, rec, "result", &err)) != RC_OK)
-		fatalx(rc, "%s: %s", bd.name, err.buf);
+	if (append_rec(l, rec, "result", &err) != RC_OK)
+		fatalx(RC_TEMP, "%s: %s", bd.name, err.buf);
 	rc = ok ? RC_OK : RC_NO;
 out:
 	blog_close(bd.log);

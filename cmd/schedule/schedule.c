@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "extern.h"
 #include "farm.h"
@@ -67,6 +68,15 @@ load_conf(int want)
 	rc = farmconf_load(&cx.conf, cx.dir, want, &warn, &err);
 	log_lines(&warn);
 	if (rc != RC_OK) {
+		static const char one[] = ": 1 problem\n";
+		size_t n = sizeof(one) - 1;
+		char *nl = strchr(err.buf, '\n');
+
+		/* one problem: its line says it all, without the count */
+		if (nl != NULL && err.len > n &&
+		    strcmp(err.buf + err.len - n, one) == 0 &&
+		    strchr(nl + 1, '\n') == err.buf + err.len - 1)
+			strbuf_setlen(&err, nl + 1 - err.buf);
 		log_lines(&err);
 		exit(rc);
 	}

@@ -89,6 +89,7 @@ static size_t nres;
 static long long started;		/* wall s, the daemon's start */
 static char exe[PATH_MAX];
 static int stopping;
+static char *logerr;			/* why the logs cannot be read, or NULL */
 
 static struct build *
 build_add(const char *item, const char *machine)
@@ -445,18 +446,37 @@ keep_result(const struct mlog_rec *rec, void *arg)
 }
 
 /* The results appended since the last look, for the status page. */
-static void
-follow_results(void)
+static int
+follow_results(struct strbuf *err)
 {
-	struct strbuf err = STRBUF_INIT;
 	struct mlog_sel sel = { "result", NULL, 0, 0 };
 	int rc;
 
-	if ((rc = mlog_scan(results, &err)) == RC_OK)
-		rc = mlog_each(results, &rcur, &sel, keep_result, NULL, &err);
-	if (rc != RC_OK)
-		log_warnx("%s", err.buf);
-	strbuf_release(&err);
+	if ((rc = mlog_scan(results, err)) == RC_OK)
+		rc = mlog_each(results, &rcur, &sel, keep_result, NULL, err);
+	return rc;
+}
+
+/*
+ * A log that cannot be read (a garbage line, a foreign file) stops the
+ * starting of builds: the work model may be wrong, and no build could
+ * record its result.  The daemon serves its pages on, says so once, and
+ * reads again each turn (at least every second) until the log is mended.
+ */
+static void
+logs_readable(int rc, const char *why)
+{
+	if (rc == RC_OK) {
+		if (logerr != NULL)
+			log_warnx("the logs can be read again; builds start");
+		free(logerr);
+		logerr = NULL;
+		return;
+	}
+	if (logerr == NULL || strcmp(logerr, why) != 0)
+		log_warnx("%s; no build starts until it can be read", why);
+	free(logerr);
+	logerr = xstrdup(why);
 }
 
 /* Recovery of spool/work/cur: dead claims go back, live ones wait. */
@@ -547,6 +567,8 @@ serve_status(void)
 	json_set_int(st, "time", now);
 	json_set_int(st, "started", started);
 	json_set_bool(st, "stopping", stopping);
+	if (logerr != NULL)
+		json_set_str(st, "error", logerr);
 	json_set(st, "pools", pool_status());
 
 	arr = json_new_array();
@@ -735,11 +757,13 @@ cmd_serve(int argc, char **argv)
 	open_spool(&trysp, FARM_SPOOL_TRY);
 	corpus = open_log(FARM_CORPUS);
 	results = open_log(FARM_RESULTS);
-	if ((rc = mlog_scan(results, &err)) != RC_OK)
-		log_warnx("%s", err.buf);
-	else if (mlog_nsegs(results) > 0)
+	strbuf_setlen(&err, 0);
+	if ((rc = mlog_scan(results, &err)) == RC_OK &&
+	    mlog_nsegs(results) > 0)
 		rcur.seg = mlog_seg(results, mlog_nsegs(results) - 1)->number;
-	follow_results();
+	if (rc == RC_OK)
+		rc = follow_results(&err);
+	logs_readable(rc, err.buf);
 
 	recover();
 	if ((rc = pool_init(&err)) != RC_OK)
@@ -795,12 +819,15 @@ cmd_serve(int argc, char **argv)
 		spool_watch_drain(&work);
 		spool_watch_drain(&trysp);
 		(void)mlog_changed(corpus);
-		if (mlog_changed(results))
-			follow_results();
 		strbuf_setlen(&err, 0);
-		if ((rc = workq_update(q, &err)) != RC_OK)
-			log_warnx("%s", err.buf);
-		decide();
+		rc = RC_OK;
+		if (mlog_changed(results) || logerr != NULL)
+			rc = follow_results(&err);
+		if (rc == RC_OK)
+			rc = workq_update(q, &err);
+		logs_readable(rc, err.buf);
+		if (logerr == NULL)
+			decide();
 
 		n = 0;
 		pfd[n].fd = sig_fd();

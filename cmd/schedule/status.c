@@ -114,6 +114,11 @@ html(struct strbuf *out, const struct json *st)
 	    "<meta http-equiv=\"refresh\" content=\"5\">"
 	    "<title>schedule</title>\n<style>td,th{padding:0 .5em;"
 	    "text-align:left}</style></head><body>\n<h1>schedule</h1>\n");
+	if (json_get(st, "error") != NULL) {
+		strbuf_addstr(out, "<p><b>no build starts:</b> ");
+		html_esc(out, json_str(json_get(st, "error"), NULL));
+		strbuf_addstr(out, "</p>\n");
+	}
 
 	a = json_get(st, "pools");
 	for (i = 0; i < json_array_len(a); i++) {
@@ -411,6 +416,12 @@ print_lines(const struct json *st)
 	struct json *a, *o, *ms;
 	size_t i, j;
 
+	if (json_get(st, "error") != NULL) {
+		strbuf_addstr(&sb, "{\"type\":\"error\",\"error\":");
+		json_dump(&sb, json_get(st, "error"));
+		strbuf_addch(&sb, '}');
+		puts(sb.buf);
+	}
 	a = json_get(st, "pools");
 	for (i = 0; i < json_array_len(a); i++) {
 		o = json_array_at(a, i);
@@ -472,6 +483,8 @@ print_text(const struct json *st)
 	struct json *a, *o, *ms, *m;
 	size_t i, j;
 
+	if (json_get(st, "error") != NULL)
+		printf("no build starts: %s\n", esc(str(st, "error")));
 	printf("%-24s %-10s %-40s %s\n", "MACHINE", "STATE", "BUILD", "IDLE");
 	a = json_get(st, "pools");
 	for (i = 0; i < json_array_len(a); i++) {
