@@ -43,6 +43,8 @@ struct mlog {
 	int wfd;		/* growing segment, or -1 */
 	unsigned wnum;		/* its number (or the next to create) */
 	off_t wsize;
+	off_t synced;		/* wsize as of the last fsync */
+	uint64_t synced_seq;	/* last_seq as of then */
 };
 
 const char *
@@ -592,6 +594,8 @@ load_tail(struct mlog *l, struct strbuf *err)
 		l->wnum = s->number;
 		l->wsize = end;
 	}
+	l->synced = l->wsize;
+	l->synced_seq = l->last_seq;
 	return RC_OK;
 }
 
@@ -674,7 +678,8 @@ seal(struct mlog *l, struct strbuf *err)
 	close(l->wfd);
 	l->wfd = -1;
 	l->wnum++;
-	l->wsize = 0;
+	l->wsize = l->synced = 0;
+	l->synced_seq = l->last_seq;
 	rc = RC_OK;
 out:
 	free(buf);
@@ -703,11 +708,30 @@ create_growing(struct mlog *l, struct strbuf *err)
 	}
 	strbuf_release(&name);
 	l->wfd = fd;
-	l->wsize = 0;
+	l->wsize = l->synced = 0;
 	return RC_OK;
 }
 
-/* write + fsync whole lines to the growing segment */
+/*
+ * A write or fsync failed: cut back to the last fsync, so that no half
+ * batch is left, and forget the seqs written since.
+ */
+static int
+cut_back(struct mlog *l, const char *what, struct strbuf *err)
+{
+	int e = errno;
+
+	strbuf_addf(err, "%s '%s/%04u.jsonl': %s", what, l->dir, l->wnum,
+	    strerror(e));
+	if (ftruncate(l->wfd, l->synced) == 0)
+		(void)fsync(l->wfd);
+	l->wsize = l->synced;
+	l->last_seq = l->synced_seq;
+	/* a full disk or quota is temporary: retry after cleanup */
+	return RC_TEMP;
+}
+
+/* write whole lines to the growing segment (mlog_sync makes them durable) */
 static int
 flush(struct mlog *l, const char *buf, size_t len, struct strbuf *err)
 {
@@ -717,18 +741,19 @@ flush(struct mlog *l, const char *buf, size_t len, struct strbuf *err)
 		return RC_OK;
 	if (l->wfd < 0 && (rc = create_growing(l, err)) != RC_OK)
 		return rc;
-	if (write_all(l->wfd, buf, len) < 0 || fsync(l->wfd) < 0) {
-		int e = errno;
-
-		strbuf_addf(err, "append to '%s/%04u.jsonl': %s", l->dir,
-		    l->wnum, strerror(e));
-		/* do not leave half a batch: cut back to where we began */
-		if (ftruncate(l->wfd, l->wsize) == 0)
-			(void)fsync(l->wfd);
-		/* a full disk or quota is temporary: retry after cleanup */
-		return RC_TEMP;
-	}
+	if (write_all(l->wfd, buf, len) < 0)
+		return cut_back(l, "append to", err);
 	l->wsize += (off_t)len;
+	return RC_OK;
+}
+
+int
+mlog_sync(struct mlog *l, struct strbuf *err)
+{
+	if (l->wfd >= 0 && l->wsize != l->synced && fsync(l->wfd) < 0)
+		return cut_back(l, "fsync", err);
+	l->synced = l->wsize;
+	l->synced_seq = l->last_seq;
 	return RC_OK;
 }
 
@@ -927,12 +952,12 @@ splice_rec(struct strbuf *out, const struct mlog_prep *p, size_t i,
 }
 
 int
-mlog_write_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
+mlog_put_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
     size_t to, uint64_t *first_seq, struct strbuf *err)
 {
 	struct strbuf out = STRBUF_INIT, ts = STRBUF_INIT;
 	uint64_t seq = l->last_seq;
-	size_t *ends, i, done = 0, start = from;
+	size_t *ends, i, done = 0;
 	int rc = RC_OK;
 
 	if (l->lockfd < 0) {
@@ -960,28 +985,38 @@ mlog_write_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
 		    l->seal_size) {
 			if ((rc = flush(l, out.buf + done, b - done, err)) !=
 			    RC_OK)
-				goto fail;
-			if (l->wfd >= 0 && (rc = seal(l, err)) != RC_OK)
-				goto fail;
-			/* records before i are durable: account for them */
+				goto out;
+			/* sealing makes the records before i durable */
 			l->last_seq = seq + i;
-			start = from + i;
+			if (l->wfd >= 0 && (rc = seal(l, err)) != RC_OK)
+				goto out;
 			done = b;
 		}
 	}
 	if ((rc = flush(l, out.buf + done, out.len - done, err)) != RC_OK)
-		goto fail;
+		goto out;
 	*first_seq = seq + 1;
 	l->last_seq = seq + (to - from);
-	goto out;
-fail:
-	if (start > from)
-		strbuf_addf(err, " (records %zu..%zu were appended)",
-		    from + 1, start);
 out:
 	free(ends);
 	strbuf_release(&out);
 	strbuf_release(&ts);
+	return rc;
+}
+
+int
+mlog_write_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
+    size_t to, uint64_t *first_seq, struct strbuf *err)
+{
+	uint64_t seq = l->last_seq;
+	int rc;
+
+	rc = mlog_put_prep(l, p, from, to, first_seq, err);
+	if (rc == RC_OK)
+		rc = mlog_sync(l, err);
+	if (rc != RC_OK && l->synced_seq > seq)
+		strbuf_addf(err, " (records %zu..%zu were appended)",
+		    from + 1, from + (size_t)(l->synced_seq - seq));
 	return rc;
 }
 

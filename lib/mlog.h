@@ -156,6 +156,13 @@ int mlog_append(struct mlog *l, struct json *const *recs, size_t n,
  * RC_PERM (mlog_check_rec's, or over MLOG_MAX_STORED).
  * mlog_write_prep then appends records [from, to) of p under the lock,
  * assigning seqs and the time: only a splice and the I/O.
+ *
+ * mlog_put_prep is mlog_write_prep without the fsync, so that a batch
+ * can be written in pieces; mlog_sync fsyncs what was put since the
+ * last fsync (sealing a segment also makes what was put durable).  If a
+ * write or the fsync fails, the segment is cut back to the last fsync
+ * and mlog_last_seq falls back to match: every record put since is
+ * gone, and the call returns RC_TEMP.
  */
 struct mlog_prep {
 	struct strbuf text;	/* encoded lines */
@@ -168,6 +175,9 @@ int mlog_prep_add(struct mlog_prep *p, struct json *rec, const char *type,
     struct strbuf *err);
 int mlog_write_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
     size_t to, uint64_t *first_seq, struct strbuf *err);
+int mlog_put_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
+    size_t to, uint64_t *first_seq, struct strbuf *err);
+int mlog_sync(struct mlog *l, struct strbuf *err);
 /* Last seq in the log (0 when empty); needs mlog_lock. */
 uint64_t mlog_last_seq(const struct mlog *l);
 
