@@ -2,6 +2,7 @@
 
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +25,7 @@
 #include "xmalloc.h"
 
 static int read_segs(struct mlog *l, struct mlog_cursor *cur, int one,
-    int (*fn)(const char *buf, size_t len, void *arg), void *arg,
+    int (*fn)(const char *buf, size_t len, void *arg), void *arg, int outfd,
     struct strbuf *err);
 struct watcher;
 static void watcher_put(struct watcher *w);
@@ -1065,7 +1066,7 @@ mlog_read(struct mlog *l, struct mlog_cursor *cur,
     int (*fn)(const char *buf, size_t len, void *arg), void *arg,
     struct strbuf *err)
 {
-	return read_segs(l, cur, 0, fn, arg, err);
+	return read_segs(l, cur, 0, fn, arg, -1, err);
 }
 
 int
@@ -1073,12 +1074,68 @@ mlog_read_seg(struct mlog *l, struct mlog_cursor *cur,
     int (*fn)(const char *buf, size_t len, void *arg), void *arg,
     struct strbuf *err)
 {
-	return read_segs(l, cur, 1, fn, arg, err);
+	return read_segs(l, cur, 1, fn, arg, -1, err);
+}
+
+int
+mlog_copy(struct mlog *l, struct mlog_cursor *cur, int outfd,
+    struct strbuf *err)
+{
+	return read_segs(l, cur, 0, NULL, NULL, outfd, err);
+}
+
+/*
+ * Copy in[off, off + len) to out in the kernel where it can:
+ * copy_file_range to a file, sendfile to a pipe or socket (or a file
+ * opened with O_APPEND, which copy_file_range refuses), else read and
+ * write.  -1 with errno set on failure.
+ */
+static int
+copy_range(int in, off_t off, off_t len, int out)
+{
+	char buf[65536];
+	int how = 0;
+	ssize_t r;
+
+	while (len > 0) {
+		size_t n = len > (off_t)1 << 30 ? (size_t)1 << 30 : (size_t)len;
+
+		if (how == 0) {
+			r = copy_file_range(in, &off, out, NULL, n, 0);
+			if (r < 0 && errno != EINTR && errno != EIO &&
+			    errno != ENOSPC && errno != EFBIG) {
+				how = 1;	/* not between these two */
+				continue;
+			}
+		} else if (how == 1) {
+			r = sendfile(out, in, &off, n);
+			if (r < 0 && (errno == EINVAL || errno == ENOSYS)) {
+				how = 2;
+				continue;
+			}
+		} else {
+			r = pread(in, buf, n < sizeof(buf) ? n : sizeof(buf),
+			    off);
+			if (r > 0 && write_all(out, buf, (size_t)r) < 0)
+				return -1;
+			if (r > 0)
+				off += r;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;	/* the file shrank */
+			return -1;
+		}
+		len -= r;
+	}
+	return 0;
 }
 
 static int
 read_segs(struct mlog *l, struct mlog_cursor *cur, int one,
-    int (*fn)(const char *buf, size_t len, void *arg), void *arg,
+    int (*fn)(const char *buf, size_t len, void *arg), void *arg, int outfd,
     struct strbuf *err)
 {
 	for (;;) {
@@ -1105,7 +1162,15 @@ read_segs(struct mlog *l, struct mlog_cursor *cur, int one,
 			    "(segment %04u)", l->dir, cur->seg);
 			return RC_PERM;
 		}
-		if (len > cur->off) {
+		if (len > cur->off && fn == NULL) {
+			if (copy_range(fd, cur->off, len - cur->off, outfd) < 0) {
+				strbuf_addf(err, "copy '%s/%s': %s", l->dir,
+				    l->segs[i].name, strerror(errno));
+				close(fd);
+				return RC_TEMP;
+			}
+			cur->off = len;
+		} else if (len > cur->off) {
 			off_t pg = cur->off & ~(off_t)(sysconf(_SC_PAGESIZE) - 1);
 
 			map = mmap(NULL, (size_t)(len - pg), PROT_READ,
@@ -1433,7 +1498,7 @@ mlog_each(struct mlog *l, struct mlog_cursor *cur, struct mlog_sel *sel,
 			e.seclen = strlen(sel->lit);
 		}
 	}
-	rc = read_segs(l, cur, 0, each_chunk, &e, err);
+	rc = read_segs(l, cur, 0, each_chunk, &e, -1, err);
 	if (e.stopped)
 		cur->off = e.stop;
 	strbuf_release(&tlit);

@@ -40,6 +40,8 @@
  *                                    record loop every reader uses
  *   mlog_read(l, &cur, fn, arg, &err) call fn on chunks of whole lines
  *                                    (raw bytes, for cat and copies)
+ *   mlog_copy(l, &cur, fd, &err)     the same bytes written to fd, in
+ *                                    the kernel (cat)
  *   mlog_watch(l, &err), mlog_wait(l, timeout_ms)
  *                                    block until the directory changes
  *                                    (one inotify watch per log and
@@ -195,7 +197,14 @@ struct mlog_cursor {
 int mlog_read(struct mlog *l, struct mlog_cursor *cur,
     int (*fn)(const char *buf, size_t len, void *arg), void *arg,
     struct strbuf *err);
-/* The same, but only within segment cur->seg. */
+/*
+ * The same bytes written to outfd, copied in the kernel where it can
+ * (copy_file_range, sendfile); a failed write is RC_TEMP, naming the
+ * segment (errno is kept).
+ */
+int mlog_copy(struct mlog *l, struct mlog_cursor *cur, int outfd,
+    struct strbuf *err);
+/* The same as mlog_read, but only within segment cur->seg. */
 int mlog_read_seg(struct mlog *l, struct mlog_cursor *cur,
     int (*fn)(const char *buf, size_t len, void *arg), void *arg,
     struct strbuf *err);

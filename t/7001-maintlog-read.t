@@ -145,6 +145,21 @@ test_expect_success 'a growing segment with a torn tail: readers stop at the las
 	maintlog -d torn grep -c type=git >out && echo 3 >expect && test_cmp expect out
 '
 
+test_expect_success 'cat gives the same bytes to a file, a pipe and a file opened to append' '
+	maintlog -d log cat >expect &&
+	maintlog -d torn cat >file &&
+	maintlog -d torn cat | cat >piped &&
+	echo first >appended &&
+	maintlog -d torn cat >>appended &&
+	maintlog -d torn cat -s 2 >from2 &&
+	test_cmp expect file &&
+	test_cmp expect piped &&
+	{ echo first && cat expect; } >expect.app &&
+	test_cmp expect.app appended &&
+	sed 1d expect >expect.2 &&
+	test_cmp expect.2 from2
+'
+
 test_expect_success 'reading a missing log directory is a permanent error' '
 	test_expect_code 100 maintlog -d nonexistent cat 2>err &&
 	grep "open log directory .nonexistent." err
