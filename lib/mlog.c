@@ -1498,7 +1498,7 @@ mlog_each(struct mlog *l, struct mlog_cursor *cur, struct mlog_sel *sel,
 			e.seclen = strlen(sel->lit);
 		}
 	}
-	rc = read_segs(l, cur, 0, each_chunk, &e, -1, err);
+	rc = read_segs(l, cur, sel->one, each_chunk, &e, -1, err);
 	if (e.stopped)
 		cur->off = e.stop;
 	strbuf_release(&tlit);

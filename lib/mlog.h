@@ -217,6 +217,8 @@ int mlog_read_seg(struct mlog *l, struct mlog_cursor *cur,
  *          knows every wanted record passes (canonical JSON spells
  *          field values one way: "\"repo\":\"go\"")
  *   after  only records with seq > after
+ *   one    only segment cur->seg (for readers splitting the segments
+ *          over threads, each with its own struct mlog)
  * Lines that a filter rules out by a byte search (memmem) are not
  * parsed, so a selective loop costs little more than reading the
  * bytes.  sel->last is set to the seq of the last line read, selected
@@ -249,6 +251,7 @@ struct mlog_sel {
 	const char *lit;
 	uint64_t after;
 	uint64_t last;		/* out */
+	int one;
 };
 int mlog_each(struct mlog *l, struct mlog_cursor *cur, struct mlog_sel *sel,
     int (*fn)(const struct mlog_rec *rec, void *arg), void *arg,
