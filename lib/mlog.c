@@ -767,6 +767,7 @@ mlog_sync(struct mlog *l, struct strbuf *err)
  * accident; mlog_prep_add checks anyway that each occurs exactly once.
  */
 static char tok_seq[40], tok_time[40];
+static char qtok_seq[40], qtok_time[40];	/* as JSON strings: 37 bytes */
 static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -792,6 +793,10 @@ tok_init(void)
 	}
 	memcpy(tok_seq + 32, "seq", 4);
 	memcpy(tok_time + 32, "tim", 4);
+	qtok_seq[0] = qtok_time[0] = '"';
+	memcpy(qtok_seq + 1, tok_seq, 35);
+	memcpy(qtok_time + 1, tok_time, 35);
+	qtok_seq[36] = qtok_time[36] = '"';
 }
 
 void
@@ -884,7 +889,6 @@ mlog_prep_add(struct mlog_prep *p, struct json *r, const char *type,
 {
 	size_t before = p->text.len;
 	const char *a, *b;
-	char qs[48], qt[48];
 
 	if (mlog_check_rec(r, type, err) != RC_OK)
 		return RC_PERM;
@@ -896,10 +900,10 @@ mlog_prep_add(struct mlog_prep *p, struct json *r, const char *type,
 	strbuf_addch(&p->text, '\n');
 	json_del(r, "seq");
 	json_del(r, "time");
-	snprintf(qs, sizeof(qs), "\"%s\"", tok_seq);
-	snprintf(qt, sizeof(qt), "\"%s\"", tok_time);
-	a = find_once(p->text.buf + before, p->text.len - before, qs, 37);
-	b = find_once(p->text.buf + before, p->text.len - before, qt, 37);
+	a = find_once(p->text.buf + before, p->text.len - before, qtok_seq,
+	    37);
+	b = find_once(p->text.buf + before, p->text.len - before, qtok_time,
+	    37);
 	if (a == NULL || b == NULL) {
 		strbuf_setlen(&p->text, before);
 		strbuf_addstr(err, "record contains a reserved token");
