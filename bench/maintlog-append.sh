@@ -2,9 +2,10 @@
 # maintlog-append: the append targets of DESIGN §9.
 #
 #  1. batched: 200,000 records in one "maintlog append -b 1000",
-#     target >= 200,000 records/s, against sqlite3 importing the same
-#     lines into a table in one transaction with synchronous=FULL (the
-#     throughput also in MB/s);
+#     target >= 50 MB/s of input on 2 cores, against sqlite3 importing
+#     the same lines into a table in one transaction with
+#     synchronous=FULL; and 200,000 git-ref records (about 190 bytes
+#     stored), target >= 200,000 records/s;
 #  2. durable one by one: 5,000 records with "-b 1" against a bare
 #     write+fsync loop (bench/fsyncloop.c) of lines of the same mean
 #     size on the same file system, target >= 0.70 of the loop's rate;
@@ -79,7 +80,7 @@ mb=$(awk -v b="$(wc -c <"$W/in.jsonl")" -v t="$t" \
 echo "maintlog append -b 1000: $(stats $T_batched), $mb MB/s;" \
     "sqlite3 import, synchronous=FULL: $(stats $T_sqlite);" \
     "ratio $(ratio "$t" "$(median $T_sqlite)")"
-check "maintlog append -b 1000" "$(rate 200000 "$t")" ">=" 200000 records/s
+check "maintlog append -b 1000" "$mb" ">=" 50 MB/s
 
 # 1b. the same with small records: git-ref updates alone (about 190
 # bytes stored), to show how the rate depends on record size
