@@ -374,6 +374,7 @@ cmd_append(int argc, char **argv)
 	struct app a;
 	struct writer w;
 	struct chunk *c;
+	struct mlog_prep dummy;
 	pthread_t rtid, wtid[4];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t i, nw = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (size_t)ncpu;
@@ -418,6 +419,14 @@ cmd_append(int argc, char **argv)
 	 * in use is memory in flight.
 	 */
 	(void)mallopt(M_MMAP_THRESHOLD, 64 << 10);
+	/*
+	 * The first mlog_prep_init draws the envelope placeholders from
+	 * the random generator: here, so that its per-thread state is this
+	 * thread's, freed at exit, even when a bad line ends the process
+	 * with the threads still running.
+	 */
+	mlog_prep_init(&dummy);
+	mlog_prep_release(&dummy);
 	memset(&a, 0, sizeof(a));
 	a.tflag = tflag;
 	if (pthread_mutex_init(&a.mu, NULL) != 0 ||
