@@ -26,6 +26,7 @@
 #define CHUNK_RECS 1024u
 #define BUDGET (8u << 20)	/* input and encoded records in memory */
 #define IDLE_MS 200	/* input stalled this long: release the lock */
+#define BIG_LINE (64u << 10)	/* parsed one at a time */
 
 /*
  * append streams: a reader thread cuts stdin into chunks of whole lines,
@@ -57,6 +58,12 @@ struct chunk {
 
 struct app {
 	pthread_mutex_t mu;
+	/*
+	 * A parsed record can take many times its text (a 1 MiB line of
+	 * small numbers, about 25 MiB): big lines are parsed one at a time,
+	 * the memory given back after each.
+	 */
+	pthread_mutex_t big;
 	pthread_cond_t cv;	/* any change; broadcast */
 	struct chunk *head, *tail, *todo;
 	size_t inflight;	/* the chunks' cost */
@@ -67,7 +74,7 @@ struct app {
 };
 
 static void
-encode(struct chunk *c, const char *tflag)
+encode(struct chunk *c, struct app *a)
 {
 	struct strbuf err = STRBUF_INIT;
 	const char *s = c->buf, *end = c->buf + c->len;
@@ -85,16 +92,21 @@ encode(struct chunk *c, const char *tflag)
 			    MLOG_MAX_LINE);
 			goto bad;
 		}
+		if (n > BIG_LINE)
+			pthread_mutex_lock(&a->big);
 		rec = json_parse(s, n, &err);
-		if (rec == NULL) {
-			strbuf_addf(&c->why, "malformed JSON: %s", err.buf);
-			goto bad;
-		}
 		/* mlog_prep_add checks the record as every writer does */
-		if (mlog_prep_add(&c->prep, rec, tflag, &c->why) != RC_OK &&
-		    json_kind(rec) == JK_OBJECT && json_get(rec, "type") == NULL)
+		if (rec == NULL)
+			strbuf_addf(&c->why, "malformed JSON: %s", err.buf);
+		else if (mlog_prep_add(&c->prep, rec, a->tflag, &c->why) !=
+		    RC_OK && json_kind(rec) == JK_OBJECT &&
+		    json_get(rec, "type") == NULL)
 			strbuf_addstr(&c->why, " (use -t)");
 		json_free(rec);
+		if (n > BIG_LINE) {
+			(void)malloc_trim(0);	/* the arenas keep the tree */
+			pthread_mutex_unlock(&a->big);
+		}
 		if (c->why.len)
 			goto bad;
 		s += n + 1;
@@ -123,7 +135,7 @@ worker(void *arg)
 		skip = a->stop;
 		pthread_mutex_unlock(&a->mu);
 		if (!skip)
-			encode(c, a->tflag);
+			encode(c, a);
 		free(c->buf);	/* the input is not needed any more */
 		c->buf = NULL;
 		pthread_mutex_lock(&a->mu);
@@ -375,6 +387,7 @@ cmd_append(int argc, char **argv)
 	struct writer w;
 	struct chunk *c;
 	struct mlog_prep dummy;
+	pthread_condattr_t ca;
 	pthread_t rtid, wtid[4];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t i, nw = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (size_t)ncpu;
@@ -430,7 +443,10 @@ cmd_append(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	a.tflag = tflag;
 	if (pthread_mutex_init(&a.mu, NULL) != 0 ||
-	    pthread_cond_init(&a.cv, NULL) != 0 ||
+	    pthread_mutex_init(&a.big, NULL) != 0 ||
+	    pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&a.cv, &ca) != 0 ||
 	    pthread_create(&rtid, NULL, reader, &a) != 0)
 		fatalx(RC_TEMP, "pthread_create failed");
 	for (i = 0; i < nw; i++)
@@ -468,7 +484,7 @@ cmd_append(int argc, char **argv)
 				continue;
 			}
 			/* input stalls: end the batch, let other writers in */
-			clock_gettime(CLOCK_REALTIME, &ts);
+			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_nsec += IDLE_MS * 1000000L;
 			if (ts.tv_nsec >= 1000000000L) {
 				ts.tv_sec++;
@@ -509,7 +525,9 @@ cmd_append(int argc, char **argv)
 		mlog_unlock(w.l);
 	}
 	pthread_mutex_destroy(&a.mu);
+	pthread_mutex_destroy(&a.big);
 	pthread_cond_destroy(&a.cv);
+	pthread_condattr_destroy(&ca);
 	strbuf_release(&w.err);
 	return RC_OK;
 }
