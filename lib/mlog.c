@@ -2,6 +2,7 @@
 
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +25,7 @@
 #include "xmalloc.h"
 
 static int read_segs(struct mlog *l, struct mlog_cursor *cur, int one,
-    int (*fn)(const char *buf, size_t len, void *arg), void *arg,
+    int (*fn)(const char *buf, size_t len, void *arg), void *arg, int outfd,
     struct strbuf *err);
 struct watcher;
 static void watcher_put(struct watcher *w);
@@ -43,6 +44,8 @@ struct mlog {
 	int wfd;		/* growing segment, or -1 */
 	unsigned wnum;		/* its number (or the next to create) */
 	off_t wsize;
+	off_t synced;		/* wsize as of the last fsync */
+	uint64_t synced_seq;	/* last_seq as of then */
 };
 
 const char *
@@ -592,6 +595,8 @@ load_tail(struct mlog *l, struct strbuf *err)
 		l->wnum = s->number;
 		l->wsize = end;
 	}
+	l->synced = l->wsize;
+	l->synced_seq = l->last_seq;
 	return RC_OK;
 }
 
@@ -674,7 +679,8 @@ seal(struct mlog *l, struct strbuf *err)
 	close(l->wfd);
 	l->wfd = -1;
 	l->wnum++;
-	l->wsize = 0;
+	l->wsize = l->synced = 0;
+	l->synced_seq = l->last_seq;
 	rc = RC_OK;
 out:
 	free(buf);
@@ -703,11 +709,30 @@ create_growing(struct mlog *l, struct strbuf *err)
 	}
 	strbuf_release(&name);
 	l->wfd = fd;
-	l->wsize = 0;
+	l->wsize = l->synced = 0;
 	return RC_OK;
 }
 
-/* write + fsync whole lines to the growing segment */
+/*
+ * A write or fsync failed: cut back to the last fsync, so that no half
+ * batch is left, and forget the seqs written since.
+ */
+static int
+cut_back(struct mlog *l, const char *what, struct strbuf *err)
+{
+	int e = errno;
+
+	strbuf_addf(err, "%s '%s/%04u.jsonl': %s", what, l->dir, l->wnum,
+	    strerror(e));
+	if (ftruncate(l->wfd, l->synced) == 0)
+		(void)fsync(l->wfd);
+	l->wsize = l->synced;
+	l->last_seq = l->synced_seq;
+	/* a full disk or quota is temporary: retry after cleanup */
+	return RC_TEMP;
+}
+
+/* write whole lines to the growing segment (mlog_sync makes them durable) */
 static int
 flush(struct mlog *l, const char *buf, size_t len, struct strbuf *err)
 {
@@ -717,18 +742,19 @@ flush(struct mlog *l, const char *buf, size_t len, struct strbuf *err)
 		return RC_OK;
 	if (l->wfd < 0 && (rc = create_growing(l, err)) != RC_OK)
 		return rc;
-	if (write_all(l->wfd, buf, len) < 0 || fsync(l->wfd) < 0) {
-		int e = errno;
-
-		strbuf_addf(err, "append to '%s/%04u.jsonl': %s", l->dir,
-		    l->wnum, strerror(e));
-		/* do not leave half a batch: cut back to where we began */
-		if (ftruncate(l->wfd, l->wsize) == 0)
-			(void)fsync(l->wfd);
-		/* a full disk or quota is temporary: retry after cleanup */
-		return RC_TEMP;
-	}
+	if (write_all(l->wfd, buf, len) < 0)
+		return cut_back(l, "append to", err);
 	l->wsize += (off_t)len;
+	return RC_OK;
+}
+
+int
+mlog_sync(struct mlog *l, struct strbuf *err)
+{
+	if (l->wfd >= 0 && l->wsize != l->synced && fsync(l->wfd) < 0)
+		return cut_back(l, "fsync", err);
+	l->synced = l->wsize;
+	l->synced_seq = l->last_seq;
 	return RC_OK;
 }
 
@@ -741,6 +767,7 @@ flush(struct mlog *l, const char *buf, size_t len, struct strbuf *err)
  * accident; mlog_prep_add checks anyway that each occurs exactly once.
  */
 static char tok_seq[40], tok_time[40];
+static char qtok_seq[40], qtok_time[40];	/* as JSON strings: 37 bytes */
 static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -766,6 +793,10 @@ tok_init(void)
 	}
 	memcpy(tok_seq + 32, "seq", 4);
 	memcpy(tok_time + 32, "tim", 4);
+	qtok_seq[0] = qtok_time[0] = '"';
+	memcpy(qtok_seq + 1, tok_seq, 35);
+	memcpy(qtok_time + 1, tok_time, 35);
+	qtok_seq[36] = qtok_time[36] = '"';
 }
 
 void
@@ -858,7 +889,6 @@ mlog_prep_add(struct mlog_prep *p, struct json *r, const char *type,
 {
 	size_t before = p->text.len;
 	const char *a, *b;
-	char qs[48], qt[48];
 
 	if (mlog_check_rec(r, type, err) != RC_OK)
 		return RC_PERM;
@@ -870,10 +900,10 @@ mlog_prep_add(struct mlog_prep *p, struct json *r, const char *type,
 	strbuf_addch(&p->text, '\n');
 	json_del(r, "seq");
 	json_del(r, "time");
-	snprintf(qs, sizeof(qs), "\"%s\"", tok_seq);
-	snprintf(qt, sizeof(qt), "\"%s\"", tok_time);
-	a = find_once(p->text.buf + before, p->text.len - before, qs, 37);
-	b = find_once(p->text.buf + before, p->text.len - before, qt, 37);
+	a = find_once(p->text.buf + before, p->text.len - before, qtok_seq,
+	    37);
+	b = find_once(p->text.buf + before, p->text.len - before, qtok_time,
+	    37);
 	if (a == NULL || b == NULL) {
 		strbuf_setlen(&p->text, before);
 		strbuf_addstr(err, "record contains a reserved token");
@@ -927,12 +957,12 @@ splice_rec(struct strbuf *out, const struct mlog_prep *p, size_t i,
 }
 
 int
-mlog_write_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
+mlog_put_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
     size_t to, uint64_t *first_seq, struct strbuf *err)
 {
 	struct strbuf out = STRBUF_INIT, ts = STRBUF_INIT;
 	uint64_t seq = l->last_seq;
-	size_t *ends, i, done = 0, start = from;
+	size_t *ends, i, done = 0;
 	int rc = RC_OK;
 
 	if (l->lockfd < 0) {
@@ -960,28 +990,38 @@ mlog_write_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
 		    l->seal_size) {
 			if ((rc = flush(l, out.buf + done, b - done, err)) !=
 			    RC_OK)
-				goto fail;
-			if (l->wfd >= 0 && (rc = seal(l, err)) != RC_OK)
-				goto fail;
-			/* records before i are durable: account for them */
+				goto out;
+			/* sealing makes the records before i durable */
 			l->last_seq = seq + i;
-			start = from + i;
+			if (l->wfd >= 0 && (rc = seal(l, err)) != RC_OK)
+				goto out;
 			done = b;
 		}
 	}
 	if ((rc = flush(l, out.buf + done, out.len - done, err)) != RC_OK)
-		goto fail;
+		goto out;
 	*first_seq = seq + 1;
 	l->last_seq = seq + (to - from);
-	goto out;
-fail:
-	if (start > from)
-		strbuf_addf(err, " (records %zu..%zu were appended)",
-		    from + 1, start);
 out:
 	free(ends);
 	strbuf_release(&out);
 	strbuf_release(&ts);
+	return rc;
+}
+
+int
+mlog_write_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
+    size_t to, uint64_t *first_seq, struct strbuf *err)
+{
+	uint64_t seq = l->last_seq;
+	int rc;
+
+	rc = mlog_put_prep(l, p, from, to, first_seq, err);
+	if (rc == RC_OK)
+		rc = mlog_sync(l, err);
+	if (rc != RC_OK && l->synced_seq > seq)
+		strbuf_addf(err, " (records %zu..%zu were appended)",
+		    from + 1, from + (size_t)(l->synced_seq - seq));
 	return rc;
 }
 
@@ -1030,7 +1070,7 @@ mlog_read(struct mlog *l, struct mlog_cursor *cur,
     int (*fn)(const char *buf, size_t len, void *arg), void *arg,
     struct strbuf *err)
 {
-	return read_segs(l, cur, 0, fn, arg, err);
+	return read_segs(l, cur, 0, fn, arg, -1, err);
 }
 
 int
@@ -1038,12 +1078,68 @@ mlog_read_seg(struct mlog *l, struct mlog_cursor *cur,
     int (*fn)(const char *buf, size_t len, void *arg), void *arg,
     struct strbuf *err)
 {
-	return read_segs(l, cur, 1, fn, arg, err);
+	return read_segs(l, cur, 1, fn, arg, -1, err);
+}
+
+int
+mlog_copy(struct mlog *l, struct mlog_cursor *cur, int outfd,
+    struct strbuf *err)
+{
+	return read_segs(l, cur, 0, NULL, NULL, outfd, err);
+}
+
+/*
+ * Copy in[off, off + len) to out in the kernel where it can:
+ * copy_file_range to a file, sendfile to a pipe or socket (or a file
+ * opened with O_APPEND, which copy_file_range refuses), else read and
+ * write.  -1 with errno set on failure.
+ */
+static int
+copy_range(int in, off_t off, off_t len, int out)
+{
+	char buf[65536];
+	int how = 0;
+	ssize_t r;
+
+	while (len > 0) {
+		size_t n = len > (off_t)1 << 30 ? (size_t)1 << 30 : (size_t)len;
+
+		if (how == 0) {
+			r = copy_file_range(in, &off, out, NULL, n, 0);
+			if (r < 0 && errno != EINTR && errno != EIO &&
+			    errno != ENOSPC && errno != EFBIG) {
+				how = 1;	/* not between these two */
+				continue;
+			}
+		} else if (how == 1) {
+			r = sendfile(out, in, &off, n);
+			if (r < 0 && (errno == EINVAL || errno == ENOSYS)) {
+				how = 2;
+				continue;
+			}
+		} else {
+			r = pread(in, buf, n < sizeof(buf) ? n : sizeof(buf),
+			    off);
+			if (r > 0 && write_all(out, buf, (size_t)r) < 0)
+				return -1;
+			if (r > 0)
+				off += r;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;	/* the file shrank */
+			return -1;
+		}
+		len -= r;
+	}
+	return 0;
 }
 
 static int
 read_segs(struct mlog *l, struct mlog_cursor *cur, int one,
-    int (*fn)(const char *buf, size_t len, void *arg), void *arg,
+    int (*fn)(const char *buf, size_t len, void *arg), void *arg, int outfd,
     struct strbuf *err)
 {
 	for (;;) {
@@ -1070,7 +1166,15 @@ read_segs(struct mlog *l, struct mlog_cursor *cur, int one,
 			    "(segment %04u)", l->dir, cur->seg);
 			return RC_PERM;
 		}
-		if (len > cur->off) {
+		if (len > cur->off && fn == NULL) {
+			if (copy_range(fd, cur->off, len - cur->off, outfd) < 0) {
+				strbuf_addf(err, "copy '%s/%s': %s", l->dir,
+				    l->segs[i].name, strerror(errno));
+				close(fd);
+				return RC_TEMP;
+			}
+			cur->off = len;
+		} else if (len > cur->off) {
 			off_t pg = cur->off & ~(off_t)(sysconf(_SC_PAGESIZE) - 1);
 
 			map = mmap(NULL, (size_t)(len - pg), PROT_READ,
@@ -1398,7 +1502,7 @@ mlog_each(struct mlog *l, struct mlog_cursor *cur, struct mlog_sel *sel,
 			e.seclen = strlen(sel->lit);
 		}
 	}
-	rc = read_segs(l, cur, 0, each_chunk, &e, err);
+	rc = read_segs(l, cur, sel->one, each_chunk, &e, -1, err);
 	if (e.stopped)
 		cur->off = e.stop;
 	strbuf_release(&tlit);

@@ -40,6 +40,8 @@
  *                                    record loop every reader uses
  *   mlog_read(l, &cur, fn, arg, &err) call fn on chunks of whole lines
  *                                    (raw bytes, for cat and copies)
+ *   mlog_copy(l, &cur, fd, &err)     the same bytes written to fd, in
+ *                                    the kernel (cat)
  *   mlog_watch(l, &err), mlog_wait(l, timeout_ms)
  *                                    block until the directory changes
  *                                    (one inotify watch per log and
@@ -156,6 +158,13 @@ int mlog_append(struct mlog *l, struct json *const *recs, size_t n,
  * RC_PERM (mlog_check_rec's, or over MLOG_MAX_STORED).
  * mlog_write_prep then appends records [from, to) of p under the lock,
  * assigning seqs and the time: only a splice and the I/O.
+ *
+ * mlog_put_prep is mlog_write_prep without the fsync, so that a batch
+ * can be written in pieces; mlog_sync fsyncs what was put since the
+ * last fsync (sealing a segment also makes what was put durable).  If a
+ * write or the fsync fails, the segment is cut back to the last fsync
+ * and mlog_last_seq falls back to match: every record put since is
+ * gone, and the call returns RC_TEMP.
  */
 struct mlog_prep {
 	struct strbuf text;	/* encoded lines */
@@ -168,6 +177,9 @@ int mlog_prep_add(struct mlog_prep *p, struct json *rec, const char *type,
     struct strbuf *err);
 int mlog_write_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
     size_t to, uint64_t *first_seq, struct strbuf *err);
+int mlog_put_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
+    size_t to, uint64_t *first_seq, struct strbuf *err);
+int mlog_sync(struct mlog *l, struct strbuf *err);
 /* Last seq in the log (0 when empty); needs mlog_lock. */
 uint64_t mlog_last_seq(const struct mlog *l);
 
@@ -185,7 +197,14 @@ struct mlog_cursor {
 int mlog_read(struct mlog *l, struct mlog_cursor *cur,
     int (*fn)(const char *buf, size_t len, void *arg), void *arg,
     struct strbuf *err);
-/* The same, but only within segment cur->seg. */
+/*
+ * The same bytes written to outfd, copied in the kernel where it can
+ * (copy_file_range, sendfile); a failed write is RC_TEMP, naming the
+ * segment (errno is kept).
+ */
+int mlog_copy(struct mlog *l, struct mlog_cursor *cur, int outfd,
+    struct strbuf *err);
+/* The same as mlog_read, but only within segment cur->seg. */
 int mlog_read_seg(struct mlog *l, struct mlog_cursor *cur,
     int (*fn)(const char *buf, size_t len, void *arg), void *arg,
     struct strbuf *err);
@@ -198,6 +217,8 @@ int mlog_read_seg(struct mlog *l, struct mlog_cursor *cur,
  *          knows every wanted record passes (canonical JSON spells
  *          field values one way: "\"repo\":\"go\"")
  *   after  only records with seq > after
+ *   one    only segment cur->seg (for readers splitting the segments
+ *          over threads, each with its own struct mlog)
  * Lines that a filter rules out by a byte search (memmem) are not
  * parsed, so a selective loop costs little more than reading the
  * bytes.  sel->last is set to the seq of the last line read, selected
@@ -230,6 +251,7 @@ struct mlog_sel {
 	const char *lit;
 	uint64_t after;
 	uint64_t last;		/* out */
+	int one;
 };
 int mlog_each(struct mlog *l, struct mlog_cursor *cur, struct mlog_sel *sel,
     int (*fn)(const struct mlog_rec *rec, void *arg), void *arg,

@@ -65,6 +65,18 @@ test_expect_success 'not an object, no type, bad type, empty line: exit 100, not
 	test_cmp before log/0000.jsonl
 '
 
+test_expect_success 'a bad line past the first 8 MiB in memory stops the append there' '
+	perl -e "for (1..100000) { print qq({\"type\":\"git\",\"n\":\$_,\"pad\":\"), q(p) x 60, qq(\"}\n) }
+		print qq({\"type\":\"git\"\n)" >long &&
+	test_expect_code 100 maintlog -d longlog append <long >acked 2>err &&
+	grep "^maintlog: line 100001: malformed JSON: .*; records of lines 1..100000 were appended, the rest were not$" err &&
+	test_line_count = 1 err &&
+	test_seq 1 100000 >expect &&
+	test_cmp expect acked &&
+	maintlog -d longlog verify &&
+	test $(maintlog -d longlog cat | wc -l) = 100000
+'
+
 test_expect_success 'a record over 1 MiB is refused; one of just under is taken' '
 	perl -e "print q({\"type\":\"git\",\"x\":\"), q(a) x (1048576 - 20), qq(\"}\n)" >big &&
 	test_expect_code 100 maintlog -d log append <big 2>err &&

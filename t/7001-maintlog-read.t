@@ -108,6 +108,24 @@ test_expect_success 'grep exits 1 when nothing matched, -c counts' '
 	maintlog -d log grep -s 4 -t git repo=go >out && test_line_count = 1 out
 '
 
+test_expect_success 'grep over many segments keeps the order of the log' '
+	for i in $(test_seq 1 400)
+	do
+		echo "{\"type\":\"t$((i % 3))\",\"n\":$i}"
+	done >many.in &&
+	maintlog -d many append -S 2k -b 7 <many.in >/dev/null &&
+	test $(ls many | grep -c "jsonl$") -gt 10 &&
+	maintlog -d many cat | grep "\"type\":\"t1\"" >expect &&
+	maintlog -d many grep type=t1 >out &&
+	test_cmp expect out &&
+	maintlog -d many grep -c type=t1 >out &&
+	wc -l <expect | tr -d " " >expect.c &&
+	test_cmp expect.c out &&
+	maintlog -d many cat -s 200 | grep "\"type\":\"t1\"" >expect &&
+	maintlog -d many grep -s 200 type=t1 >out &&
+	test_cmp expect out
+'
+
 test_expect_success 'grep rejects bad expressions with 100' '
 	test_expect_code 100 maintlog -d log grep "msg~(" 2>err &&
 	grep "bad regular expression" err &&
@@ -143,6 +161,21 @@ test_expect_success 'a growing segment with a torn tail: readers stop at the las
 	maintlog -d log cat >expect &&
 	test_cmp expect out &&
 	maintlog -d torn grep -c type=git >out && echo 3 >expect && test_cmp expect out
+'
+
+test_expect_success 'cat gives the same bytes to a file, a pipe and a file opened to append' '
+	maintlog -d log cat >expect &&
+	maintlog -d torn cat >file &&
+	maintlog -d torn cat | cat >piped &&
+	echo first >appended &&
+	maintlog -d torn cat >>appended &&
+	maintlog -d torn cat -s 2 >from2 &&
+	test_cmp expect file &&
+	test_cmp expect piped &&
+	{ echo first && cat expect; } >expect.app &&
+	test_cmp expect.app appended &&
+	sed 1d expect >expect.2 &&
+	test_cmp expect.2 from2
 '
 
 test_expect_success 'reading a missing log directory is a permanent error' '

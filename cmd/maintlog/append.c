@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "atomicfile.h"
@@ -20,75 +22,378 @@
 #include "strbuf.h"
 #include "xmalloc.h"
 
-#define MAX_INPUT ((size_t)1 << 30)	/* one append invocation */
+#define CHUNK_BYTES (256u << 10)	/* input per piece of work */
+#define CHUNK_RECS 1024u
+#define BUDGET (8u << 20)	/* input and encoded records in memory */
+#define IDLE_MS 200	/* input stalled this long: release the lock */
+#define BIG_LINE (64u << 10)	/* parsed one at a time */
 
 /*
- * append: read every line first, validating and encoding it, so one bad
- * line rejects the whole invocation before anything is written; then
- * write batches of bflag records, each fsynced, printing the seqs of a
- * batch once it is durable.  Parsing and encoding (mlog_prep_add) are
- * nearly all the work, so large inputs are split over two threads; the
- * writer only splices seqs in under the lock.
+ * append streams: a reader thread cuts stdin into chunks of whole lines,
+ * workers (one a CPU, at most 4) parse, check and encode them
+ * (mlog_prep_add: nearly all the work), and the writer, this thread,
+ * splices the seqs in under the lock and writes the chunks in order,
+ * fsyncing and printing the seqs at the end of each batch of bflag
+ * records (mlog_put_prep, mlog_sync).  The chunks in memory are bounded
+ * by BUDGET: the reader waits for the writer.
+ *
+ * The writer starts only once all that was read is encoded and the input
+ * has ended or the budget is full, so that a bad line in an input that
+ * fits in the budget rejects the whole input before anything is written.
+ * In a longer input a bad line stops the append there: the lines before
+ * it are appended, the rest are not.
  */
-struct vjob {
-	char *buf;		/* the input, lines NUL-terminated */
-	size_t *offs, *lens;
-	size_t from, to;	/* lines [from, to) */
-	const char *tflag;
+struct chunk {
+	struct chunk *next;
+	char *buf;		/* its lines; the last may lack its '\n' */
+	size_t len, nlines;
+	size_t line0;		/* number of its first line, from 1 */
+	size_t cost;		/* its share of BUDGET */
+	int done;		/* encoded, or failed */
+	int rerr;		/* reading stdin failed: the errno */
 	struct mlog_prep prep;	/* the encoded records */
-	size_t bad;		/* first bad line index + 1, or 0 */
+	size_t bad;		/* number of its bad line, or 0 */
 	struct strbuf why;
 };
 
-static void *
-validate(void *arg)
+struct app {
+	pthread_mutex_t mu;
+	/*
+	 * A parsed record can take many times its text (a 1 MiB line of
+	 * small numbers, about 25 MiB): big lines are parsed one at a time,
+	 * the memory given back after each.
+	 */
+	pthread_mutex_t big;
+	pthread_cond_t cv;	/* any change; broadcast */
+	struct chunk *head, *tail, *todo;
+	size_t inflight;	/* the chunks' cost */
+	int eof;		/* the reader is done */
+	int blocked;		/* the reader waits for room in the budget */
+	int stop;		/* a bad line: read and encode no more */
+	const char *tflag;
+};
+
+static void
+encode(struct chunk *c, struct app *a)
 {
-	struct vjob *v = arg;
 	struct strbuf err = STRBUF_INIT;
+	const char *s = c->buf, *end = c->buf + c->len;
 	size_t i;
 
-	for (i = v->from; i < v->to; i++) {
-		const char *s = v->buf + v->offs[i];
+	/* the encoded text is about the input plus the envelope */
+	strbuf_grow(&c->prep.text, c->len + 128 * c->nlines);
+	for (i = 0; i < c->nlines; i++) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = nl != NULL ? (size_t)(nl - s) : (size_t)(end - s);
 		struct json *rec;
 
-		if (v->lens[i] > MLOG_MAX_LINE) {
-			strbuf_addf(&v->why, "record longer than %u bytes",
+		if (n > MLOG_MAX_LINE) {
+			strbuf_addf(&c->why, "record longer than %u bytes",
 			    MLOG_MAX_LINE);
 			goto bad;
 		}
-		rec = json_parse(s, v->lens[i], &err);
-		if (rec == NULL) {
-			strbuf_addf(&v->why, "malformed JSON: %s", err.buf);
-			goto bad;
-		}
+		if (n > BIG_LINE)
+			pthread_mutex_lock(&a->big);
+		rec = json_parse(s, n, &err);
 		/* mlog_prep_add checks the record as every writer does */
-		if (mlog_prep_add(&v->prep, rec, v->tflag, &v->why) != RC_OK &&
-		    json_kind(rec) == JK_OBJECT && json_get(rec, "type") == NULL)
-			strbuf_addstr(&v->why, " (use -t)");
+		if (rec == NULL)
+			strbuf_addf(&c->why, "malformed JSON: %s", err.buf);
+		else if (mlog_prep_add(&c->prep, rec, a->tflag, &c->why) !=
+		    RC_OK && json_kind(rec) == JK_OBJECT &&
+		    json_get(rec, "type") == NULL)
+			strbuf_addstr(&c->why, " (use -t)");
 		json_free(rec);
-		if (v->why.len)
+		if (n > BIG_LINE) {
+			(void)malloc_trim(0);	/* the arenas keep the tree */
+			pthread_mutex_unlock(&a->big);
+		}
+		if (c->why.len)
 			goto bad;
+		s += n + 1;
 	}
 	strbuf_release(&err);
-	return NULL;
+	return;
 bad:
-	v->bad = i + 1;
+	c->bad = c->line0 + i;
 	strbuf_release(&err);
+}
+
+static void *
+worker(void *arg)
+{
+	struct app *a = arg;
+	struct chunk *c;
+	int skip;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (a->todo == NULL && !a->eof)
+			pthread_cond_wait(&a->cv, &a->mu);
+		if ((c = a->todo) == NULL)
+			break;
+		a->todo = c->next;
+		skip = a->stop;
+		pthread_mutex_unlock(&a->mu);
+		if (!skip)
+			encode(c, a);
+		free(c->buf);	/* the input is not needed any more */
+		c->buf = NULL;
+		pthread_mutex_lock(&a->mu);
+		if (c->bad || c->rerr)
+			a->stop = 1;
+		c->done = 1;
+		pthread_cond_broadcast(&a->cv);
+	}
+	pthread_mutex_unlock(&a->mu);
 	return NULL;
+}
+
+static struct chunk *
+chunk_new(size_t line0)
+{
+	struct chunk *c = xcalloc(1, sizeof(*c));
+
+	c->line0 = line0;
+	mlog_prep_init(&c->prep);
+	strbuf_init(&c->why, 0);
+	return c;
+}
+
+static void
+chunk_free(struct chunk *c)
+{
+	free(c->buf);
+	mlog_prep_release(&c->prep);
+	strbuf_release(&c->why);
+	free(c);
+}
+
+/* Queue c for the workers once the budget has room; 0: stop reading. */
+static int
+queue(struct app *a, struct chunk *c)
+{
+	int ok, last = c->bad || c->rerr;
+
+	c->cost = sizeof(*c) + 2 * c->len + 128 * c->nlines;
+	pthread_mutex_lock(&a->mu);
+	while (a->inflight > 0 && a->inflight + c->cost > BUDGET &&
+	    !a->stop) {
+		a->blocked = 1;
+		pthread_cond_broadcast(&a->cv);
+		pthread_cond_wait(&a->cv, &a->mu);
+	}
+	a->blocked = 0;
+	if ((ok = !a->stop)) {
+		if (a->tail != NULL)
+			a->tail->next = c;
+		else
+			a->head = c;
+		a->tail = c;
+		if (a->todo == NULL)
+			a->todo = c;
+		a->inflight += c->cost;
+		pthread_cond_broadcast(&a->cv);
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (!ok)
+		chunk_free(c);
+	return ok && !last;
+}
+
+/*
+ * Cut what in holds into chunks of whole lines, at most CHUNK_BYTES
+ * (a longer line is a chunk of its own) and CHUNK_RECS each, and queue
+ * them; at eof the rest is the last line.  0: stop reading.
+ */
+static int
+cut(struct app *a, struct strbuf *in, size_t *line, int eof)
+{
+	while (in->len >= CHUNK_BYTES || (eof && in->len > 0)) {
+		size_t p = 0, n = 0;
+		struct chunk *c;
+		char *nl;
+
+		while (n < CHUNK_RECS && p < in->len &&
+		    (nl = memchr(in->buf + p, '\n', in->len - p)) != NULL &&
+		    (n == 0 || (size_t)(nl - in->buf) < CHUNK_BYTES)) {
+			p = (size_t)(nl - in->buf) + 1;
+			n++;
+		}
+		c = chunk_new(*line);
+		if (n == 0 && eof) {
+			p = in->len;	/* the last line, without its '\n' */
+			n = 1;
+		} else if (n == 0 && in->len <= MLOG_MAX_LINE) {
+			chunk_free(c);
+			return 1;	/* a long line: read on */
+		} else if (n == 0) {
+			c->bad = *line;
+			strbuf_addf(&c->why, "record longer than %u bytes",
+			    MLOG_MAX_LINE);
+			return queue(a, c);
+		}
+		c->buf = xmemdupz(in->buf, p);
+		c->len = p;
+		c->nlines = n;
+		*line += n;
+		memmove(in->buf, in->buf + p, in->len - p);
+		strbuf_setlen(in, in->len - p);
+		if (!queue(a, c))
+			return 0;
+	}
+	return 1;
+}
+
+static void *
+reader(void *arg)
+{
+	struct app *a = arg;
+	struct strbuf in = STRBUF_INIT;
+	size_t line = 1;
+	int eof = 0;
+
+	while (!eof) {
+		ssize_t r;
+
+		strbuf_grow(&in, CHUNK_BYTES);
+		r = read(0, in.buf + in.len, CHUNK_BYTES);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			struct chunk *c = chunk_new(line);
+
+			c->rerr = errno;
+			queue(a, c);
+			break;
+		}
+		if (r == 0)
+			eof = 1;
+		else
+			strbuf_setlen(&in, in.len + (size_t)r);
+		if (!cut(a, &in, &line, eof))
+			break;
+	}
+	strbuf_release(&in);
+	pthread_mutex_lock(&a->mu);
+	a->eof = 1;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+struct writer {
+	struct mlog *l;
+	int locked;
+	uint64_t bflag;
+	uint64_t first;		/* seq of the batch's first record */
+	size_t inbatch;		/* records put in this batch */
+	size_t appended;	/* records durable, so lines 1.. appended */
+	struct strbuf err;
+};
+
+/*
+ * End the batch: fsync, print the seqs that are durable (after a failed
+ * write or fsync, those before the last seal in the batch, if any).
+ */
+static int
+end_batch(struct writer *w)
+{
+	uint64_t s;
+	int rc;
+
+	if (w->inbatch == 0)
+		return RC_OK;
+	rc = mlog_sync(w->l, &w->err);
+	for (s = w->first; s <= mlog_last_seq(w->l); s++)
+		printf("%llu\n", (unsigned long long)s);
+	if (fflush(stdout) == EOF)
+		fatal(RC_TEMP, "write stdout");
+	w->appended += (size_t)(s - w->first);
+	w->first = s;
+	w->inbatch = 0;
+	return rc;
+}
+
+/* Stop with msg, saying what was appended. */
+static void BF_NORETURN
+give_up(struct writer *w, int rc, const char *msg)
+{
+	struct strbuf m = STRBUF_INIT;
+
+	strbuf_addstr(&m, msg);
+	if (w->locked && end_batch(w) != RC_OK)
+		log_warnx("%s", w->err.buf);
+	if (w->locked)
+		mlog_unlock(w->l);
+	if (w->appended)
+		fatalx(rc, "%s; records of lines 1..%zu were appended, the "
+		    "rest were not", m.buf, w->appended);
+	fatalx(rc, "%s; nothing appended", m.buf);
+}
+
+/* A bad line or a failed read in c: stop. */
+static void BF_NORETURN
+fail_chunk(struct writer *w, struct chunk *c)
+{
+	struct strbuf m = STRBUF_INIT;
+
+	if (c->rerr) {
+		strbuf_addf(&m, "read stdin: %s", strerror(c->rerr));
+		give_up(w, RC_TEMP, m.buf);
+	}
+	strbuf_addf(&m, "line %zu: %s", c->bad, c->why.buf);
+	give_up(w, RC_PERM, m.buf);
+}
+
+/* Write the records of c, in batches. */
+static void
+write_chunk(struct writer *w, struct chunk *c)
+{
+	struct mlog_prep *p = &c->prep;
+	size_t i, n;
+	uint64_t first;
+	int rc;
+
+	if (!w->locked && p->n > 0) {
+		if ((rc = mlog_lock(w->l, MLOG_LOCK_TIMEOUT_MS, &w->err)) !=
+		    RC_OK)
+			give_up(w, rc, w->err.buf);
+		w->locked = 1;
+	}
+	for (i = 0; i < p->n; i += n) {
+		n = p->n - i < w->bflag - w->inbatch ? p->n - i :
+		    (size_t)(w->bflag - w->inbatch);
+		if (w->inbatch == 0)
+			w->first = mlog_last_seq(w->l) + 1;
+		rc = mlog_put_prep(w->l, p, i, i + n, &first, &w->err);
+		if (rc == RC_OK) {
+			w->inbatch += n;
+			if (w->inbatch == w->bflag)
+				rc = end_batch(w);
+		}
+		if (rc != RC_OK) {
+			/* the batch was cut back: print what is durable */
+			w->inbatch = (size_t)(mlog_last_seq(w->l) + 1 -
+			    w->first);
+			give_up(w, rc, w->err.buf);
+		}
+	}
 }
 
 int
 cmd_append(int argc, char **argv)
 {
-	struct mlog *l;
-	struct strbuf in = STRBUF_INIT, err = STRBUF_INIT;
-	size_t *offs = NULL, *lens = NULL, noffs = 0, aoffs = 0, alens = 0;
-	size_t i, j, k, p;
+	struct app a;
+	struct writer w;
+	struct chunk *c;
+	struct mlog_prep dummy;
+	pthread_condattr_t ca;
+	pthread_t rtid, wtid[4];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t i, nw = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (size_t)ncpu;
 	uint64_t bflag = 1000, Sflag = 0;
 	const char *tflag = NULL;
-	struct vjob v[2];
-	pthread_t tid;
-	int ch, rc = RC_OK, nthr;
+	int ch, started = 0;
 
 	while ((ch = getopt(argc, argv, "+b:S:t:")) != -1) {
 		switch (ch) {
@@ -115,99 +420,114 @@ cmd_append(int argc, char **argv)
 	}
 	if (argc != optind)
 		usage();
-	l = open_log(MLOG_CREATE);
-	mlog_set_seal_size(l, Sflag);
-
-	/* read it all, then cut it into lines */
-	if (strbuf_read_fd(&in, 0, MAX_INPUT) < 0) {
-		if (errno == EFBIG)
-			fatalx(RC_PERM, "input over %zu bytes; nothing "
-			    "appended", MAX_INPUT);
-		fatal(RC_TEMP, "read stdin; nothing appended");
-	}
-	for (p = 0; p < in.len;) {
-		char *nl = memchr(in.buf + p, '\n', in.len - p);
-		size_t e = nl != NULL ? (size_t)(nl - in.buf) : in.len;
-
-		GROW(offs, noffs + 1, aoffs);
-		GROW(lens, noffs + 1, alens);
-		offs[noffs] = p;
-		lens[noffs++] = e - p;
-		in.buf[e] = '\0';	/* in.buf[in.len] is the NUL already */
-		p = e + 1;
-	}
-	if (noffs == 0) {
-		strbuf_release(&in);
-		return RC_OK;
-	}
+	memset(&w, 0, sizeof(w));
+	w.l = open_log(MLOG_CREATE);
+	w.bflag = bflag;
+	strbuf_init(&w.err, 0);
+	mlog_set_seal_size(w.l, Sflag);
 
 	/*
-	 * Validate and encode, on two threads when there is enough work;
-	 * the split falls on a batch boundary so batches stay whole.
+	 * Chunk buffers are allocated in one thread and freed in another:
+	 * from the heap, the arenas would keep them all.  Mapped, memory
+	 * in use is memory in flight.
 	 */
-	nthr = noffs >= 2000 ? 2 : 1;
-	memset(v, 0, sizeof(v));
-	for (i = 0; i < 2; i++) {
-		v[i].buf = in.buf;
-		v[i].offs = offs;
-		v[i].lens = lens;
-		v[i].tflag = tflag;
-		mlog_prep_init(&v[i].prep);
-		strbuf_init(&v[i].why, 0);
-	}
-	v[0].to = noffs;
-	if (nthr == 2) {
-		size_t half = noffs / 2 / bflag * bflag;
-
-		if (half == 0)
-			half = noffs / 2;
-		v[0].to = v[1].from = half;
-		v[1].to = noffs;
-		if (pthread_create(&tid, NULL, validate, &v[1]) != 0)
+	(void)mallopt(M_MMAP_THRESHOLD, 64 << 10);
+	/*
+	 * The first mlog_prep_init draws the envelope placeholders from
+	 * the random generator: here, so that its per-thread state is this
+	 * thread's, freed at exit, even when a bad line ends the process
+	 * with the threads still running.
+	 */
+	mlog_prep_init(&dummy);
+	mlog_prep_release(&dummy);
+	memset(&a, 0, sizeof(a));
+	a.tflag = tflag;
+	if (pthread_mutex_init(&a.mu, NULL) != 0 ||
+	    pthread_mutex_init(&a.big, NULL) != 0 ||
+	    pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&a.cv, &ca) != 0 ||
+	    pthread_create(&rtid, NULL, reader, &a) != 0)
+		fatalx(RC_TEMP, "pthread_create failed");
+	for (i = 0; i < nw; i++)
+		if (pthread_create(&wtid[i], NULL, worker, &a) != 0)
 			fatalx(RC_TEMP, "pthread_create failed");
-	}
-	validate(&v[0]);
-	if (nthr == 2)
-		pthread_join(tid, NULL);
-	for (i = 0; i < 2; i++)
-		if (v[i].bad)
-			fatalx(RC_PERM, "line %zu: %s; nothing appended",
-			    v[i].bad, v[i].why.buf);
-	strbuf_release(&in);
 
-	/* write */
-	rc = mlog_lock(l, MLOG_LOCK_TIMEOUT_MS, &err);
-	if (rc != RC_OK)
-		fatalx(rc, "%s", err.buf);
-	for (k = 0; k < (size_t)nthr && rc == RC_OK; k++) {
-		struct mlog_prep *pp = &v[k].prep;
+	pthread_mutex_lock(&a.mu);
+	for (;;) {
+		struct timespec ts;
 
-		for (i = 0; i < pp->n; i += bflag) {
-			size_t n = pp->n - i < bflag ? pp->n - i : (size_t)bflag;
-			uint64_t first;
+		/*
+		 * Start once what was read is encoded and the input ended or
+		 * filled the budget; then write each chunk once encoded.
+		 */
+		if (!started) {
+			int all = 1;
 
-			rc = mlog_write_prep(l, pp, i, i + n, &first, &err);
-			if (rc != RC_OK) {
-				log_warnx("%s", err.buf);
-				if (v[k].from + i > 0)
-					log_warnx("records of lines 1..%zu "
-					    "were appended; the rest were not",
-					    v[k].from + i);
-				break;
+			for (c = a.head; c != NULL && all; c = c->next)
+				all = c->done;
+			if (!all || (!a.eof && !a.blocked)) {
+				pthread_cond_wait(&a.cv, &a.mu);
+				continue;
 			}
-			for (j = 0; j < n; j++)
-				printf("%llu\n", (unsigned long long)(first + j));
-			if (fflush(stdout) == EOF)
-				fatal(RC_TEMP, "write stdout");
+			started = 1;
+			/* a bad line before the first write: nothing at all */
+			for (c = a.head; c != NULL; c = c->next)
+				if (c->bad || c->rerr)
+					fail_chunk(&w, c);
 		}
+		if ((c = a.head) == NULL && a.eof)
+			break;
+		if (c == NULL || !c->done) {
+			if (!w.locked) {
+				pthread_cond_wait(&a.cv, &a.mu);
+				continue;
+			}
+			/* input stalls: end the batch, let other writers in */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_nsec += IDLE_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			if (pthread_cond_timedwait(&a.cv, &a.mu, &ts) == 0 ||
+			    (a.head != NULL && a.head->done))
+				continue;
+			pthread_mutex_unlock(&a.mu);
+			if (end_batch(&w) != RC_OK)
+				give_up(&w, RC_TEMP, w.err.buf);
+			mlog_unlock(w.l);
+			w.locked = 0;
+			pthread_mutex_lock(&a.mu);
+			continue;
+		}
+		pthread_mutex_unlock(&a.mu);
+		write_chunk(&w, c);
+		if (c->bad || c->rerr)
+			fail_chunk(&w, c);
+		pthread_mutex_lock(&a.mu);
+		a.head = c->next;
+		if (a.tail == c)
+			a.tail = NULL;
+		a.inflight -= c->cost;
+		pthread_cond_broadcast(&a.cv);
+		pthread_mutex_unlock(&a.mu);
+		chunk_free(c);
+		pthread_mutex_lock(&a.mu);
 	}
-	mlog_unlock(l);
-	for (i = 0; i < 2; i++) {
-		mlog_prep_release(&v[i].prep);
-		strbuf_release(&v[i].why);
+	pthread_mutex_unlock(&a.mu);
+	pthread_join(rtid, NULL);
+	for (i = 0; i < nw; i++)
+		pthread_join(wtid[i], NULL);
+	if (w.locked) {
+		if (end_batch(&w) != RC_OK)
+			give_up(&w, RC_TEMP, w.err.buf);
+		mlog_unlock(w.l);
 	}
-	free(offs);
-	free(lens);
-	strbuf_release(&err);
-	return rc;
+	pthread_mutex_destroy(&a.mu);
+	pthread_mutex_destroy(&a.big);
+	pthread_cond_destroy(&a.cv);
+	pthread_condattr_destroy(&ca);
+	strbuf_release(&w.err);
+	return RC_OK;
 }

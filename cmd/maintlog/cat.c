@@ -1,5 +1,5 @@
 /*
- * cat: the records, raw (one mapped chunk at a time: as fast as cat(1)),
+ * cat: the records, raw (copied in the kernel: as fast as cat(1)),
  * or with -t those of one type through the record loop; and follow,
  * which cat -f and grep -f share.
  */
@@ -33,15 +33,6 @@ flush_out(struct strbuf *out)
 }
 
 static int
-emit_chunk(const char *buf, size_t len, void *arg)
-{
-	(void)arg;
-	if (write_all(1, buf, len) < 0)
-		fatal(RC_TEMP, "write stdout");
-	return 0;
-}
-
-static int
 emit_rec(const struct mlog_rec *r, void *arg)
 {
 	struct cat *c = arg;
@@ -60,7 +51,7 @@ cat_step(struct mlog *l, struct mlog_cursor *cur, void *arg,
 	int rc;
 
 	if (c->sel.type == NULL)
-		return mlog_read(l, cur, emit_chunk, NULL, err);
+		return mlog_copy(l, cur, 1, err);
 	rc = mlog_each(l, cur, &c->sel, emit_rec, c, err);
 	flush_out(&c->out);
 	return rc;

@@ -5,10 +5,14 @@
  * "field=value" can only match a line that contains value as JSON writes
  * it.  The record loop (mlog_each) memmems the mapped segment for the
  * longest such literal and parses only the lines it hits; lines without
- * it are never parsed.
+ * it are never parsed.  What is left is the parse of the lines it hits,
+ * so a grep through more than one segment (not -f) parses on every CPU
+ * (at most 4), a segment at a time, each thread with its own struct
+ * mlog, and writes the segments' matches in order.
  */
 #include "compat.h"
 
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +42,33 @@ struct grep {
 	size_t ne;
 	struct strbuf lit;	/* prefilter literal, may be empty */
 	int cflag;
-	uint64_t matches;
+};
+
+/* Where matches go: stdout as the buffer fills, or kept (a segment's). */
+struct sink {
+	const struct grep *g;
 	struct strbuf out;
+	uint64_t matches;
+	int keep;
+};
+
+/* One segment's grep, for the threads. */
+struct part {
+	unsigned seg;
+	off_t off;
+	struct sink sink;
+	int rc, done;
+	struct strbuf err;
+};
+
+#define AHEAD 4	/* segments a thread may run ahead of the output */
+
+struct par {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const char *dir;
+	struct part *p;
+	size_t n, next, written;
 };
 
 static int
@@ -73,7 +102,7 @@ value_matches(const struct expr *e, const struct json *v)
 }
 
 static int
-rec_matches(struct grep *g, const struct json *j)
+rec_matches(const struct grep *g, const struct json *j)
 {
 	size_t i;
 	int m = 1;
@@ -90,26 +119,26 @@ rec_matches(struct grep *g, const struct json *j)
 }
 
 static void
-hit(struct grep *g, const char *p, size_t len)
+flush_sink(struct sink *s)
 {
-	g->matches++;
-	if (g->cflag)
-		return;
-	strbuf_add(&g->out, p, len + 1);
-	if (g->out.len >= (1 << 16)) {
-		if (write_all(1, g->out.buf, g->out.len) < 0)
-			fatal(RC_TEMP, "write stdout");
-		strbuf_reset(&g->out);
-	}
+	if (s->out.len && write_all(1, s->out.buf, s->out.len) < 0)
+		fatal(RC_TEMP, "write stdout");
+	strbuf_reset(&s->out);
 }
 
 static int
 grep_rec(const struct mlog_rec *r, void *arg)
 {
-	struct grep *g = arg;
+	struct sink *s = arg;
 
-	if (rec_matches(g, r->obj))
-		hit(g, r->line, r->len);
+	if (!rec_matches(s->g, r->obj))
+		return 0;
+	s->matches++;
+	if (s->g->cflag)
+		return 0;
+	strbuf_add(&s->out, r->line, r->len + 1);
+	if (!s->keep && s->out.len >= (1 << 16))
+		flush_sink(s);
 	return 0;
 }
 
@@ -117,16 +146,110 @@ static int
 grep_step(struct mlog *l, struct mlog_cursor *cur, void *arg,
     struct strbuf *err)
 {
-	struct grep *g = arg;
-	struct mlog_sel sel = { NULL, NULL, 0, 0 };
+	struct sink *s = arg;
+	struct mlog_sel sel = { NULL, NULL, 0, 0, 0 };
 	int rc;
 
-	sel.lit = g->lit.len ? g->lit.buf : NULL;
-	rc = mlog_each(l, cur, &sel, grep_rec, g, err);
-	if (g->out.len && write_all(1, g->out.buf, g->out.len) < 0)
-		fatal(RC_TEMP, "write stdout");
-	strbuf_reset(&g->out);
+	sel.lit = s->g->lit.len ? s->g->lit.buf : NULL;
+	rc = mlog_each(l, cur, &sel, grep_rec, s, err);
+	flush_sink(s);
 	return rc;
+}
+
+static void *
+part_worker(void *arg)
+{
+	struct par *pa = arg;
+	struct strbuf err = STRBUF_INIT;
+	struct mlog *l = NULL;
+	struct part *p;
+	int orc;
+
+	if ((orc = mlog_open(&l, pa->dir, 0, &err)) == RC_OK)
+		orc = mlog_scan(l, &err);
+	pthread_mutex_lock(&pa->mu);
+	for (;;) {
+		while (pa->next < pa->n && pa->next >= pa->written + AHEAD)
+			pthread_cond_wait(&pa->cv, &pa->mu);
+		if (pa->next >= pa->n)
+			break;
+		p = &pa->p[pa->next++];
+		pthread_mutex_unlock(&pa->mu);
+		if (orc != RC_OK) {
+			p->rc = orc;
+			strbuf_addstr(&p->err, err.buf);
+		} else {
+			struct mlog_cursor cur = { p->seg, p->off };
+			struct mlog_sel sel = { NULL, NULL, 0, 0, 1 };
+
+			sel.lit = p->sink.g->lit.len ? p->sink.g->lit.buf :
+			    NULL;
+			p->rc = mlog_each(l, &cur, &sel, grep_rec, &p->sink,
+			    &p->err);
+		}
+		pthread_mutex_lock(&pa->mu);
+		p->done = 1;
+		pthread_cond_broadcast(&pa->cv);
+	}
+	pthread_mutex_unlock(&pa->mu);
+	if (l != NULL)
+		mlog_close(l);
+	strbuf_release(&err);
+	return NULL;
+}
+
+/* The segments from cur on, over threads; the matches in order. */
+static uint64_t
+grep_par(struct mlog *l, const struct mlog_cursor *cur, const struct grep *g,
+    size_t nthr)
+{
+	struct par pa;
+	pthread_t tid[4];
+	uint64_t matches = 0;
+	size_t i, i0 = (size_t)mlog_find(l, cur->seg);
+
+	memset(&pa, 0, sizeof(pa));
+	pa.dir = mlog_dir(l);
+	pa.n = mlog_nsegs(l) - i0;
+	pa.p = xcalloc(pa.n, sizeof(*pa.p));
+	for (i = 0; i < pa.n; i++) {
+		pa.p[i].seg = mlog_seg(l, i0 + i)->number;
+		pa.p[i].off = i == 0 ? cur->off : 0;
+		pa.p[i].sink.g = g;
+		pa.p[i].sink.keep = 1;
+		strbuf_init(&pa.p[i].sink.out, 0);
+		strbuf_init(&pa.p[i].err, 0);
+	}
+	if (pthread_mutex_init(&pa.mu, NULL) != 0 ||
+	    pthread_cond_init(&pa.cv, NULL) != 0)
+		fatalx(RC_TEMP, "pthread_mutex_init failed");
+	for (i = 0; i < nthr; i++)
+		if (pthread_create(&tid[i], NULL, part_worker, &pa) != 0)
+			fatalx(RC_TEMP, "pthread_create failed");
+	for (i = 0; i < pa.n; i++) {
+		struct part *p = &pa.p[i];
+
+		pthread_mutex_lock(&pa.mu);
+		while (!p->done)
+			pthread_cond_wait(&pa.cv, &pa.mu);
+		pthread_mutex_unlock(&pa.mu);
+		if (p->rc != RC_OK)
+			fatalx(p->rc, "%s", p->err.buf);
+		flush_sink(&p->sink);
+		matches += p->sink.matches;
+		strbuf_release(&p->sink.out);
+		strbuf_release(&p->err);
+		pthread_mutex_lock(&pa.mu);
+		pa.written++;
+		pthread_cond_broadcast(&pa.cv);
+		pthread_mutex_unlock(&pa.mu);
+	}
+	for (i = 0; i < nthr; i++)
+		pthread_join(tid[i], NULL);
+	pthread_mutex_destroy(&pa.mu);
+	pthread_cond_destroy(&pa.cv);
+	free(pa.p);
+	return matches;
 }
 
 /* The literal a matching line must contain, for one expression. */
@@ -201,6 +324,8 @@ cmd_grep(int argc, char **argv)
 	struct strbuf err = STRBUF_INIT, lit = STRBUF_INIT;
 	struct mlog_cursor cur = { 0, 0 };
 	struct grep g;
+	struct sink sink;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t sflag = 0;
 	const char *tflag = NULL;
 	int ch, fflag = 0, rc;
@@ -208,7 +333,9 @@ cmd_grep(int argc, char **argv)
 
 	memset(&g, 0, sizeof(g));
 	strbuf_init(&g.lit, 0);
-	strbuf_init(&g.out, 0);
+	memset(&sink, 0, sizeof(sink));
+	sink.g = &g;
+	strbuf_init(&sink.out, 0);
 	while ((ch = getopt(argc, argv, "+cfs:t:")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -256,9 +383,14 @@ cmd_grep(int argc, char **argv)
 		fatalx(rc, "%s", err.buf);
 	if (sflag > 1 && (rc = mlog_seek_seq(l, sflag, &cur, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
-	follow(l, &cur, !fflag, grep_step, &g);
+	if (!fflag && ncpu > 1 && mlog_find(l, cur.seg) >= 0 &&
+	    mlog_nsegs(l) - (size_t)mlog_find(l, cur.seg) > 1)
+		sink.matches = grep_par(l, &cur, &g, ncpu > 4 ? 4 :
+		    (size_t)ncpu);
+	else
+		follow(l, &cur, !fflag, grep_step, &sink);
 	if (g.cflag)
-		printf("%llu\n", (unsigned long long)g.matches);
+		printf("%llu\n", (unsigned long long)sink.matches);
 	if (fflush(stdout) == EOF)
 		fatal(RC_TEMP, "write stdout");
 	for (i = 0; i < g.ne; i++) {
@@ -269,8 +401,8 @@ cmd_grep(int argc, char **argv)
 	}
 	free(g.e);
 	strbuf_release(&g.lit);
-	strbuf_release(&g.out);
+	strbuf_release(&sink.out);
 	strbuf_release(&lit);
 	strbuf_release(&err);
-	return g.matches ? RC_OK : RC_NO;
+	return sink.matches ? RC_OK : RC_NO;
 }
