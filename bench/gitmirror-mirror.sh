@@ -1,6 +1,7 @@
 #!/bin/sh
 # gitmirror-mirror: the initial mirror of a large repository against
-# "git clone --mirror", and a no-op sync of 50 repositories.
+# "git clone --mirror", and a no-op sync of 10, 50 and 200
+# repositories, in parallel (the default -j) and one by one (-j 1).
 #
 # The repository is Go's source tree from Debian's golang-src
 # (/usr/share/go-1.19, installed here if missing) committed in 300
@@ -8,7 +9,7 @@
 # once and kept in the trash.  Both clients fetch it over git://.
 # Interleaved, medians of BENCH_RUNS.  Targets (DESIGN §9 and the gitmirror issue):
 # initial mirror <= 1.1x git clone --mirror; no-op sync of 50 repos
-# <= 1 s.
+# <= 1 s.  The other sizes show how the cost grows.
 #
 # usage: sh bench/gitmirror-mirror.sh
 . "$(dirname "$0")/lib.sh"
@@ -91,28 +92,38 @@ echo "initial mirror ($NCOMMITS commits, $(du -sk "$REPO/.git" | cut -f1) KiB" \
     "git clone --mirror $(stats $T_git_initial), CPU $(median $C_git_initial) s"
 check "gitmirror sync / git clone --mirror" "$(ratio "$g" "$c")" "<=" 1.1 x
 
-# 50 small repositories, each mirrored once; then time a sync of all
-FARM50=$TRASH/gomirror/farm50
-rm -rf "$FARM50" "$TRASH/gomirror/up50"
-mkdir -p "$FARM50" "$TRASH/gomirror/up50"
-: >"$FARM50/config"
-for i in $(seq 1 50); do
-	r=$TRASH/gomirror/up50/r$i
-	git init -q -b master "$r"
-	echo "$i" >"$r/f"
-	git -C "$r" add f && git -C "$r" commit -q -m "r$i"
-	printf '[repo "r%s"]\n\tupstream = git://127.0.0.1:%s/up50/r%s/.git\n\tbranch = master\n' \
-	    "$i" "$port" "$i" >>"$FARM50/config"
-done
-"$GITMIRROR" -d "$FARM50" sync >/dev/null || bench_die "first sync of 50"
-noop() {
-	rc=0
-	"$GITMIRROR" -d "$FARM50" sync || rc=$?
-	[ "$rc" = 1 ] || bench_die "no-op sync exited $rc"
+# N small repositories, each mirrored once; then a sync of all that
+# finds nothing new, with the default -j and one by one (-j 1)
+noop_farm() {
+	farm=$TRASH/gomirror/farm$1
+	rm -rf "$farm" "$TRASH/gomirror/up$1"
+	mkdir -p "$farm" "$TRASH/gomirror/up$1"
+	: >"$farm/config"
+	for i in $(seq 1 "$1"); do
+		r=$TRASH/gomirror/up$1/r$i
+		git init -q -b master "$r"
+		echo "$i" >"$r/f"
+		git -C "$r" add f && git -C "$r" commit -q -m "r$i"
+		printf '[repo "r%s"]\n\tupstream = git://127.0.0.1:%s/up%s/r%s/.git\n\tbranch = master\n' \
+		    "$i" "$port" "$1" "$i" >>"$farm/config"
+	done
+	"$GITMIRROR" -d "$farm" sync >/dev/null || bench_die "first sync of $1"
 }
-interleave "$BENCH_RUNS" noop
-# shellcheck disable=SC2086
-echo "no-op sync of 50 repos: $(stats $T_noop)"
-# shellcheck disable=SC2086
-n=$(median $T_noop)
-check "no-op sync of 50 repos" "$n" "<=" 1 s
+noop_sync() {
+	rc=0
+	"$GITMIRROR" -d "$farm" sync "$@" || rc=$?
+	[ "$rc" = 1 ] || bench_die "no-op sync of $farm exited $rc"
+}
+noop() { noop_sync; }
+noop_j1() { noop_sync -j 1; }
+for nrepos in 10 50 200; do
+	noop_farm "$nrepos"
+	interleave "$BENCH_RUNS" noop noop_j1
+	# shellcheck disable=SC2086
+	echo "no-op sync of $nrepos repos: default -j $(stats $T_noop)," \
+	    "CPU $(median $C_noop) s; -j 1 $(stats $T_noop_j1)," \
+	    "CPU $(median $C_noop_j1) s"
+	# shellcheck disable=SC2086
+	[ "$nrepos" = 50 ] && n50=$(median $T_noop)
+done
+check "no-op sync of 50 repos" "$n50" "<=" 1 s

@@ -5,7 +5,7 @@ test_description='gitmirror: usage, configuration, dry run, locks, status'
 
 test_expect_success 'usage: -h on stdout, exit 0; nothing or junk: 100' '
 	gitmirror -h >out &&
-	grep "^usage: gitmirror \[-hv\] \[-d dir\] sync \[-nq\] \[repo ...\]" out &&
+	grep "^usage: gitmirror \[-hv\] \[-d dir\] sync \[-nq\] \[-j jobs\] \[repo ...\]" out &&
 	test_expect_code 100 gitmirror 2>err &&
 	grep "^usage:" err &&
 	test_expect_code 100 gitmirror frob 2>err &&

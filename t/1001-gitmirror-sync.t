@@ -203,4 +203,92 @@ test_expect_success 'a watched branch that upstream lacks is no error' '
 	test_must_be_empty out
 '
 
+# par_config FARM: repos p1..p6 with backfill 20, and "bad" (no such
+# repository on the daemon) in the middle
+par_config () {
+	mkdir -p "$1" &&
+	for i in 1 2 3 bad 4 5 6
+	do
+		printf "[repo \"p%s\"]\n\tupstream = %s/up/p%s/.git\n" \
+		    "$i" "$daemon_url" "$i" &&
+		printf "\tbranch = master\n\tbackfill = 20\n" || return 1
+	done >"$1/config"
+}
+
+# par_recs FARM: the git and git-ref records without seq and time, sorted
+par_recs () {
+	cat "$1"/corpus/*.jsonl |
+	    sed "s/\"seq\":[0-9]*,\"time\":\"[^\"]*\",//" | sort
+}
+
+# contiguous FILE: each repo's lines form one run, and each is whole
+contiguous () {
+	cut -d" " -f1 "$1" | uniq | sort | uniq -d >runs &&
+	test_must_be_empty runs &&
+	test_grep ! -v -E "^p[1-6] master [0-9a-f]{40}\$" "$1"
+}
+
+test_expect_success 'setup: six repos of 12 commits, and one that fails' '
+	for i in 1 2 3 4 5 6
+	do
+		new_upstream p$i &&
+		commit_n up/p$i 11 p$i || return 1
+	done &&
+	par_config seq &&
+	par_config par
+'
+
+test_expect_success 'sync -j 4: same records and lines as -j 1, whole' '
+	test_expect_code 111 gitmirror -d seq sync -j 1 >out.seq 2>err.seq &&
+	test_expect_code 111 gitmirror -d par sync -j 4 >out.par 2>err.par &&
+	test_line_count = 72 out.seq &&
+	contiguous out.par &&
+	sort out.seq >expect &&
+	sort out.par >actual &&
+	test_cmp expect actual &&
+	par_recs seq >expect &&
+	par_recs par >actual &&
+	test_cmp expect actual &&
+	test_line_count = 78 actual &&
+	for e in err.seq err.par
+	do
+		test_line_count = 1 $e &&
+		grep "^gitmirror: pbad: fetch " $e || return 1
+	done
+'
+
+test_expect_success 'sync -j 1 goes in the order named' '
+	for i in 1 2 3 4 5 6
+	do
+		git -C up/p$i rev-list --reverse master | sed "s/^/p$i master /" ||
+		    return 1
+	done >expect &&
+	test_cmp expect out.seq
+'
+
+test_expect_success 'sync -j 4: new commits printed once; then nothing new' '
+	commit_n up/p2 3 more &&
+	commit_n up/p5 2 more &&
+	gitmirror -d par sync -j 4 p1 p2 p3 p4 p5 p6 >out 2>err &&
+	test_must_be_empty err &&
+	{ git -C up/p2 rev-list --reverse master~3..master |
+	    sed "s/^/p2 master /" &&
+	  git -C up/p5 rev-list --reverse master~2..master |
+	    sed "s/^/p5 master /"; } | sort >expect &&
+	contiguous out &&
+	sort out >actual &&
+	test_cmp expect actual &&
+	test_expect_code 1 gitmirror -d par sync -j 4 p1 p2 p3 p4 p5 p6 >out &&
+	test_must_be_empty out &&
+	test_expect_code 111 gitmirror -d par sync -j 3 >out &&
+	test_must_be_empty out
+'
+
+test_expect_success 'sync -j: a bad count is a usage error' '
+	test_expect_code 100 gitmirror -d par sync -j 0 2>err &&
+	grep "bad job count .0." err &&
+	test_expect_code 100 gitmirror -d par sync -j x 2>err &&
+	test_expect_code 100 gitmirror -d par sync -j 1001 2>err
+'
+
 test_done

@@ -21,6 +21,12 @@ struct gitx_repo;
 #define DEF_LISTEN	"127.0.0.1:8585"
 #define DEF_CACHE	(1ull << 30)
 #define DEF_FETCHES	10	/* on-demand fetches per repo a minute */
+/*
+ * sync -j: repos synced at once.  A sync mostly waits on remotes and
+ * forks, not on our CPUs, so the count is not the CPUs'; more than
+ * this would hold many connections open to one upstream host.
+ */
+#define DEF_JOBS	8
 
 struct ctx {
 	const char *dir;	/* the farm's state directory */
@@ -48,6 +54,11 @@ void crash_point(const char *name);
 
 /* sync.c */
 int sync_repo(struct repo_conf *r);
+/*
+ * sync_repo on each of v[0..n), up to jobs at once (one thread each);
+ * the outcomes folded with rc_worse from RC_NO.
+ */
+int sync_repos(struct repo_conf **v, size_t n, int jobs);
 int sync_dry(struct repo_conf *r);
 /* the push filter: 1 when a downstream host may get name */
 int push_wanted(const char *name);

@@ -60,7 +60,7 @@ static void
 usage_to(FILE *fp, int rc)
 {
 	fprintf(fp,
-"usage: gitmirror [-hv] [-d dir] sync [-nq] [repo ...]\n"
+"usage: gitmirror [-hv] [-d dir] sync [-nq] [-j jobs] [repo ...]\n"
 "       gitmirror [-hv] [-d dir] archive [-p prefix] repo rev\n"
 "       gitmirror [-hv] [-d dir] serve [-f fetches] [-l addr] [-s cachesize]\n"
 "       gitmirror [-hv] [-d dir] status [-j] [repo ...]\n"
@@ -161,10 +161,15 @@ cmd_sync(int argc, char **argv)
 {
 	struct repo_conf **sel;
 	size_t n, i;
-	int ch, rc = RC_NO;
+	int ch, jobs = DEF_JOBS, rc = RC_NO;
 
-	while ((ch = getopt(argc, argv, "+nq")) != -1) {
+	while ((ch = getopt(argc, argv, "+j:nq")) != -1) {
 		switch (ch) {
+		case 'j':
+			if (num_parse_int(optarg, 1, 1000, &jobs) < 0)
+				fatalx(RC_PERM, "bad job count '%s': want 1 "
+				    "to 1000", esc(optarg));
+			break;
 		case 'n':
 			cx.nflag = 1;
 			break;
@@ -181,9 +186,11 @@ cmd_sync(int argc, char **argv)
 	sel = repo_select(argc, argv, &n);
 	if (n == 0)
 		log_warnx("no [repo] sections in the config");
-	for (i = 0; i < n; i++)
-		rc = rc_worse(rc, cx.nflag ? sync_dry(sel[i]) :
-		    sync_repo(sel[i]));
+	if (cx.nflag)
+		for (i = 0; i < n; i++)
+			rc = rc_worse(rc, sync_dry(sel[i]));
+	else
+		rc = sync_repos(sel, n, jobs);
 	free(sel);
 	return rc;
 }

@@ -17,11 +17,22 @@
  * A crash before the advance prints the lines again; none is lost, and
  * commits recorded by a sync that printed nothing (sync -q, as serve
  * runs it) are printed by the next sync that prints.
+ *
+ * Repos sync in parallel (sync_repos), one thread each, so that one's
+ * transfer overlaps another's.  The threads share the corpus handle
+ * and stdout under corpus_mu: a repo's lines come out whole and
+ * together, flushed before its cursor moves.  Each transfer is a fork
+ * (lib/git.c) of this threaded process, and the child uses libgit2,
+ * whose mutexes (the pack windows') another thread may hold at that
+ * moment; so a thread's own libgit2 work holds git_lk shared, and a
+ * fork waits for it exclusively (pthread_atfork), leaving the child
+ * no libgit2 lock taken.
  */
 #include "compat.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -42,6 +53,9 @@
 #define MAX_STATE (256u << 20)
 
 static struct mlog *corpus;
+static pthread_mutex_t corpus_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t git_lk;
+static pthread_once_t git_lk_once = PTHREAD_ONCE_INIT;
 
 struct refmap {
 	struct gitx_ref *v;
@@ -111,7 +125,7 @@ ref_push(struct refmap *m, const char *name, const char *oid)
 }
 
 /* sort by name, later entries winning; "" oids delete */
-static const struct gitx_ref *sort_base;
+static _Thread_local const struct gitx_ref *sort_base;
 
 static int
 ordcmp(const void *a, const void *b)
@@ -292,6 +306,7 @@ status_read(const char *name, struct status *st)
 	return rc;
 }
 
+/* Under corpus_mu, as is every use of corpus. */
 static int
 open_corpus(struct strbuf *err)
 {
@@ -379,7 +394,9 @@ replay(const char *name, struct state *s, struct strbuf *err)
 	uint64_t last;
 	int rc;
 
+	pthread_mutex_lock(&corpus_mu);
 	rc = repo_records(name, s->seq, NULL, replay_rec, &rp, &last, err);
+	pthread_mutex_unlock(&corpus_mu);
 	if (rc != RC_OK) {
 		strbuf_addstr(err, " (replaying the corpus)");
 		return rc;
@@ -555,8 +572,7 @@ record(struct repo_conf *r, struct gitx_repo *g, struct state *s, int *moved,
 	int rc, c;
 
 	*moved = 0;
-	if ((rc = open_corpus(err)) != RC_OK ||
-	    (rc = replay(r->name, s, err)) != RC_OK ||
+	if ((rc = replay(r->name, s, err)) != RC_OK ||
 	    (rc = gitx_refs(g, &m, &nm, err)) != RC_OK)
 		goto out;
 	if ((rc = new_commits(r, g, s, m, nm, &b, err)) != RC_OK)
@@ -582,8 +598,12 @@ record(struct repo_conf *r, struct gitx_repo *g, struct state *s, int *moved,
 		}
 	}
 	if (b.n > 0) {
-		if ((rc = mlog_append(corpus, b.recs, b.n, NULL, &first,
-		    err)) != RC_OK)
+		pthread_mutex_lock(&corpus_mu);
+		if ((rc = open_corpus(err)) == RC_OK)
+			rc = mlog_append(corpus, b.recs, b.n, NULL, &first,
+			    err);
+		pthread_mutex_unlock(&corpus_mu);
+		if (rc != RC_OK)
 			goto out;
 		crash_point("after-append");
 		s->seq = first + b.n - 1;
@@ -639,14 +659,18 @@ announce(struct repo_conf *r, struct state *s, size_t *n, struct strbuf *err)
 {
 	struct announce a = { r->name, 0 };
 	uint64_t last;
-	int rc;
+	int rc, ferr = 0;
 
+	pthread_mutex_lock(&corpus_mu);
 	rc = repo_records(r->name, s->printed, "git", announce_rec, &a, &last,
 	    err);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		ferr = errno;
+	pthread_mutex_unlock(&corpus_mu);
 	*n = a.n;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
+	if (ferr != 0) {
 		strbuf_reset(err);
-		strbuf_addf(err, "write stdout: %s", strerror(errno));
+		strbuf_addf(err, "write stdout: %s", strerror(ferr));
 		return RC_TEMP;
 	}
 	if (rc != RC_OK) {
@@ -730,7 +754,10 @@ sync_repo(struct repo_conf *r)
 	}
 	strbuf_reset(&path);
 	mirror_path(&path, r);
-	if ((rc = gitx_init_mirror(path.buf, &err)) != RC_OK) {
+	pthread_rwlock_rdlock(&git_lk);
+	rc = gitx_init_mirror(path.buf, &err);
+	pthread_rwlock_unlock(&git_lk);
+	if (rc != RC_OK) {
 		log_warnx("%s: %s", r->name, err.buf);
 		set_error(&s.st, err.buf);
 		goto done;
@@ -750,15 +777,18 @@ sync_repo(struct repo_conf *r)
 	crash_point("after-fetch");
 	/* even after a failed fetch: an earlier round may have fetched */
 	strbuf_reset(&err);
-	if ((rc = gitx_open(&g, path.buf, &err)) != RC_OK ||
-	    (rc = record(r, g, &s, &moved, &err)) != RC_OK) {
+	pthread_rwlock_rdlock(&git_lk);
+	if ((rc = gitx_open(&g, path.buf, &err)) == RC_OK)
+		rc = record(r, g, &s, &moved, &err);
+	gitx_close(g);
+	pthread_rwlock_unlock(&git_lk);
+	if (rc != RC_OK) {
 		strbuf_reset(&msg);
 		strbuf_addf(&msg, "record: %s", err.buf);
 		log_warnx("%s: %s", r->name, esc(msg.buf));
 		set_error(&s.st, msg.buf);
 		failed = rc_worse(failed ? failed : RC_OK, rc);
 	}
-	gitx_close(g);
 	if (!cx.qflag) {
 		strbuf_reset(&err);
 		if ((rc = announce(r, &s, &nprinted, &err)) != RC_OK) {
@@ -815,4 +845,85 @@ done0:
 	strbuf_release(&err);
 	strbuf_release(&msg);
 	return rc;
+}
+
+static void
+fork_prepare(void)
+{
+	pthread_rwlock_wrlock(&git_lk);
+}
+
+static void
+fork_done(void)
+{
+	pthread_rwlock_unlock(&git_lk);
+}
+
+static void
+git_lk_init(void)
+{
+	pthread_rwlockattr_t a;
+
+	/* a fork waiting for the lock goes before threads wanting it next */
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&git_lk, &a);
+	pthread_rwlockattr_destroy(&a);
+	pthread_atfork(fork_prepare, fork_done, fork_done);
+}
+
+struct pool {
+	pthread_mutex_t mu;
+	struct repo_conf **v;
+	size_t n, next;
+	int rc;
+};
+
+static void *
+worker(void *arg)
+{
+	struct pool *p = arg;
+	size_t i;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		i = p->next < p->n ? p->next++ : p->n;
+		pthread_mutex_unlock(&p->mu);
+		if (i == p->n)
+			return NULL;
+		rc = sync_repo(p->v[i]);
+		pthread_mutex_lock(&p->mu);
+		p->rc = rc_worse(p->rc, rc);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+int
+sync_repos(struct repo_conf **v, size_t n, int jobs)
+{
+	struct pool p = { PTHREAD_MUTEX_INITIALIZER, v, n, 0, RC_NO };
+	pthread_t *t;
+	size_t nt = 0, i, want;
+	int e;
+
+	pthread_once(&git_lk_once, git_lk_init);
+	want = jobs > 1 && n > 1 ? ((size_t)jobs < n ? (size_t)jobs : n) - 1 :
+	    0;
+	t = xcalloc(want + 1, sizeof(*t));
+	for (i = 0; i < want; i++) {
+		if ((e = pthread_create(&t[nt], NULL, worker, &p)) != 0) {
+			/* fewer at once; the repos all still sync */
+			log_warnx("pthread_create: %s", strerror(e));
+			break;
+		}
+		nt++;
+	}
+	worker(&p);
+	for (i = 0; i < nt; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+	pthread_mutex_destroy(&p.mu);
+	return p.rc;
 }
