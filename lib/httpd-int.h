@@ -33,6 +33,12 @@ struct kvlist {
 
 struct upg_req;
 
+/* A connection's state across its requests (MHD's socket context). */
+struct httpd_conn {
+	atomic_int trusted;	/* httpd_trust was called */
+	int raised;		/* its timeout is timeout_s (conn thread) */
+};
+
 struct httpd {
 	struct MHD_Daemon *d;
 	struct httpd_config cfg;
@@ -42,11 +48,16 @@ struct httpd {
 	pthread_mutex_t mu;	/* guards upgs */
 	pthread_cond_t upg_cv;	/* signalled when one leaves upgs */
 	struct httpd_upgrade *upgs;
+	atomic_uint untrusted;	/* connections open and not trusted */
+	pthread_mutex_t trust_mu;	/* guards trusted, ntrusted */
+	struct sockaddr_in6 trusted[HTTPD_TRUSTED_ADDRS];	/* v4 mapped */
+	size_t ntrusted;	/* ever added; slot ntrusted % N is next */
 };
 
 struct httpd_req {
 	struct httpd *h;
 	struct MHD_Connection *conn;
+	struct httpd_conn *cc;	/* NULL when MHD gave none */
 	char *method, *path, *version;
 	char peer[INET6_ADDRSTRLEN + 8];
 	struct timespec t0;

@@ -385,6 +385,8 @@ req_new(struct httpd *h, struct MHD_Connection *conn, const char *url,
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	format_peer(ci != NULL ? ci->client_addr : NULL, req->peer,
 	    sizeof(req->peer));
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	req->cc = ci != NULL ? ci->socket_context : NULL;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	req->sock = ci != NULL ? (int)ci->connect_fd : -1;
 	/*
@@ -518,12 +520,30 @@ pipe_finish(struct httpd_req *req, int aborted)
 void
 httpd_req_touch(struct httpd_req *req)
 {
-	unsigned t = req->h->cfg.timeout_s ? req->h->cfg.timeout_s :
-	    DEFAULT_TIMEOUT_S;
+	const struct httpd_config *c = &req->h->cfg;
+	unsigned t = c->timeout_s ? c->timeout_s : DEFAULT_TIMEOUT_S;
+
+	if (c->untrusted_timeout_s && (req->cc == NULL ||
+	    !atomic_load(&req->cc->trusted)))
+		t = c->untrusted_timeout_s;
 
 	MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT,
 	    0u);
 	MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT, t);
+}
+
+/*
+ * httpd_trust may run in a pipe-mode handler's thread; the timeout is
+ * the connection thread's to change, here, on its next call.
+ */
+static void
+raise_timeout(struct httpd_req *req)
+{
+	if (req->cc != NULL && !req->cc->raised &&
+	    atomic_load(&req->cc->trusted)) {
+		req->cc->raised = 1;
+		httpd_req_touch(req);
+	}
 }
 
 static enum MHD_Result
@@ -539,6 +559,7 @@ queue(struct httpd_req *req)
 	}
 	if ((r = req->resp) == NULL)
 		return MHD_NO;
+	raise_timeout(req);
 	for (i = 0; i < req->rhdrs.nr; i++) {
 		const struct kv *e = &req->rhdrs.v[i];
 
@@ -668,6 +689,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 
+	raise_timeout(req);
 	if (*size > 0) {
 		if (req->mode == HTTPD_BODY_PIPE)
 			pipe_feed(req, data, *size);
@@ -740,6 +762,109 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	req_free(req);
 }
 
+/* ---- connection limits ---- */
+
+/* sa as an IPv6 address (IPv4 mapped) in out; -1 for other families. */
+static int
+addr_key(const struct sockaddr *sa, socklen_t len, struct sockaddr_in6 *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->sin6_family = AF_INET6;
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		out->sin6_addr.s6_addr[10] = 0xff;
+		out->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&out->sin6_addr.s6_addr[12],
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		out->sin6_addr =
+		    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+addr_trusted(struct httpd *h, const struct sockaddr_in6 *a)
+{
+	size_t i, n;
+	int found = 0;
+
+	pthread_mutex_lock(&h->trust_mu);
+	n = h->ntrusted < HTTPD_TRUSTED_ADDRS ? h->ntrusted :
+	    HTTPD_TRUSTED_ADDRS;
+	for (i = 0; i < n && !found; i++)
+		found = memcmp(&h->trusted[i].sin6_addr, &a->sin6_addr,
+		    sizeof(a->sin6_addr)) == 0;
+	pthread_mutex_unlock(&h->trust_mu);
+	return found;
+}
+
+/*
+ * Called in the listening thread before a connection is set up: keep
+ * the reserve free of untrusted connections, except for addresses that
+ * were trusted before (a client with the password opening another
+ * connection while strangers hold the rest).
+ */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	struct httpd *h = cls;
+	const struct httpd_config *c = &h->cfg;
+	unsigned conns = c->max_conns ? c->max_conns : DEFAULT_MAX_CONNS;
+	struct sockaddr_in6 a;
+
+	if (c->reserve == 0 || atomic_load(&h->untrusted) + c->reserve <
+	    conns)
+		return MHD_YES;
+	if (addr_key(sa, len, &a) == 0 && addr_trusted(h, &a))
+		return MHD_YES;
+	return MHD_NO;
+}
+
+static void
+on_conn(void *cls, struct MHD_Connection *conn, void **ctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct httpd *h = cls;
+	struct httpd_conn *cc;
+
+	(void)conn;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		cc = xcalloc(1, sizeof(*cc));
+		atomic_init(&cc->trusted, 0);
+		atomic_fetch_add(&h->untrusted, 1);
+		*ctx = cc;
+	} else if ((cc = *ctx) != NULL) {
+		if (atomic_exchange(&cc->trusted, 1) == 0)
+			atomic_fetch_sub(&h->untrusted, 1);
+		free(cc);
+		*ctx = NULL;
+	}
+}
+
+void
+httpd_trust(struct httpd_req *req)
+{
+	struct httpd *h = req->h;
+	const union MHD_ConnectionInfo *ci;
+	struct sockaddr_in6 a;
+
+	if (req->cc == NULL || atomic_exchange(&req->cc->trusted, 1) != 0)
+		return;
+	atomic_fetch_sub(&h->untrusted, 1);
+	ci = MHD_get_connection_info(req->conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL ||
+	    addr_key(ci->client_addr, sizeof(struct sockaddr_in6), &a) == -1 ||
+	    addr_trusted(h, &a))
+		return;
+	pthread_mutex_lock(&h->trust_mu);
+	h->trusted[h->ntrusted++ % HTTPD_TRUSTED_ADDRS] = a;
+	pthread_mutex_unlock(&h->trust_mu);
+}
+
 /* ---- start and stop ---- */
 
 static int
@@ -793,28 +918,33 @@ start_daemon(struct httpd *h, unsigned flags, const struct sockaddr *sa)
 {
 	const struct httpd_config *c = &h->cfg;
 	unsigned conns = c->max_conns ? c->max_conns : DEFAULT_MAX_CONNS;
-	unsigned tmo = c->timeout_s ? c->timeout_s : DEFAULT_TIMEOUT_S;
+	unsigned tmo = c->untrusted_timeout_s ? c->untrusted_timeout_s :
+	    c->timeout_s ? c->timeout_s : DEFAULT_TIMEOUT_S;
 
 	flags |= MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_UPGRADE | MHD_USE_ITC;
 	if (h->cert.len > 0) {
 		flags |= MHD_USE_TLS;
-		return MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
+		return MHD_start_daemon(flags, 0, on_accept, h, on_access, h,
 		    MHD_OPTION_SOCK_ADDR, sa,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 		    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 		    MHD_OPTION_CONNECTION_LIMIT, conns,
 		    MHD_OPTION_CONNECTION_TIMEOUT, tmo,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->max_per_addr,
+		    MHD_OPTION_NOTIFY_CONNECTION, on_conn, h,
 		    MHD_OPTION_HTTPS_MEM_KEY, h->key.buf,
 		    MHD_OPTION_HTTPS_MEM_CERT, h->cert.buf,
 		    MHD_OPTION_END);
 	}
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
+	return MHD_start_daemon(flags, 0, on_accept, h, on_access, h,
 	    MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 	    MHD_OPTION_CONNECTION_LIMIT, conns,
 	    MHD_OPTION_CONNECTION_TIMEOUT, tmo,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->max_per_addr,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_conn, h,
 	    MHD_OPTION_END);
 }
 
@@ -827,6 +957,7 @@ httpd_free(struct httpd *h)
 	strbuf_release(&h->cert);
 	pthread_cond_destroy(&h->upg_cv);
 	pthread_mutex_destroy(&h->mu);
+	pthread_mutex_destroy(&h->trust_mu);
 	free(h);
 }
 
@@ -869,7 +1000,9 @@ httpd_start(const struct httpd_config *cfg, struct strbuf *err)
 	strbuf_init(&h->key, 0);
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->upg_cv, NULL);
+	pthread_mutex_init(&h->trust_mu, NULL);
 	atomic_init(&h->stopping, 0);
+	atomic_init(&h->untrusted, 0);
 	if (cfg->tls_cert != NULL &&
 	    (read_pem(cfg->tls_cert, &h->cert, err) == -1 ||
 	    read_pem(cfg->tls_key, &h->key, err) == -1))

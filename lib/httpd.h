@@ -77,9 +77,24 @@ struct httpd_config {
 	unsigned timeout_s;	/* idle connection timeout; 0: 300 */
 	void (*log)(const char *line, void *arg);
 	int quiet;		/* no access log at all */
+	/*
+	 * Against connection exhaustion (see httpd_trust).  max_per_addr:
+	 * connections open at once from one client address (0: no limit;
+	 * unix sockets are not counted).  untrusted_timeout_s: the idle
+	 * timeout of a connection until httpd_trust (0: timeout_s).
+	 * reserve: of max_conns, how many untrusted connections may never
+	 * take; a new connection from an address none of whose requests
+	 * was trusted is refused (closed unanswered) while max_conns -
+	 * reserve untrusted ones are open, one from an address that was
+	 * trusted (the last HTTPD_TRUSTED_ADDRS such) is not.
+	 */
+	unsigned max_per_addr;
+	unsigned untrusted_timeout_s;
+	unsigned reserve;
 };
 #define HTTPD_CONFIG_INIT { NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, \
-	NULL, 0 }
+	NULL, 0, 0, 0, 0 }
+#define HTTPD_TRUSTED_ADDRS	16
 
 struct httpd *httpd_start(const struct httpd_config *cfg, struct strbuf *err);
 int httpd_port(const struct httpd *h);	/* 0 without a listen address */
@@ -93,6 +108,13 @@ int httpd_port(const struct httpd *h);	/* 0 without a listen address */
  * without a listening socket.  0, or -1 with err.
  */
 int httpd_add_conn(struct httpd *h, int fd, struct strbuf *err);
+/*
+ * The request proved itself (it authenticated): its connection gets the
+ * idle timeout timeout_s from now on and no longer counts as untrusted,
+ * and its client address joins the trusted ones (see httpd_config).
+ * Call it from the handler, in any mode; more than once is harmless.
+ */
+void httpd_trust(struct httpd_req *req);
 /* 1 once httpd_stop has begun: blocking handlers should return soon. */
 int httpd_stopping(const struct httpd *h);
 void httpd_stop(struct httpd *h);

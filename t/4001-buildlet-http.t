@@ -191,6 +191,10 @@ test_expect_success OPENSSL 'TLS with a self-signed certificate' '
 	test_must_fail curl -sS "$surl/status" -o /dev/null 2>err &&
 	grep -i "certificate" err &&
 	grep "with TLS" tls.log &&
+	# plain HTTP to the TLS port: closed unanswered (BUGS)
+	printf "GET /status HTTP/1.1\nHost: x\n\n" |
+	"$TEST_DIRECTORY/helper/raw-http" -t 10 "$port" >raw.bin &&
+	test_must_be_empty raw.bin &&
 	stop_daemon tls
 '
 

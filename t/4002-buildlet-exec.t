@@ -152,6 +152,21 @@ test_expect_success 'bad requests get a plain 400 before anything runs' '
 	done
 '
 
+test_expect_success 'errors after the method check are chunked, Trailer declared' '
+	printf "POST /exec HTTP/1.1\nHost: x\nConnection: close\nContent-Type: application/x-www-form-urlencoded\nContent-Length: 8\n\ncmd=../x" |
+	"$TEST_DIRECTORY/helper/raw-http" -n -t 10 "$port" >raw.bin &&
+	perl -0777 -ne "/\\A(.*?\r\n)\r\n(.*)\z/s or die; print \$1" \
+	    raw.bin | grep -v "^Date: " | LC_ALL=C sort >head &&
+	perl -0777 -ne "/\r\n\r\n(.*)\z/s and print \$1" raw.bin >body &&
+	printf "%s\r\n" "Connection: close" "Content-Type: text/plain; charset=utf-8" \
+	    "HTTP/1.1 400 Bad Request" "Trailer: Process-State" \
+	    "Transfer-Encoding: chunked" "X-Content-Type-Options: nosniff" \
+	    >expect &&
+	test_cmp expect head &&
+	printf "19\r\nrequires '\''cmd'\'' parameter\n\r\n0\r\n\r\n" >expect &&
+	test_cmp expect body
+'
+
 test_expect_success 'size limits: 10 MiB of form, 65536 values, 1 MiB a value' '
 	perl -e "print q(mode=sys&cmd=/bin/true&cmdArg=), q(x) x (10 << 20)" \
 	    >huge &&

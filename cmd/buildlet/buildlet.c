@@ -475,6 +475,10 @@ main(int argc, char *argv[])
 	cfg.handler = serve;
 	cfg.body_mode = body_mode;
 	cfg.max_body = MAX_FORM;
+	cfg.max_conns = MAX_CONNS;
+	cfg.max_per_addr = MAX_CONNS_ADDR;
+	cfg.reserve = RESERVE_CONNS;
+	cfg.untrusted_timeout_s = UNAUTH_TIMEOUT_S;
 	/* blocked in every thread, read by this one; USR1 is /halt's */
 	if (sig_init(&err, SIGINT, SIGTERM, SIGUSR1, 0) < 0)
 		fatalx(RC_TEMP, "%s", err.buf);

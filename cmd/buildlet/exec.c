@@ -173,16 +173,6 @@ exec_prepare(struct httpd_req *req, struct exec_spec *spec, int *status,
 
 	memset(spec, 0, sizeof(*spec));
 	*status = 400;
-	if (strcmp(httpd_method(req), "POST") != 0) {
-		strbuf_addstr(msg, "requires POST method");
-		return -1;
-	}
-	if (strcmp(httpd_version(req), "HTTP/1.0") == 0 ||
-	    strcmp(httpd_version(req), "HTTP/0.9") == 0) {
-		/* the trailer needs HTTP/1.1 */
-		strbuf_addstr(msg, "HTTP/1.1 or higher required");
-		return -1;
-	}
 	cmd = (s = httpd_form(req, "cmd")) != NULL ? s : "";
 	dir = (s = httpd_form(req, "dir")) != NULL ? s : "";
 	mode = (s = httpd_form(req, "mode")) != NULL ? s : "";
@@ -724,6 +714,49 @@ exec_done(void *arg, int closed)
 	free(x);
 }
 
+/* An error sent as the original sent it once its trailer was declared. */
+struct err_body {
+	struct strbuf b;
+	size_t off;
+};
+
+static ssize_t
+err_read(void *arg, char *buf, size_t max)
+{
+	struct err_body *e = arg;
+	size_t n = e->b.len - e->off < max ? e->b.len - e->off : max;
+
+	memcpy(buf, e->b.buf + e->off, n);
+	e->off += n;
+	return (ssize_t)n;
+}
+
+static void
+err_done(void *arg, int closed)
+{
+	struct err_body *e = arg;
+
+	(void)closed;
+	strbuf_release(&e->b);
+	free(e);
+}
+
+/*
+ * Go's http.Error after the handler declared "Trailer: Process-State":
+ * net/http then sends the body chunked, with no trailer after it.
+ */
+static void
+exec_error(struct httpd_req *req, int status, const char *msg)
+{
+	struct err_body *e = xcalloc(1, sizeof(*e));
+
+	strbuf_init(&e->b, 0);
+	strbuf_addf(&e->b, "%s\n", msg);
+	httpd_add_header(req, "Trailer", "Process-State");
+	httpd_add_header(req, "X-Content-Type-Options", "nosniff");
+	httpd_reply_stream(req, status, NULL, err_read, err_done, e);
+}
+
 void
 handle_exec(struct httpd_req *req)
 {
@@ -731,20 +764,31 @@ handle_exec(struct httpd_req *req)
 	struct run *x;
 	int status, fd;
 
+	/* the original's checks before it declared its trailer */
+	if (strcmp(httpd_method(req), "POST") != 0) {
+		httpd_error(req, 400, "requires POST method");
+		return;
+	}
+	if (strcmp(httpd_version(req), "HTTP/1.0") == 0 ||
+	    strcmp(httpd_version(req), "HTTP/0.9") == 0) {
+		/* the trailer needs HTTP/1.1 */
+		httpd_error(req, 400, "HTTP/1.1 or higher required");
+		return;
+	}
 	x = xcalloc(1, sizeof(*x));
 	proc_init(&x->p);
 	x->out = -1;
 	strbuf_init(&x->pre, 0);
 	if (exec_prepare(req, &x->spec, &status, &msg) == -1) {
 		if (status != 0)
-			httpd_error(req, status, msg.buf);
+			exec_error(req, status, msg.buf);
 		goto fail;
 	}
 	if ((fd = workdir_open(req)) == -1)
 		goto fail;
 	if (exec_confine(&x->spec, fd, &msg) == -1) {
 		close(fd);
-		httpd_error(req, 400, msg.buf);
+		exec_error(req, 400, msg.buf);
 		goto fail;
 	}
 	close(fd);

@@ -27,6 +27,12 @@ struct strbuf;
 #define DEFAULT_MIN_FREE "512M"	/* -min-free */
 #define SPACE_EVERY	(8 << 20)	/* /write: bytes between min-free checks */
 
+/* Connection limits (SECURITY in buildlet(1)). */
+#define MAX_CONNS	1000	/* open at once */
+#define MAX_CONNS_ADDR	64	/* from one client address */
+#define RESERVE_CONNS	200	/* of MAX_CONNS, for addresses that logged in */
+#define UNAUTH_TIMEOUT_S 10	/* idle timeout until a request logs in */
+
 /* The configuration, set up by main() before the server starts. */
 struct buildlet {
 	char *workdir;		/* absolute, no trailing slash */

@@ -90,9 +90,13 @@ serve(struct httpd_req *req, void *arg)
 		handle_root(req);
 		return;
 	}
-	if (routes[i].auth && !authorized(req)) {
-		httpd_error(req, 403, "invalid password");
-		return;
+	if (routes[i].auth) {
+		if (!authorized(req)) {
+			httpd_error(req, 403, "invalid password");
+			return;
+		}
+		/* the long idle timeout, and room kept for it */
+		httpd_trust(req);
 	}
 	if (params_have_nul(req))
 		return;
