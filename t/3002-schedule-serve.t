@@ -3,26 +3,8 @@ test_description='schedule serve: the daemon, its pools, its pages'
 . ./test-lib.sh
 . "$TEST_DIRECTORY/helper/lib-gitmirror.sh"
 . "$TEST_DIRECTORY/helper/lib-buildlet.sh"
+. "$TEST_DIRECTORY/helper/lib-schedule.sh"
 
-# the env/local machines of this script, and nobody else's
-BUILDFARM_LOCAL=$TRASH_DIRECTORY/local
-export BUILDFARM_LOCAL
-ENV_LOCAL=$BUILDFARM_TOP/env/local
-
-# results [BUILDER]: "BUILDER REV OK" per result record
-results () {
-	cat "$BUILDFARM_DIR"/results/*.jsonl 2>/dev/null |
-	B=${1-} perl -MJSON::PP -ne '
-		my $r = decode_json($_);
-		next unless $r->{type} eq "result";
-		next if length $ENV{B} && $r->{builder} ne $ENV{B};
-		print "$r->{builder} $r->{rev} ",
-		    ($r->{ok} ? "ok" : "failed"), "\n";
-	' | sort
-}
-nresults () {
-	results "$@" | wc -l | tr -d " "
-}
 # field BUILDER REV KEY: KEY of the result record of BUILDER at REV
 field () {
 	cat "$BUILDFARM_DIR"/results/*.jsonl |
@@ -39,9 +21,6 @@ running () {
 		print "$r->{item} $r->{machine}\n" if $r->{type} eq "running"
 		    && $r->{builder} eq $ENV{B};
 	'
-}
-addr () {
-	cat "$BUILDFARM_DIR/state/schedule/addr"
 }
 machines () {
 	ls "$BUILDFARM_DIR/state/schedule/machines" | wc -l | tr -d " "

@@ -3,10 +3,7 @@ test_description='schedule serve: kill -9 at random moments loses and repeats no
 . ./test-lib.sh
 . "$TEST_DIRECTORY/helper/lib-gitmirror.sh"
 . "$TEST_DIRECTORY/helper/lib-buildlet.sh"
-
-BUILDFARM_LOCAL=$TRASH_DIRECTORY/local
-export BUILDFARM_LOCAL
-ENV_LOCAL=$BUILDFARM_TOP/env/local
+. "$TEST_DIRECTORY/helper/lib-schedule.sh"
 
 # pairs: "BUILDER REV" of every result record, sorted, repeats kept
 pairs () {

@@ -3,19 +3,8 @@ test_description='schedule: bad config, bad logs, bad create commands'
 . ./test-lib.sh
 . "$TEST_DIRECTORY/helper/lib-gitmirror.sh"
 . "$TEST_DIRECTORY/helper/lib-buildlet.sh"
+. "$TEST_DIRECTORY/helper/lib-schedule.sh"
 
-BUILDFARM_LOCAL=$TRASH_DIRECTORY/local
-export BUILDFARM_LOCAL
-ENV_LOCAL=$BUILDFARM_TOP/env/local
-
-# nresults [BUILDER]: the number of result records (of BUILDER)
-nresults () {
-	cat "$BUILDFARM_DIR"/results/*.jsonl 2>/dev/null |
-	grep "\"type\":\"result\"" | grep -c "\"builder\":\"${1-}" || true
-}
-addr () {
-	cat "$BUILDFARM_DIR/state/schedule/addr"
-}
 # a config in bad/ made of the good one through sed EXPR
 bad_config () {
 	rm -rf bad && mkdir bad &&
