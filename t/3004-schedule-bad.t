@@ -82,6 +82,7 @@ test_expect_success 'a create command that prints garbage: retried, shown' '
 	daemon_port serve >/dev/null &&
 	test_wait_until "test \$(nresults fast) = 1" &&
 	test_wait_until "test \$(wc -l <create-runs) -ge 2" &&
+	test_wait_until "grep \"retry in 2 s\" serve.log" &&
 	grep "create" serve.log >created &&
 	test_grep "config.*hosttype \"loc\" create: printed .this is not a URL. for loc-1" created &&
 	test_grep "retry in 1 s" created &&
