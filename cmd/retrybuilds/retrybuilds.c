@@ -184,21 +184,23 @@ parse(struct opts *o, int argc, char *argv[])
 	o->dir = farm_dir(dflag);
 }
 
-/* The default reason: how the failure was chosen. */
+/* The default reason: how the failure was chosen, on one line. */
 static void
 default_reason(const struct opts *o, struct strbuf *sb)
 {
+	const char *flag[] = { "builder", "hash", "branch", "loghash",
+	    "substr" };
+	const char *val[] = { o->builder, o->hash, o->branch, o->loghash,
+	    o->substr };
+	size_t i;
+
 	strbuf_addstr(sb, "retrybuilds");
-	if (o->builder != NULL)
-		strbuf_addf(sb, " -builder %s", o->builder);
-	if (o->hash != NULL)
-		strbuf_addf(sb, " -hash %s", o->hash);
-	if (o->branch != NULL)
-		strbuf_addf(sb, " -branch %s", o->branch);
-	if (o->loghash != NULL)
-		strbuf_addf(sb, " -loghash %s", o->loghash);
-	if (o->substr != NULL)
-		strbuf_addf(sb, " -substr %s", o->substr);
+	for (i = 0; i < ARRAY_SIZE(flag); i++) {
+		if (val[i] == NULL)
+			continue;
+		strbuf_addf(sb, " -%s ", flag[i]);
+		log_escape(sb, val[i], strlen(val[i]));
+	}
 }
 
 /* The failures the record-level flags select, in log order. */
