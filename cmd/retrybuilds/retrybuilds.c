@@ -224,38 +224,44 @@ select_records(const struct opts *o, struct fail **v, size_t n,
 	return k;
 }
 
+static int
+commit_cmp(const void *a, const void *b)
+{
+	const struct fail *x = *(struct fail *const *)a;
+	const struct fail *y = *(struct fail *const *)b;
+	int c;
+
+	if ((c = strcmp(x->rev, y->rev)) != 0)
+		return c;
+	return strcmp(x->repo, y->repo);
+}
+
 /*
  * -hash names one commit: exit 100 with the candidates when its prefix
  * matches several among the selected failures.
  */
 static void
-check_unique(const struct opts *o, struct fail **v, size_t n)
+check_unique(const struct opts *o, struct fail *const *v, size_t n)
 {
-	size_t i, j, distinct = 0;
+	struct fail **s;
+	size_t i, distinct = 0;
 
-	if (o->hash == NULL)
+	if (o->hash == NULL || n < 2)
 		return;
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < i; j++)
-			if (strcmp(v[j]->rev, v[i]->rev) == 0 &&
-			    strcmp(v[j]->repo, v[i]->repo) == 0)
-				break;
-		if (j == i)
-			distinct++;
+	s = xreallocarray(NULL, n, sizeof(*s));
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), commit_cmp);
+	for (i = 0; i < n; i++)
+		if (i == 0 || commit_cmp(&s[i - 1], &s[i]) != 0)
+			s[distinct++] = s[i];
+	if (distinct < 2) {
+		free(s);
+		return;
 	}
-	if (distinct < 2)
-		return;
 	log_warnx("ambiguous -hash '%s': %zu failed commits start with it",
 	    o->hash, distinct);
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < i; j++)
-			if (strcmp(v[j]->rev, v[i]->rev) == 0 &&
-			    strcmp(v[j]->repo, v[i]->repo) == 0)
-				break;
-		if (j == i)
-			log_warnx("candidate %s %s", esc(v[i]->repo),
-			    esc(v[i]->rev));
-	}
+	for (i = 0; i < distinct; i++)
+		log_warnx("candidate %s %s", esc(s[i]->repo), esc(s[i]->rev));
 	exit(RC_PERM);
 }
 
