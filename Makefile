@@ -52,11 +52,13 @@ TOOLS += cmd/buildlet/buildlet
 TOOLS += cmd/pollgerrit/pollgerrit
 TOOLS += cmd/gitmirror/gitmirror
 TOOLS += cmd/schedule/schedule
+TOOLS += cmd/retrybuilds/retrybuilds
 MAN1 = man/maintlog.1
 MAN1 += man/buildlet.1
 MAN1 += man/pollgerrit.1
 MAN1 += man/gitmirror.1
 MAN1 += man/schedule.1
+MAN1 += man/retrybuilds.1
 MAN5 = man/maintlog.5
 MAN5 += man/buildfarm.conf.5
 MAN5 += man/spool.5
@@ -154,6 +156,15 @@ $(SCHEDULE_OBJ): $(LIBHDR) cmd/schedule/extern.h
 cmd/schedule/schedule: $(SCHEDULE_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(SCHEDULE_OBJ) $(LIB) $(MHD_LIBS) \
 	    $(CURL_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(ARCHIVE_LIBS) \
+	    $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
+
+RETRYBUILDS_OBJ = cmd/retrybuilds/retrybuilds.o
+RETRYBUILDS_OBJ += cmd/retrybuilds/failed.o
+RETRYBUILDS_OBJ += cmd/retrybuilds/branch.o
+RETRYBUILDS_OBJ += cmd/retrybuilds/flaky.o
+$(RETRYBUILDS_OBJ): $(LIBHDR) cmd/retrybuilds/extern.h
+cmd/retrybuilds/retrybuilds: $(RETRYBUILDS_OBJ) $(LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $(RETRYBUILDS_OBJ) $(LIB) $(JANSSON_LIBS) \
 	    $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
 
 # Unit tests and test helpers.
