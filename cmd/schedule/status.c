@@ -37,7 +37,7 @@
 
 #define FOLLOW_MS	100
 
-static void
+void
 html_esc(struct strbuf *out, const char *s)
 {
 	for (; s != NULL && *s != '\0'; s++)
@@ -167,6 +167,8 @@ html(struct strbuf *out, const struct json *st)
 		strbuf_addstr(out, "</tr>\n");
 	}
 	strbuf_addstr(out, "</table>\n");
+
+	try_html(out, json_get(st, "try"));
 
 	head(out, "queue", qkeys);
 	a = json_get(st, "queue");
@@ -401,6 +403,8 @@ status_handle(struct httpd_req *req, void *arg)
 		serve_hash(req, p + 5);
 	else if (strncmp(p, "/log/", 5) == 0)
 		serve_item(req, p + 5);
+	else if (strncmp(p, "/try/", 5) == 0)
+		try_page(req, p + 5);
 	else
 		httpd_error(req, 404, "404 page not found");
 	strbuf_release(&sb);
