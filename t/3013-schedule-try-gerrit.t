@@ -86,6 +86,20 @@ test_expect_success 'the vote answered 403: the run goes to fail/' '
 	test "$(nposts 103 1 TryBot-Result)" = 1
 '
 
+test_expect_success 'a build that cannot run (infrastructure, 3 attempts) is not voted on' '
+	answer 200 &&
+	echo 0123456789abcdef0123456789abcdef01234567 >rev-104-1 &&
+	trybot go 104 1 &&
+	test_wait_until "test -e \"$BUILDFARM_DIR/spool/try/done/go-104-1\"" 120 &&
+	test_path_is_file "$BUILDFARM_DIR/spool/work/fail/go-104-1.gated" &&
+	posts 104 1 >got &&
+	cat >expect <<-EOF &&
+	-|TryBots beginning. Status page: $(addr)/try/104/1
+	-|1 of 1 TryBots could not run (infrastructure failures), so there is no vote:\\nCould not run on gated.\\n\\nStatus page: $(addr)/try/104/1\\n
+	EOF
+	test_cmp expect got
+'
+
 test_expect_success 'stop' '
 	stop_daemon serve &&
 	stop_daemon bl1 &&

@@ -637,20 +637,33 @@ requeue_run(const char *name)
 	strbuf_release(&err);
 }
 
-/* Builders whose build failed for good without a result (fail/). */
+/*
+ * The builds still waiting: one that failed for good without a result
+ * (fail/: its infrastructure) is broken; one that is nowhere (its put
+ * failed) is queued again.
+ */
 static void
-check_broken(struct run *r)
+check_builds(struct run *r)
 {
 	struct strbuf item = STRBUF_INIT;
 	size_t i;
+	int lost = 0;
 
 	for (i = 0; i < r->nb; i++) {
 		if (r->bv[i].st != TB_WAIT)
 			continue;
 		item_of(&item, r, r->bv[i].b);
-		if (spool_find(work, item.buf) == SPOOL_FAIL)
+		switch (spool_find(work, item.buf)) {
+		case SPOOL_FAIL:
 			r->bv[i].st = TB_BROKEN;
+			break;
+		case -1:
+			lost = 1;
+			break;
+		}
 	}
+	if (lost)
+		queue_builds(r);
 	strbuf_release(&item);
 }
 
@@ -683,7 +696,7 @@ step(struct run *r, int second)
 		return;
 	}
 	if (!r->decided && second)
-		check_broken(r);
+		check_builds(r);
 	for (i = 0; i < r->nb; i++)
 		if (r->bv[i].st == TB_WAIT)
 			all = 0;
