@@ -133,6 +133,15 @@ test_expect_success 'the same vote again queues and posts nothing more' '
 	test_line_count = 2 got
 '
 
+test_expect_success 'a try item of a repo the config lacks goes to fail/, posting nothing' '
+	echo 0123456789abcdef0123456789abcdef01234567 >rev-301-1 &&
+	trybot nope 301 1 &&
+	test_wait_until "test -e \"$BUILDFARM_DIR/spool/try/fail/go-301-1\"" &&
+	test_grep "try go-301-1: repo .nope. is not in the config" serve.log &&
+	test "$(nposts 301 1 .)" = 0 &&
+	test "$(try_state 301 1)" = "repo '"'"'nope'"'"' is not in the config"
+'
+
 test_expect_success 'stop' '
 	stop_daemon serve &&
 	stop_daemon bl1 &&

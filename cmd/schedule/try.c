@@ -354,6 +354,7 @@ post(struct run *r, enum post what)
 	    prog = STRBUF_INIT, vpath = STRBUF_INIT, msg = STRBUF_INIT;
 	struct proc *p;
 	char label[32];
+	ssize_t n;
 	int fd = -1;
 
 	path_of(&stamp, r, what == POST_BEGIN ? "begun" : "voted");
@@ -376,12 +377,12 @@ post(struct run *r, enum post what)
 		/* the decided vote: its first line, then the message */
 		path_of(&vpath, r, "vote");
 		if ((fd = open(vpath.buf, O_RDONLY | O_CLOEXEC)) == -1 ||
-		    read(fd, label, sizeof(label) - 1) <= 0) {
+		    (n = read(fd, label, sizeof(label) - 1)) <= 0) {
 			log_warn("try %s: read '%s'", esc(r->name),
 			    esc(vpath.buf));
 			goto fail;
 		}
-		label[sizeof(label) - 1] = '\0';
+		label[n] = '\0';
 		label[strcspn(label, "\n")] = '\0';
 		if (lseek(fd, (off_t)strlen(label) + 1, SEEK_SET) == -1) {
 			log_warn("try %s: seek '%s'", esc(r->name),
@@ -899,8 +900,11 @@ run_json(const struct run *r, long long now)
 	json_set_str(o, "item", r->name);
 	json_set_int(o, "change", r->wi.change);
 	json_set_int(o, "patchset", r->wi.patchset);
-	json_set_str(o, "repo", r->repo != NULL ? r->repo->name : r->wi.repo);
-	json_set_str(o, "rev", r->wi.rev);
+	if (r->repo != NULL || r->wi.repo != NULL)
+		json_set_str(o, "repo", r->repo != NULL ? r->repo->name :
+		    r->wi.repo);
+	if (r->wi.rev != NULL)
+		json_set_str(o, "rev", r->wi.rev);
 	if (r->wi.subject != NULL)
 		json_set_str(o, "subject", r->wi.subject);
 	if (r->owner != NULL)
