@@ -121,7 +121,11 @@ test_expect_success 'the status page lists the try runs; /try/C/P shows the buil
 	curl -sf "$(addr)/try/201/1" >tpage &&
 	test_grep "net-bad</td><td>failed" tpage &&
 	test_grep "net-ok</td><td>ok" tpage &&
-	test "$(curl -s -o /dev/null -w "%{http_code}" "$(addr)/try/999/1")" = 404
+	test "$(curl -s -o /dev/null -w "%{http_code}" "$(addr)/try/999/1")" = 404 &&
+	schedule status >st &&
+	test_grep "^201/1 *voted " st &&
+	schedule status -j >st.j &&
+	test_grep "\"type\":\"try\".*\"item\":\"go-201-1\"" st.j
 '
 
 test_expect_success 'the same vote again queues and posts nothing more' '

@@ -415,7 +415,7 @@ static void
 print_lines(const struct json *st)
 {
 	static const char *const secs[] = { "running", "queue", "results",
-	    "builders" };
+	    "builders", "try" };
 	struct strbuf sb = STRBUF_INIT;
 	struct json *a, *o, *ms;
 	size_t i, j;
@@ -539,6 +539,18 @@ print_text(const struct json *st)
 		    json_kind(json_get(o, "ok")) == JK_TRUE ? "ok" : "FAIL",
 		    esc(str(o, "buildlet")),
 		    (double)json_int(json_get(o, "elapsed_ms")) / 1000);
+	}
+	printf("\n%-14s %-32s %s\n", "TRY", "STATE", "ELAPSED");
+	a = json_get(st, "try");
+	for (i = 0; i < json_array_len(a); i++) {
+		char cps[48];	/* two 64-bit numbers and a slash fit */
+
+		o = json_array_at(a, i);
+		(void)snprintf(cps, sizeof(cps), "%lld/%lld",
+		    (long long)json_int(json_get(o, "change")),
+		    (long long)json_int(json_get(o, "patchset")));
+		printf("%-14s %-32s %llds\n", cps, esc(str(o, "state")),
+		    (long long)json_int(json_get(o, "elapsed_s")));
 	}
 }
 
