@@ -146,6 +146,19 @@ test_expect_success 'a try item of a repo the config lacks goes to fail/, postin
 	test "$(try_state 301 1)" = "repo '"'"'nope'"'"' is not in the config"
 '
 
+test_expect_success 'a try build asks [farm] source for the patch set with its ref' '
+	mkdir src &&
+	{
+		printf "[farm]\n\tsource = %s/\n" "$GURL" &&
+		cat "$BUILDFARM_DIR/config"
+	} >src/config &&
+	printf "{\"builder\":\"go-b\",\"change\":101,\"kind\":\"try\",\"patchset\":1,\"repo\":\"go\",\"rev\":\"%s\"}\n" \
+	    $(cat rev-101-1) >src/item &&
+	test_expect_code 111 schedule -d src build -b $URL2 src/item >out 2>err &&
+	test_grep "could not put the source" err &&
+	test_grep "^GET /go.tar.gz - rev=$(cat rev-101-1) ref=refs/changes/01/101/1\$" g/requests.log
+'
+
 test_expect_success 'stop' '
 	stop_daemon serve &&
 	stop_daemon bl1 &&
