@@ -135,7 +135,8 @@ cmd/buildlet/buildlet: $(BUILDLET_OBJ) $(LIB)
 	    -lpthread
 
 GITMIRROR_OBJ = cmd/gitmirror/gitmirror.o cmd/gitmirror/sync.o \
-	cmd/gitmirror/archive.o cmd/gitmirror/serve.o
+	cmd/gitmirror/archive.o cmd/gitmirror/serve.o \
+	cmd/gitmirror/fetchref.o
 $(GITMIRROR_OBJ): $(LIBHDR) cmd/gitmirror/extern.h
 cmd/gitmirror/gitmirror: $(GITMIRROR_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(GITMIRROR_OBJ) $(LIB) $(MHD_LIBS) \

@@ -196,6 +196,47 @@ gitx_refs_free(struct gitx_ref *refs, size_t n)
 	free(refs);
 }
 
+int
+gitx_refs_expire(struct gitx_repo *r, const char *prefix, long long before,
+    size_t *n, struct strbuf *err)
+{
+	struct gitx_ref *v;
+	git_reflog *log;
+	const git_reflog_entry *e;
+	size_t nv, i, pl = strlen(prefix);
+	int rc;
+
+	*n = 0;
+	if ((rc = gitx_refs(r, &v, &nv, err)) != RC_OK)
+		return rc;
+	for (i = 0; i < nv && rc == RC_OK; i++) {
+		if (strncmp(v[i].name, prefix, pl) != 0)
+			continue;
+		if (git_reflog_read(&log, r->repo, v[i].name) < 0) {
+			strbuf_addf(err, "reflog %s: %s", v[i].name, gmsg());
+			rc = RC_TEMP;
+			break;
+		}
+		/* entry 0 is the newest; none (a ref made by hand): old */
+		e = git_reflog_entry_byindex(log, 0);
+		if (e == NULL ||
+		    git_reflog_entry_committer(e)->when.time < before) {
+			if (git_reference_remove(r->repo, v[i].name) < 0) {
+				strbuf_addf(err, "delete %s: %s", v[i].name,
+				    gmsg());
+				rc = RC_TEMP;
+			} else {
+				/* libgit2 leaves a reflog of a loose ref */
+				git_reflog_delete(r->repo, v[i].name);
+				(*n)++;
+			}
+		}
+		git_reflog_free(log);
+	}
+	gitx_refs_free(v, nv);
+	return rc;
+}
+
 static char *
 next_tok(char **sp)
 {
@@ -279,6 +320,7 @@ struct xfer {
 	int auth_failed;	/* our credentials were refused or missing */
 	int hostkey_failed;	/* the server's SSH key is not known */
 	struct pushx *p;
+	const char *src, *dst;	/* gitx_fetch_ref's */
 };
 
 /*
@@ -376,42 +418,188 @@ child_err(int fd, const char *what)
 }
 
 static int
-do_fetch(git_repository *repo, struct xfer *x, int efd)
+namecmp(const void *a, const void *b)
 {
-	git_remote *remote = NULL;
-	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
-	git_buf def = GIT_BUF_INIT;
-	char *spec = "+refs/*:refs/*";
-	git_strarray specs = { &spec, 1 };
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Delete the local refs that the remote, whose refs are heads, lacks;
+ * never those under GITX_PRIVATE.  libgit2's prune (which has no
+ * negative refspecs) would take them all.
+ */
+static int
+prune(git_repository *repo, const git_remote_head **heads, size_t nheads,
+    int efd)
+{
+	struct gitx_repo r = { repo };
+	struct gitx_ref *refs = NULL;
+	struct strbuf err = STRBUF_INIT;
+	const char **names;
+	size_t nrefs = 0, i, pl = strlen(GITX_PRIVATE);
 	int rc = RC_OK;
 
-	fo.prune = GIT_FETCH_PRUNE;
-	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	fo.update_fetchhead = 0;
-	fo.callbacks.credentials = cred_cb;
-	fo.callbacks.certificate_check = cert_cb;
-	fo.callbacks.payload = x;
-	if (git_remote_create_anonymous(&remote, repo, x->rm->url) < 0) {
+	if (gitx_refs(&r, &refs, &nrefs, &err) != RC_OK) {
+		if (write_all(efd, err.buf, err.len) < 0)
+			_exit(RC_TEMP);
+		strbuf_release(&err);
+		return RC_TEMP;
+	}
+	names = xcalloc(nheads + 1, sizeof(*names));
+	for (i = 0; i < nheads; i++)
+		names[i] = heads[i]->name;
+	qsort(names, nheads, sizeof(*names), namecmp);
+	for (i = 0; i < nrefs && rc == RC_OK; i++) {
+		if (strncmp(refs[i].name, GITX_PRIVATE, pl) == 0 ||
+		    bsearch(&refs[i].name, names, nheads, sizeof(*names),
+		    namecmp) != NULL)
+			continue;
+		if (git_reference_remove(repo, refs[i].name) < 0) {
+			child_err(efd, "prune");
+			rc = RC_TEMP;
+		}
+	}
+	free(names);
+	gitx_refs_free(refs, nrefs);
+	return rc;
+}
+
+/* a failed transfer's RC_*: permanent when it was our credentials */
+static int
+xfer_rc(const struct xfer *x)
+{
+	return x->auth_failed || x->hostkey_failed ? RC_PERM : RC_TEMP;
+}
+
+/*
+ * Connect to fetch, *heads then being upstream's refs; fo filled in
+ * for the download.  The caller frees *remote, even on failure.
+ */
+static int
+fetch_connect(git_repository *repo, struct xfer *x, git_fetch_options *fo,
+    git_remote **remote, const git_remote_head ***heads, size_t *nheads,
+    int efd)
+{
+	fo->prune = GIT_FETCH_NO_PRUNE;
+	fo->download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	fo->update_fetchhead = 0;
+	fo->callbacks.credentials = cred_cb;
+	fo->callbacks.certificate_check = cert_cb;
+	fo->callbacks.payload = x;
+	*remote = NULL;
+	if (git_remote_create_anonymous(remote, repo, x->rm->url) < 0) {
 		child_err(efd, "fetch");
 		return RC_PERM;
 	}
 	x->tries = 0;
-	if (git_remote_fetch(remote, &specs, &fo, NULL) < 0) {
+	if (git_remote_connect(*remote, GIT_DIRECTION_FETCH, &fo->callbacks,
+	    NULL, NULL) < 0 || git_remote_ls(heads, nheads, *remote) < 0) {
 		child_err(efd, "fetch");
-		rc = x->auth_failed || x->hostkey_failed ? RC_PERM :
-		    RC_TEMP;
+		return xfer_rc(x);
+	}
+	return RC_OK;
+}
+
+/* the refspecs' refs, downloaded and updated over the connection */
+static int
+fetch_specs(git_remote *remote, struct xfer *x, git_fetch_options *fo,
+    git_strarray *specs, int efd)
+{
+	if (git_remote_download(remote, specs, fo) < 0 ||
+	    git_remote_update_tips(remote, &fo->callbacks, 0,
+	    GIT_REMOTE_DOWNLOAD_TAGS_NONE, NULL) < 0) {
+		child_err(efd, "fetch");
+		return xfer_rc(x);
+	}
+	return RC_OK;
+}
+
+/*
+ * What git_remote_fetch does, over one connection, with our prune; and
+ * HEAD pointed at upstream's default branch.
+ */
+static int
+do_fetch(git_repository *repo, struct xfer *x, int efd)
+{
+	git_remote *remote = NULL;
+	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
+	const git_remote_head **heads;
+	git_buf def = GIT_BUF_INIT;
+	char *spec = "+refs/*:refs/*";
+	git_strarray specs = { &spec, 1 };
+	size_t nheads;
+	int rc;
+
+	if ((rc = fetch_connect(repo, x, &fo, &remote, &heads, &nheads,
+	    efd)) != RC_OK ||
+	    (rc = fetch_specs(remote, x, &fo, &specs, efd)) != RC_OK)
+		goto out;
+	if (git_remote_ls(&heads, &nheads, remote) < 0) {
+		child_err(efd, "fetch");
+		rc = RC_TEMP;
 		goto out;
 	}
+	rc = prune(repo, heads, nheads, efd);
 	/* best effort: HEAD as upstream has it */
-	x->tries = 0;
-	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &fo.callbacks,
-	    NULL, NULL) == 0) {
-		if (git_remote_default_branch(&def, remote) == 0)
-			git_repository_set_head(repo, def.ptr);
-		git_buf_dispose(&def);
+	if (git_remote_default_branch(&def, remote) == 0)
+		git_repository_set_head(repo, def.ptr);
+	git_buf_dispose(&def);
+out:
+	if (remote != NULL)
 		git_remote_disconnect(remote);
+	git_remote_free(remote);
+	return rc;
+}
+
+/*
+ * One ref: connect, find it among upstream's (RC_NO when it is not
+ * there), download and update it alone, and append the time to its
+ * reflog, which a bare repository does not keep by itself.
+ */
+static int
+do_fetch_ref(git_repository *repo, struct xfer *x, int efd)
+{
+	git_remote *remote = NULL;
+	git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
+	const git_remote_head **heads;
+	git_reflog *log = NULL;
+	git_signature *sig = NULL;
+	git_oid oid;
+	struct strbuf spec = STRBUF_INIT;
+	git_strarray specs = { &spec.buf, 1 };
+	size_t n, i;
+	int rc;
+
+	if ((rc = fetch_connect(repo, x, &fo, &remote, &heads, &n, efd)) !=
+	    RC_OK)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (strcmp(heads[i]->name, x->src) == 0)
+			break;
+	if (i == n) {
+		strbuf_addf(&spec, "no ref %s upstream", x->src);
+		if (write_all(efd, spec.buf, spec.len) < 0)
+			_exit(RC_TEMP);
+		rc = RC_NO;
+		goto out;
+	}
+	strbuf_addf(&spec, "+%s:%s", x->src, x->dst);
+	if ((rc = fetch_specs(remote, x, &fo, &specs, efd)) != RC_OK)
+		goto out;
+	if (git_reference_name_to_id(&oid, repo, x->dst) < 0 ||
+	    git_reflog_read(&log, repo, x->dst) < 0 ||
+	    git_signature_now(&sig, "gitmirror", "gitmirror@localhost") < 0 ||
+	    git_reflog_append(log, &oid, sig, "fetch") < 0 ||
+	    git_reflog_write(log) < 0) {
+		child_err(efd, "reflog");
+		rc = RC_TEMP;
 	}
 out:
+	git_signature_free(sig);
+	git_reflog_free(log);
+	strbuf_release(&spec);
+	if (remote != NULL)
+		git_remote_disconnect(remote);
 	git_remote_free(remote);
 	return rc;
 }
@@ -564,7 +752,9 @@ xfer_child(void *arg)
 		child_err(1, "open");
 		return RC_TEMP;
 	}
-	if (c->p == NULL) {
+	if (c->x->src != NULL) {
+		rc = do_fetch_ref(repo, c->x, 1);
+	} else if (c->p == NULL) {
 		rc = do_fetch(repo, c->x, 1);
 	} else {
 		c->p->efd = 1;
@@ -578,16 +768,16 @@ xfer_child(void *arg)
 }
 
 /*
- * Fetch (p NULL) or push in a child that is killed (SIGKILL) at the
- * deadline, and with us if we are killed.
+ * Fetch (x->p NULL), fetch one ref (x->src set) or push in a child that
+ * is killed (SIGKILL) at the deadline, and with us if we are killed.
  */
 static int
-run_child(const char *path, const struct gitx_remote *rm, struct pushx *p,
-    struct strbuf *err)
+run_child(const char *path, struct xfer *x, struct strbuf *err)
 {
 	struct strbuf out = STRBUF_INIT;
-	struct xfer x = { rm, 0, 0, 0, p };
-	struct xchild c = { path, &x, p };
+	const struct gitx_remote *rm = x->rm;
+	struct pushx *p = x->p;
+	struct xchild c = { path, x, p };
 	struct proc cp = PROC_INIT;
 	struct pollfd pfd;
 	char buf[4096];
@@ -646,6 +836,8 @@ run_child(const char *path, const struct gitx_remote *rm, struct pushx *p,
 		rc = RC_OK;
 	else if (WIFEXITED(st) && WEXITSTATUS(st) == RC_PERM)
 		rc = RC_PERM;
+	else if (WIFEXITED(st) && WEXITSTATUS(st) == RC_NO)
+		rc = RC_NO;
 	else
 		rc = RC_TEMP;
 	if (rc != RC_OK) {
@@ -662,8 +854,36 @@ int
 gitx_fetch(const char *path, const struct gitx_remote *rm,
     struct strbuf *err)
 {
+	struct xfer x = { rm, 0, 0, 0, NULL, NULL, NULL };
+
 	pthread_once(&once, init);
-	return run_child(path, rm, NULL, err);
+	return run_child(path, &x, err);
+}
+
+int
+gitx_fetch_ref(const char *path, const struct gitx_remote *rm,
+    const char *src, const char *dst, char oid[GITX_HEXSZ + 1],
+    struct strbuf *err)
+{
+	struct xfer x = { rm, 0, 0, 0, NULL, src, dst };
+	git_repository *repo;
+	git_oid id;
+	int rc;
+
+	pthread_once(&once, init);
+	if ((rc = run_child(path, &x, err)) != RC_OK)
+		return rc;
+	if (git_repository_open_bare(&repo, path) < 0) {
+		strbuf_addf(err, "open '%s': %s", path, gmsg());
+		return RC_TEMP;
+	}
+	if (git_reference_name_to_id(&id, repo, dst) < 0) {
+		strbuf_addf(err, "%s: %s", dst, gmsg());
+		rc = RC_TEMP;
+	} else
+		git_oid_tostr(oid, GITX_HEXSZ + 1, &id);
+	git_repository_free(repo);
+	return rc;
 }
 
 int
@@ -672,10 +892,11 @@ gitx_push(const char *path, const struct gitx_remote *rm,
     size_t *npushed, struct strbuf *err)
 {
 	struct pushx p = { want, mirror, batch ? batch : 1, 0, 0, -1 };
+	struct xfer x = { rm, 0, 0, 0, &p, NULL, NULL };
 	int rc;
 
 	pthread_once(&once, init);
-	rc = run_child(path, rm, &p, err);
+	rc = run_child(path, &x, err);
 	*npushed = p.npushed;
 	return rc;
 }
@@ -840,6 +1061,24 @@ gitx_resolve(struct gitx_repo *r, const char *rev,
 	*ctime = (long long)git_commit_time(co);
 	git_object_free(peeled);
 	return RC_OK;
+}
+
+int
+gitx_reaches(struct gitx_repo *r, const char *tip, const char *commit,
+    struct strbuf *err)
+{
+	git_oid t, c;
+	int e;
+
+	if (parse_oid(&t, tip, err) < 0 || parse_oid(&c, commit, err) < 0)
+		return RC_PERM;
+	if (git_oid_equal(&t, &c))
+		return RC_OK;
+	if ((e = git_graph_descendant_of(r->repo, &t, &c)) < 0) {
+		strbuf_addf(err, "history of %s: %s", tip, gmsg());
+		return RC_TEMP;
+	}
+	return e == 1 ? RC_OK : RC_NO;
 }
 
 /* Trees. */

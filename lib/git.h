@@ -49,6 +49,14 @@ struct gitx_ref {
 int gitx_refs(struct gitx_repo *r, struct gitx_ref **refs, size_t *n,
     struct strbuf *err);
 void gitx_refs_free(struct gitx_ref *refs, size_t n);
+/*
+ * Delete the refs whose names start with prefix and whose reflog's
+ * newest entry is older than before (seconds since the epoch), or
+ * which have no reflog (gitx_fetch_ref writes one).  *n gets the
+ * number deleted.
+ */
+int gitx_refs_expire(struct gitx_repo *r, const char *prefix,
+    long long before, size_t *n, struct strbuf *err);
 
 /*
  * Talking to a remote.  Both calls run the transfer in a child process
@@ -76,10 +84,24 @@ struct gitx_remote {
 };
 
 /*
+ * Refs under GITX_PRIVATE are the local repository's own: gitx_fetch
+ * neither fetches nor prunes them, whatever the remote has.
+ */
+#define GITX_PRIVATE	"refs/buildfarm/"
+
+/*
  * Fetch every ref (refs/star to refs/star, forced) with prune, and point
  * HEAD at the remote's default branch.
  */
 int gitx_fetch(const char *path, const struct gitx_remote *rm,
+    struct strbuf *err);
+/*
+ * Fetch the one ref src of rm into the local ref dst (forced, nothing
+ * pruned) and append the time to dst's reflog; oid gets dst's new
+ * target.  RC_NO when rm has no ref src.
+ */
+int gitx_fetch_ref(const char *path, const struct gitx_remote *rm,
+    const char *src, const char *dst, char oid[GITX_HEXSZ + 1],
     struct strbuf *err);
 /*
  * Push to rm: every local ref for which want(name) is 1 and that the
@@ -128,6 +150,13 @@ void gitx_commit_release(struct gitx_commit *c);
 int gitx_resolve(struct gitx_repo *r, const char *rev,
     char commit[GITX_HEXSZ + 1], char tree[GITX_HEXSZ + 1],
     long long *ctime, struct strbuf *err);
+
+/*
+ * RC_OK when commit (an id) is tip (an id) or one of its ancestors,
+ * RC_NO when it is not.
+ */
+int gitx_reaches(struct gitx_repo *r, const char *tip, const char *commit,
+    struct strbuf *err);
 
 /*
  * Walk a tree depth first in Git's tree order, calling fn for every

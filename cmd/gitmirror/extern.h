@@ -4,6 +4,7 @@
  * gitmirror.c  main, options, loading the configuration
  * sync.c       fetch, record in the corpus, push; per-repo state
  * archive.c    byte-stable tar.gz of a tree
+ * fetchref.c   one change ref fetched on demand, and expired
  * serve.c      the HTTP server, status and fsck
  */
 #ifndef GITMIRROR_EXTERN_H
@@ -13,9 +14,9 @@
 #include <stdint.h>
 
 #include "farmconf.h"		/* struct repo_conf: [repo "NAME"] */
+#include "git.h"		/* GITX_HEXSZ */
 
 struct strbuf;
-struct gitx_repo;
 
 #define PUSH_BATCH	200
 #define DEF_LISTEN	"127.0.0.1:8585"
@@ -27,6 +28,8 @@ struct gitx_repo;
  * this would hold many connections open to one upstream host.
  */
 #define DEF_JOBS	8
+/* a change ref fetched on demand is deleted when not fetched for this */
+#define CHANGES_KEEP_S	(7 * 86400)
 
 struct ctx {
 	const char *dir;	/* the farm's state directory */
@@ -88,6 +91,20 @@ int archive_write(struct gitx_repo *g, const char *rev, const char *prefix,
 int archive_write_tree(struct gitx_repo *g, const char *tree,
     long long mtime, const char *prefix, int fd, int threads,
     struct strbuf *err);
+
+/* fetchref.c */
+/* 1 when ref is "refs/changes/NN/CHANGE/PATCHSET", NN = CHANGE mod 100 */
+int changeref_ok(const char *ref);
+/* the name under which the mirror keeps the change ref ref */
+void changeref_local(struct strbuf *out, const char *ref);
+/*
+ * Fetch the change ref ref of r's upstream into the mirror (made if
+ * need be); oid gets its commit.  RC_NO when upstream has no such ref.
+ */
+int fetch_ref(struct repo_conf *r, const char *ref,
+    char oid[GITX_HEXSZ + 1], struct strbuf *err);
+/* Delete r's change refs not fetched for CHANGES_KEEP_S; logs. */
+void changes_expire(struct repo_conf *r, struct gitx_repo *g);
 
 /* serve.c */
 /* fetchmax: fetches an unknown revision may cause per repo a minute */

@@ -26,6 +26,9 @@
  *   state/gitmirror/NAME.json    recorded ref tips, the corpus seq, the
  *                                printed-up-to seq, status
  *   state/gitmirror/NAME.lock    flock(2)ed while syncing NAME
+ *   mirror/NAME.git: refs/buildfarm/changes/
+ *                                change refs fetched on demand
+ *                                (fetchref.c), the mirror's own
  *   cache/gitmirror/             tarballs served, by tree and time
  */
 #include "compat.h"
@@ -62,6 +65,7 @@ usage_to(FILE *fp, int rc)
 	fprintf(fp,
 "usage: gitmirror [-hv] [-d dir] sync [-nq] [-j jobs] [repo ...]\n"
 "       gitmirror [-hv] [-d dir] archive [-p prefix] repo rev\n"
+"       gitmirror [-hv] [-d dir] fetch-ref repo ref\n"
 "       gitmirror [-hv] [-d dir] serve [-f fetches] [-l addr] [-s cachesize]\n"
 "       gitmirror [-hv] [-d dir] status [-j] [repo ...]\n"
 "       gitmirror [-hv] [-d dir] fsck [repo ...]\n");
@@ -289,6 +293,32 @@ cmd_fsck(int argc, char **argv)
 	return fsck_run(argc - 1, argv + 1);
 }
 
+static int
+cmd_fetch_ref(int argc, char **argv)
+{
+	struct strbuf err = STRBUF_INIT;
+	char oid[GITX_HEXSZ + 1];
+	struct repo_conf *r;
+	int rc;
+
+	if (argc != 3)
+		usage();
+	if (!changeref_ok(argv[2]))
+		fatalx(RC_PERM, "bad ref '%s': want refs/changes/NN/CHANGE/"
+		    "PATCHSET", esc(argv[2]));
+	load_config();
+	if ((r = repo_find(argv[1])) == NULL)
+		fatalx(RC_PERM, "no [repo \"%s\"] in the config", esc(argv[1]));
+	rc = fetch_ref(r, argv[2], oid, &err);
+	if (rc == RC_NO)
+		fatalx(RC_PERM, "%s: %s", r->name, esc(err.buf));
+	if (rc != RC_OK)
+		fatalx(rc, "%s: fetch %s: %s", r->name, argv[2], esc(err.buf));
+	printf("%s\n", oid);
+	strbuf_release(&err);
+	return RC_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -298,6 +328,7 @@ main(int argc, char **argv)
 		{ "serve", cmd_serve },
 		{ "status", cmd_status },
 		{ "fsck", cmd_fsck },
+		{ "fetch-ref", cmd_fetch_ref },
 	};
 	struct strbuf err = STRBUF_INIT;
 	int ch, rc;

@@ -10,13 +10,17 @@
  * files go until the cache is within its size; a file being sent stays
  * readable to its client after it is removed.
  *
- * A revision the mirror lacks makes the server run "sync -q REPO", at
- * most one per repo at a time: a request that finds one running waits
- * for it and looks again, so parallel requests for a new commit all get
- * it.  Fetches that start are limited per repo to fetch_max a minute
- * (a window of the last fetch_max start times): past that, 503 with a
- * Retry-After, so that asking for random ids cannot make the farm fetch
- * without end.
+ * A revision the mirror lacks makes the server run "sync -q REPO", or,
+ * for a request naming a change ref (ref=refs/changes/NN/CHANGE/PS, a
+ * try build's), "fetch-ref REPO REF" (fetchref.c): one child at a time
+ * per repo and ref, so a request that finds one running waits for it,
+ * takes its outcome and looks again, and parallel requests for a new
+ * commit all get it from one fetch.  The children are programs, not
+ * forks: a fork of this threaded process could inherit a libgit2 lock
+ * held by another request.  Fetches that start are limited per repo to
+ * fetch_max a minute (a window of the last fetch_max start times):
+ * past that, 503 with a Retry-After, so that asking for random ids
+ * cannot make the farm fetch without end.
  *
  * The config is read again on SIGHUP and when the file changed and then
  * stayed the same for a check (checked each second: an editor writing
@@ -55,17 +59,25 @@
 #define STALE_TMP_S	3600	/* an unfinished tarball this old: dead */
 #define FETCH_WINDOW_MS	60000	/* fetch_max fetches per repo in this */
 #define CONF_CHECK_MS	1000	/* how often the config's stat is checked */
+#define FETCH_RETRY_S	10	/* Retry-After when upstream failed a fetch */
 
 static pthread_mutex_t make_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t conf_lock = PTHREAD_RWLOCK_INITIALIZER;
 static uint64_t cache_max;
 static char self_exe[4096];
 
+/* a fetch child running: on its starter's stack, under fetch_mu */
+struct inflight {
+	const char *ref;	/* fetch-ref's, NULL for a sync */
+	int done, rc;		/* finished, with this RC_* */
+	int waiters;		/* requests waiting for it */
+	struct inflight *link;
+};
+
 /* a repo's on-demand fetches, under fetch_mu; never freed */
 struct fetcher {
 	char *name;
-	int busy;		/* a sync child runs */
-	unsigned long done;	/* fetches finished */
+	struct inflight *busy;
 	long long *starts;	/* ring of the last fetch_max start times */
 	size_t next;
 	struct fetcher *link;
@@ -243,22 +255,42 @@ fsck_run(int argc, char **argv)
 }
 
 /*
- * "gitmirror -d DIR sync -q REPO" in a child, for a revision we lack:
- * -q leaves the new commits' lines to the next sync that prints.
+ * "gitmirror -d DIR sync -q REPO" in a child, for a revision we lack
+ * (-q leaves the new commits' lines to the next sync that prints), or
+ * "gitmirror -d DIR fetch-ref REPO REF"; its exit code.
  */
-static void
-sync_child(const char *name)
+static int
+fetch_child(const char *name, const char *ref)
 {
 	struct strbuf err = STRBUF_INIT;
 	struct proc p = PROC_INIT;
+	int rc;
 
-	strvec_pushv(&p.args, (const char *const[]){ self_exe, "-d", cx.dir,
-	    "sync", "-q", name, NULL });
+	if (ref == NULL)
+		strvec_pushv(&p.args, (const char *const[]){ self_exe, "-d",
+		    cx.dir, "sync", "-q", name, NULL });
+	else
+		strvec_pushv(&p.args, (const char *const[]){ self_exe, "-d",
+		    cx.dir, "fetch-ref", name, ref, NULL });
 	p.io[1].how = PROC_DEVNULL;
 	if (proc_start(&p, &err) == -1)
-		log_warnx("sync %s: %s", esc(name), err.buf);
-	proc_finish(&p);
+		log_warnx("%s %s: %s", ref != NULL ? "fetch-ref" : "sync",
+		    esc(name), err.buf);
+	rc = proc_finish(&p);
 	strbuf_release(&err);
+	return rc;
+}
+
+static struct inflight *
+inflight_find(const struct fetcher *f, const char *ref)
+{
+	struct inflight *i;
+
+	for (i = f->busy; i != NULL; i = i->link)
+		if (ref == NULL ? i->ref == NULL :
+		    i->ref != NULL && strcmp(i->ref, ref) == 0)
+			return i;
+	return NULL;
 }
 
 static struct fetcher *
@@ -278,25 +310,33 @@ fetcher_get(const char *name)
 }
 
 /*
- * Fetch repo name for a revision it lacks, or wait for the fetch under
- * way: 0 when one finished (the caller looks again); -1 when the limit
- * allows none now, *retry_s then saying in how many seconds one may.
+ * Fetch repo name (a sync, or the one change ref ref) for a revision it
+ * lacks, or wait for the same fetch under way: the fetch's exit code
+ * (the caller looks again); -1 when the limit allows none now,
+ * *retry_s then saying in how many seconds one may.
  */
 static int
-fetch_upstream(const char *name, long long *retry_s)
+fetch_upstream(const char *name, const char *ref, long long *retry_s)
 {
+	struct inflight me = { ref, 0, 0, 0, NULL }, *i;
 	struct fetcher *f;
-	unsigned long done;
 	long long now, oldest;
+	int rc;
 
 	pthread_mutex_lock(&fetch_mu);
 	f = fetcher_get(name);
-	if (f->busy) {
-		done = f->done;
-		while (f->done == done)
+	if ((i = inflight_find(f, ref)) != NULL) {
+		if (ref != NULL)
+			log_info("%s: waiting for the fetch of %s", name, ref);
+		i->waiters++;
+		while (!i->done)
 			pthread_cond_wait(&fetch_cv, &fetch_mu);
+		rc = i->rc;
+		/* the last one out lets the starter unlink i */
+		if (--i->waiters == 0)
+			pthread_cond_broadcast(&fetch_cv);
 		pthread_mutex_unlock(&fetch_mu);
-		return 0;
+		return rc;
 	}
 	now = mono_ms();
 	oldest = f->starts[f->next];
@@ -309,17 +349,29 @@ fetch_upstream(const char *name, long long *retry_s)
 	}
 	f->starts[f->next] = now;
 	f->next = (f->next + 1) % (size_t)fetch_max;
-	f->busy = 1;
+	me.link = f->busy;
+	f->busy = &me;
 	pthread_mutex_unlock(&fetch_mu);
 
-	sync_child(name);
+	if (ref != NULL)
+		log_info("%s: fetching %s", name, ref);
+	rc = fetch_child(name, ref);
 
 	pthread_mutex_lock(&fetch_mu);
-	f->busy = 0;
-	f->done++;
+	me.done = 1;
+	me.rc = rc;
 	pthread_cond_broadcast(&fetch_cv);
+	while (me.waiters > 0)
+		pthread_cond_wait(&fetch_cv, &fetch_mu);
+	for (i = f->busy; i != &me; i = i->link)
+		if (i->link == &me)
+			break;
+	if (i == &me)
+		f->busy = me.link;
+	else
+		i->link = me.link;
 	pthread_mutex_unlock(&fetch_mu);
-	return 0;
+	return rc;
 }
 
 struct centry {
@@ -501,17 +553,39 @@ resolve(const char *path, const char *rev, struct gitx_repo **gp,
 	return rc;
 }
 
+/*
+ * After fetch-ref: RC_OK when commit is what the mirror's copy of the
+ * change ref ref points to or an ancestor, so that a ref names the
+ * commits it can give and no other.
+ */
+static int
+in_ref(struct gitx_repo *g, const char *ref, const char *commit,
+    struct strbuf *err)
+{
+	struct strbuf local = STRBUF_INIT;
+	char tip[GITX_HEXSZ + 1], tree[GITX_HEXSZ + 1];
+	long long t;
+	int rc;
+
+	changeref_local(&local, ref);
+	if ((rc = gitx_resolve(g, local.buf, tip, tree, &t, err)) == RC_OK)
+		rc = gitx_reaches(g, tip, commit, err);
+	strbuf_release(&local);
+	return rc;
+}
+
 static void
 tarball(struct httpd_req *req, const char *name)
 {
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
 	char commit[GITX_HEXSZ + 1], tree[GITX_HEXSZ + 1], buf[32];
 	const char *rev = httpd_query(req, "rev");
+	const char *ref = httpd_query(req, "ref");
 	struct gitx_repo *g = NULL;
 	struct repo_conf *r;
 	struct stat st;
 	long long t, retry = 0;
-	int rc, fd;
+	int rc, frc = RC_OK, fd;
 
 	pthread_rwlock_rdlock(&conf_lock);
 	if ((r = repo_find(name)) != NULL)
@@ -526,21 +600,36 @@ tarball(struct httpd_req *req, const char *name)
 		httpd_error(req, 400, "missing rev");
 		goto out;
 	}
+	if (ref != NULL && !changeref_ok(ref)) {
+		httpd_error(req, 400, "bad ref: want refs/changes/NN/CHANGE/"
+		    "PATCHSET");
+		goto out;
+	}
 	rc = resolve(path.buf, rev, &g, commit, tree, &t, &err);
 	if (rc != RC_OK) {
 		/*
 		 * as the original: fetch, then try again; also when the limit
 		 * allows no fetch, for one may have just finished
 		 */
-		if (fetch_upstream(name, &retry) == 0)
+		if ((frc = fetch_upstream(name, ref, &retry)) != -1)
 			retry = 0;
 		rc = resolve(path.buf, rev, &g, commit, tree, &t, &err);
+		if (rc == RC_OK && ref != NULL && frc == RC_OK)
+			rc = in_ref(g, ref, commit, &err);
 	}
 	if (rc != RC_OK && retry > 0) {
 		snprintf(buf, sizeof(buf), "%lld", retry);
 		httpd_add_header(req, "Retry-After", buf);
 		httpd_error(req, 503, "unknown revision, and too many fetches "
 		    "of this repository: try again later");
+		goto out;
+	}
+	/* 100: no such ref upstream, or refused; anything else may pass */
+	if (rc != RC_OK && ref != NULL && frc != RC_OK && frc != RC_PERM) {
+		snprintf(buf, sizeof(buf), "%d", FETCH_RETRY_S);
+		httpd_add_header(req, "Retry-After", buf);
+		httpd_error(req, 503, "unknown revision, and its ref could "
+		    "not be fetched: try again later");
 		goto out;
 	}
 	if (rc == RC_NO || rc == RC_PERM) {

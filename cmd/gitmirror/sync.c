@@ -77,7 +77,7 @@ int
 push_wanted(const char *name)
 {
 	static const char *const never[] = { "refs/changes/", "refs/users/",
-	    "refs/cache-auto", "refs/pull/" };
+	    "refs/cache-auto", "refs/pull/", GITX_PRIVATE };
 	const char *s = NULL;
 	size_t i;
 
@@ -557,6 +557,21 @@ new_commits(struct repo_conf *r, struct gitx_repo *g, struct state *s,
 	return rc;
 }
 
+/* Drop the mirror's own refs (fetchref.c): the corpus never sees them. */
+static void
+drop_private(struct gitx_ref *m, size_t *nm)
+{
+	size_t i, n = 0, pl = strlen(GITX_PRIVATE);
+
+	for (i = 0; i < *nm; i++) {
+		if (strncmp(m[i].name, GITX_PRIVATE, pl) == 0)
+			free(m[i].name);
+		else
+			m[n++] = m[i];
+	}
+	*nm = n;
+}
+
 /*
  * Record what moved in the mirror since the state; *moved is set when
  * something was.  The state's tips and seq follow the append.
@@ -575,6 +590,7 @@ record(struct repo_conf *r, struct gitx_repo *g, struct state *s, int *moved,
 	if ((rc = replay(r->name, s, err)) != RC_OK ||
 	    (rc = gitx_refs(g, &m, &nm, err)) != RC_OK)
 		goto out;
+	drop_private(m, &nm);
 	if ((rc = new_commits(r, g, s, m, nm, &b, err)) != RC_OK)
 		goto out;
 	/* the ref moves, after the commits (see the top of this file) */
@@ -778,8 +794,10 @@ sync_repo(struct repo_conf *r)
 	/* even after a failed fetch: an earlier round may have fetched */
 	strbuf_reset(&err);
 	pthread_rwlock_rdlock(&git_lk);
-	if ((rc = gitx_open(&g, path.buf, &err)) == RC_OK)
+	if ((rc = gitx_open(&g, path.buf, &err)) == RC_OK) {
+		changes_expire(r, g);
 		rc = record(r, g, &s, &moved, &err);
+	}
 	gitx_close(g);
 	pthread_rwlock_unlock(&git_lk);
 	if (rc != RC_OK) {

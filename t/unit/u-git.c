@@ -96,6 +96,68 @@ t_fetch_missing(void)
 	strbuf_release(&err);
 }
 
+/* the output of the shell command cmd, one line, into out */
+static void
+sh_line(const char *cmd, char *out, size_t n)
+{
+	FILE *fp = popen(cmd, "r");
+
+	if (fp == NULL || fgets(out, (int)n, fp) == NULL) {
+		perror(cmd);
+		exit(1);
+	}
+	out[strcspn(out, "\n")] = '\0';
+	pclose(fp);
+}
+
+static void
+t_fetch_ref(void)
+{
+	char path[PATH_MAX + 16], url[PATH_MAX + 32], cmd[3 * PATH_MAX];
+	char tip[GITX_HEXSZ + 1], base[GITX_HEXSZ + 1], oid[GITX_HEXSZ + 1];
+	struct strbuf err = STRBUF_INIT;
+	struct gitx_remote rm = { url, 10, NULL, NULL, NULL };
+	struct gitx_repo *g = NULL;
+	size_t n = 99;
+
+	snprintf(path, sizeof(path), "%s/f.git", root);
+	snprintf(url, sizeof(url), "file://%s/up", root);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && git init -q up && cd up && "
+	    "git -c user.name=a -c user.email=a@b commit -q --allow-empty "
+	    "-m a && git -c user.name=a -c user.email=a@b commit -q "
+	    "--allow-empty -m b && git update-ref refs/changes/01/1/1 HEAD "
+	    "&& git reset -q --hard HEAD~1 && git rev-parse HEAD", root);
+	sh_line(cmd, base, sizeof(base));
+	snprintf(cmd, sizeof(cmd), "git -C '%s/up' rev-parse "
+	    "refs/changes/01/1/1", root);
+	sh_line(cmd, tip, sizeof(tip));
+	check_int(gitx_init_mirror(path, &err), ==, RC_OK);
+	check_int(gitx_fetch_ref(path, &rm, "refs/changes/01/1/1",
+	    GITX_PRIVATE "changes/01/1/1", oid, &err), ==, RC_OK);
+	check_str(oid, tip);
+	check_int(gitx_fetch_ref(path, &rm, "refs/changes/02/2/1",
+	    GITX_PRIVATE "changes/02/2/1", oid, &err), ==, RC_NO);
+	check(strstr(err.buf, "no ref refs/changes/02/2/1 upstream") != NULL);
+	strbuf_reset(&err);
+	/* the whole fetch prunes the ref upstream lacks, but not ours */
+	snprintf(cmd, sizeof(cmd), "git -C '%s/up' update-ref -d "
+	    "refs/changes/01/1/1", root);
+	check_int(system(cmd), ==, 0);
+	check_int(gitx_fetch(path, &rm, &err), ==, RC_OK);
+	check_int(gitx_open(&g, path, &err), ==, RC_OK);
+	check_int(gitx_reaches(g, tip, base, &err), ==, RC_OK);
+	check_int(gitx_reaches(g, tip, tip, &err), ==, RC_OK);
+	check_int(gitx_reaches(g, base, tip, &err), ==, RC_NO);
+	check_int(gitx_refs_expire(g, GITX_PRIVATE, 1000, &n, &err), ==,
+	    RC_OK);
+	check_int(n, ==, 0);
+	check_int(gitx_refs_expire(g, GITX_PRIVATE, 4000000000ll, &n, &err),
+	    ==, RC_OK);
+	check_int(n, ==, 1);
+	gitx_close(g);
+	strbuf_release(&err);
+}
+
 int
 main(void)
 {
@@ -109,6 +171,8 @@ main(void)
 	TEST(t_netrc(), "netrc: machine, layout, default, missing");
 	TEST(t_empty_mirror(), "init, open, refs and resolve on an empty mirror");
 	TEST(t_fetch_missing(), "a fetch from a missing repository fails, 111");
+	TEST(t_fetch_ref(), "fetch one ref; prune spares ours; reaches; "
+	    "expire");
 	{
 		char cmd[PATH_MAX + 16];
 
