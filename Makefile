@@ -52,11 +52,13 @@ TOOLS += cmd/buildlet/buildlet
 TOOLS += cmd/pollgerrit/pollgerrit
 TOOLS += cmd/gitmirror/gitmirror
 TOOLS += cmd/schedule/schedule
+TOOLS += cmd/gomote/gomote
 MAN1 = man/maintlog.1
 MAN1 += man/buildlet.1
 MAN1 += man/pollgerrit.1
 MAN1 += man/gitmirror.1
 MAN1 += man/schedule.1
+MAN1 += man/gomote.1
 MAN5 = man/maintlog.5
 MAN5 += man/buildfarm.conf.5
 MAN5 += man/spool.5
@@ -74,6 +76,7 @@ LIBOBJ += lib/proc.o lib/strvec.o
 LIBOBJ += lib/httpd-reply.o lib/httpd-upgrade.o lib/relay.o
 LIBOBJ += lib/bclient.o
 LIBOBJ += lib/utf8.o
+LIBOBJ += lib/http-upgrade.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -155,6 +158,16 @@ cmd/schedule/schedule: $(SCHEDULE_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(SCHEDULE_OBJ) $(LIB) $(MHD_LIBS) \
 	    $(CURL_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(ARCHIVE_LIBS) \
 	    $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
+
+GOMOTE_OBJ = cmd/gomote/gomote.o
+GOMOTE_OBJ += cmd/gomote/push.o
+GOMOTE_OBJ += cmd/gomote/progress.o
+GOMOTE_OBJ += cmd/gomote/ssh.o
+$(GOMOTE_OBJ): $(LIBHDR) cmd/gomote/extern.h
+cmd/gomote/gomote: $(GOMOTE_OBJ) $(LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $(GOMOTE_OBJ) $(LIB) $(CURL_LIBS) \
+	    $(GIT2_LIBS) $(JANSSON_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) \
+	    $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
 
 # Unit tests and test helpers.
 # each unit test binary depends on its own source
