@@ -1170,7 +1170,9 @@ gitx_ignore_open(struct gitx_ignore **ip, const char *dir,
 		strbuf_addf(err, "%s: %s", dir, strerror(errno));
 		return RC_TEMP;
 	}
-	if ((rc = git_repository_open_ext(&repo, real, 0, NULL)) < 0) {
+	/* as git finds it: GIT_DIR, GIT_CEILING_DIRECTORIES... */
+	if ((rc = git_repository_open_ext(&repo, real,
+	    GIT_REPOSITORY_OPEN_FROM_ENV, NULL)) < 0) {
 		free(real);
 		if (rc == GIT_ENOTFOUND)
 			return RC_NO;

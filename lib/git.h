@@ -168,7 +168,9 @@ int gitx_netrc(const char *path, const char *host, char **login,
 
 /*
  * The ignore rules of the work tree that holds dir (.gitignore files,
- * .git/info/exclude, core.excludesFile), as git status applies them.
+ * .git/info/exclude, core.excludesFile), as git status applies them;
+ * the work tree is found as git finds it (GIT_DIR,
+ * GIT_CEILING_DIRECTORIES).
  * gitx_ignore_open returns RC_OK, or RC_NO when dir is in no work tree
  * (*ip is then NULL and nothing is ignored), or RC_TEMP.
  * gitx_ignored(ig, path) says whether path, relative to dir and '/'
