@@ -24,3 +24,8 @@ test_lazy_prereq COORD '
 	schedule -h 2>&1 | grep -q . &&
 	grep -q "/buildlet/list" "$BUILDFARM_TOP/cmd/schedule/"*.c
 '
+
+# the trash directory sits inside the project's own work tree, whose
+# .gitignore must not decide what gomote push sends
+GIT_CEILING_DIRECTORIES=$TRASH_DIRECTORY
+export GIT_CEILING_DIRECTORIES
