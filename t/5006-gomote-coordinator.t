@@ -79,6 +79,14 @@ test_expect_success COORD 'an unknown builder: 100' '
 	grep "no builder .nope. on the coordinator" err
 '
 
+test_expect_success COORD 'create -hold of a result with no machine held: 100' '
+	h=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef &&
+	test_expect_code 100 gomote -user alice create -hold $h 2>err &&
+	grep "no machine is held for that result" err &&
+	test_expect_code 100 gomote -user alice create 2>err &&
+	grep "^usage: gomote" err
+'
+
 test_expect_success COORD 'destroy; then the instance is said to be gone' '
 	gomote -user alice destroy user-alice-linux-st-0 &&
 	test_expect_code 100 gomote -user alice ping user-alice-linux-st-0 \

@@ -53,7 +53,7 @@ static void
 print_usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: gomote [-user login] create [-hold result] builder\n"
+"usage: gomote [-user login] create [-hold result] [builder]\n"
 "       gomote [-user login] destroy instance\n"
 "       gomote [-user login] list [-j]\n"
 "       gomote [-user login] ls [-dR] [-skip dir,...] instance [dir]\n"
@@ -237,6 +237,28 @@ builder_of(const char *inst)
 	if ((e = strrchr(b, '-')) == NULL || e == b)
 		return NULL;
 	return xmemdupz(b, (size_t)(e - b));
+}
+
+/*
+ * getopt for a command whose one option is -NAME VALUE: VALUE, or NULL
+ * when it is not given; optind is then at the operands.
+ */
+static const char *
+string_option(int argc, char **argv, const char *name)
+{
+	const struct option lo[] = {
+		{ name, required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *v = NULL;
+	int ch;
+
+	while ((ch = getopt_long_only(argc, argv, "+", lo, NULL)) != -1) {
+		if (ch != 'o')
+			usage();
+		v = optarg;
+	}
+	return v;
 }
 
 /* ---- the coordinator's own endpoints ---- */
@@ -477,28 +499,16 @@ cmd_create(int argc, char **argv)
 	struct strbuf form = STRBUF_INIT;
 	struct create c = { STRBUF_INIT, NULL };
 	struct json *o;
-	const char *hold = NULL;
-	int ch, rc;
+	const char *hold = string_option(argc, argv, "hold");
+	int rc;
 
-	static const struct option lo[] = {
-		{ "hold", required_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-
-	while ((ch = getopt_long_only(argc, argv, "+", lo, NULL)) != -1)
-		switch (ch) {
-		case 'h':
-			hold = optarg;
-			break;
-		default:
-			usage();
-		}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1)
+	/* a held machine is of the failed build's builder */
+	if (argc > 1 || (argc == 0 && hold == NULL))
 		usage();
 	strbuf_addstr(&form, "builderType=");
-	http_urlencode(&form, argv[0]);
+	http_urlencode(&form, argc > 0 ? argv[0] : "");
 	if (hold != NULL) {
 		strbuf_addstr(&form, "&hold=");
 		http_urlencode(&form, hold);
@@ -515,7 +525,8 @@ cmd_create(int argc, char **argv)
 			rc = RC_TEMP;
 		} else
 			printf("%s\n", esc(field(o, "Name")));
-	} else if (r.status == 400 && strstr(r.body.buf, "unknown builder"))
+	} else if (argc > 0 && r.status == 400 &&
+	    strstr(r.body.buf, "unknown builder") != NULL)
 		log_warnx("no builder '%s' on the coordinator", esc(argv[0]));
 	json_free(c.inst);
 	strbuf_release(&c.pending);
@@ -815,22 +826,9 @@ cmd_gettar(int argc, char **argv)
 	struct bclient_sink out = BCLIENT_SINK_INIT;
 	struct gettar g = { NULL, 0 };
 	struct bclient c;
-	const char *dir = NULL;
-	int ch, rc;
+	const char *dir = string_option(argc, argv, "dir");
+	int rc;
 
-	static const struct option lo[] = {
-		{ "dir", required_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
-	};
-
-	while ((ch = getopt_long_only(argc, argv, "+", lo, NULL)) != -1)
-		switch (ch) {
-		case 'd':
-			dir = optarg;
-			break;
-		default:
-			usage();
-		}
 	if (optind + 1 != argc)
 		usage();
 	instance(argv[optind], &c);
