@@ -384,6 +384,7 @@ cmd_push(int argc, char **argv)
 	struct strbuf err = STRBUF_INIT, rpath = STRBUF_INIT;
 	struct strvec rmv = STRVEC_INIT;
 	struct lister l;
+	struct stat st;
 	pthread_t th;
 	struct progress *pr;
 	struct push p;
@@ -480,7 +481,8 @@ cmd_push(int argc, char **argv)
 			rc = RC_TEMP;
 			goto out;
 		}
-		pr = progress_new("push", -1);
+		pr = progress_new("push", fstat(fd, &st) == 0 ?
+		    (long long)st.st_size : -1);
 		in = progress_pipe(pr, fd);
 		rc = bclient_writetgz(&c, p.dest, in, &err);
 		if (in != fd)
