@@ -48,6 +48,7 @@ static const char *uflag;	/* -user */
 static char *login;		/* "user-NAME", the HTTP Basic user */
 static char *token;
 static char *coordinator;
+static char *direct_url;	/* instance()'s, kept to the end */
 
 static void
 print_usage(FILE *fp)
@@ -196,7 +197,8 @@ instance(const char *arg, struct bclient *c)
 		strbuf_addf(&u, "http://%s", at + 1);
 		if (strchr(at + 1, ':') == NULL)
 			strbuf_addstr(&u, ":80");
-		c->url = strbuf_detach(&u, NULL);
+		free(direct_url);
+		c->url = direct_url = strbuf_detach(&u, NULL);
 		c->password = getenv("BUILDLET_PASSWORD");
 		return;
 	}
