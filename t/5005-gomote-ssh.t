@@ -2,6 +2,7 @@
 test_description='gomote ssh: OpenSSH through /connect-ssh to a real sshd'
 . ./test-lib.sh
 . "$TEST_DIRECTORY/helper/lib-buildlet.sh"
+. "$TEST_DIRECTORY/helper/lib-schedule.sh"
 . "$TEST_DIRECTORY/helper/lib-gomote.sh"
 
 # sshd logs in as the user who runs it (root); the buildlet adds the key
@@ -65,6 +66,50 @@ test_expect_success SSHD 'no public key: 100, saying how to make one' '
 	HOME=$PWD/nokey test_expect_code 100 gomote ssh $inst </dev/null \
 	    2>err &&
 	grep "no public key in $PWD/nokey/.ssh: make one with ssh-keygen" err
+'
+
+# through schedule serve: once its proxy passes /connect-ssh on (it
+# answered 501 before it did)
+test_lazy_prereq COORD_SSH '
+	code=$(curl -s -o /dev/null -w "%{http_code}" --max-time 5 -X POST \
+	    -u "user-alice:$(schedule key user-alice)" \
+	    -H "X-Buildlet-Proxy: user-alice-linux-st-0" \
+	    "$(addr)/connect-ssh")
+	test "$code" != 501 && test "$code" != 000 && test "$code" != 404
+'
+
+test_expect_success SSHD 'setup: schedule serve with the buildlet as a static machine' '
+	cat >"$BUILDFARM_DIR/config" <<-EOF &&
+	[hosttype "st"]
+		pool = static
+		buildlet = http://${inst#*@}
+		password-file = $PWD/pw
+	[builder "linux-st"]
+		hosttype = st
+	EOF
+	start_daemon serve schedule serve -l 127.0.0.1:0 &&
+	daemon_port serve >/dev/null &&
+	gomote_user alice &&
+	GOMOTE_COORDINATOR=$(addr) &&
+	export GOMOTE_COORDINATOR
+'
+
+test_expect_success SSHD,COORD 'an instance of the sshd machine' '
+	gomote -user alice create linux-st >name &&
+	echo user-alice-linux-st-0 >expect &&
+	test_cmp expect name
+'
+
+test_expect_success SSHD,COORD,COORD_SSH 'ssh through the coordinator: a shell' '
+	test_expect_code 7 gomote -user alice ssh user-alice-linux-st-0 \
+	    <script >out &&
+	echo "hello from root in /root" >expect &&
+	test_cmp expect out &&
+	gomote -user alice destroy user-alice-linux-st-0
+'
+
+test_expect_success SSHD 'stop schedule serve' '
+	stop_daemon serve
 '
 
 test_expect_success SSHD 'no sshd: 111 with the buildlet'"'"'s 502' '
