@@ -1,13 +1,15 @@
 #!/bin/sh
-# gomote-run: the round trip of "gomote run INST /bin/true" through
+# gomote-cli-run: the round trip of "gomote run INST /bin/true" through
 # schedule serve's proxy (X-Buildlet-Proxy) against the same command on
 # the same buildlet in direct mode (BUILDER@HOST:PORT).  Target (issue
 # 12): through the coordinator <= 2x direct.  Each round runs gomote 20
 # times each way, interleaved; medians of BENCH_RUNS rounds, per call.
 # Both sides pay gomote's start-up; the coordinator's side adds a hop.
+# (bench/gomote-run.sh measures the proxy alone, over kept-alive
+# connections.)
 # Skipped (exit 0) when schedule serve has no gomote API yet.
 #
-# usage: sh bench/gomote-run.sh
+# usage: sh bench/gomote-cli-run.sh
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/buildlet.inc"
 . "$(dirname "$0")/schedule.inc"
