@@ -74,6 +74,12 @@ test_expect_success COORD 'another user'"'"'s token cannot touch it: 100' '
 	grep "401" err
 '
 
+test_expect_success COORD 'a wrong token: 100, saying so' '
+	echo 00 >"$HOME/.config/gomote/user-carol.token" &&
+	test_expect_code 100 gomote -user carol list 2>err &&
+	grep "401.*(is the token of user-carol right?)" err
+'
+
 test_expect_success COORD 'an unknown builder: 100' '
 	test_expect_code 100 gomote -user alice create nope 2>err &&
 	grep "no builder .nope. on the coordinator" err

@@ -301,8 +301,8 @@ coord_call(const char *method, const char *path, const struct strbuf *form,
 		return RC_OK;
 	}
 	if (resp->status == 401 || resp->status == 403)
-		log_warnx("coordinator refused %s: check the token of %s",
-		    esc(login), esc(err.buf));
+		log_warnx("coordinator: %s (is the token of %s right?)",
+		    err.buf, esc(login));
 	else
 		log_warnx("coordinator: %s", err.buf);
 	strbuf_release(&err);
