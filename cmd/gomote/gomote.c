@@ -428,38 +428,30 @@ create_status(const struct json *o)
 	strbuf_release(&sb);
 }
 
-/* Consume the complete objects at the start of pending. */
+/*
+ * Consume the complete objects at the start of pending: each ends at a
+ * newline (or, when last, at the end), so the text up to each newline
+ * in turn is tried until it parses.
+ */
 static void
 create_lines(struct create *c, int last)
 {
 	struct strbuf jerr = STRBUF_INIT;
 	struct json *o;
-	char *nl;
-	size_t used = 0, n;
+	const char *base, *nl;
+	size_t used = 0, rest, end;
 
 	for (;;) {
-		nl = memchr(c->pending.buf + used, '\n', c->pending.len - used);
-		if (nl == NULL && !last)
-			break;
-		n = nl != NULL ? (size_t)(nl - c->pending.buf) + 1 - used :
-		    c->pending.len - used;
-		if (n == 0)
-			break;
-		strbuf_reset(&jerr);
-		o = json_parse(c->pending.buf + used, n, &jerr);
-		if (o == NULL && nl != NULL && !last) {
-			/* part of an indented object: wait for more */
-			if (c->pending.len - used > 0 &&
-			    memchr(nl + 1, '\n', c->pending.len -
-			    (size_t)(nl + 1 - c->pending.buf)) == NULL)
+		base = c->pending.buf + used;
+		rest = c->pending.len - used;
+		o = NULL;
+		for (end = 0; end < rest && o == NULL; ) {
+			nl = memchr(base + end, '\n', rest - end);
+			if (nl == NULL && !last)
 				break;
-			/* try the lines so far together once more data came */
-			nl = memchr(nl + 1, '\n', c->pending.len -
-			    (size_t)(nl + 1 - c->pending.buf));
-			n = (size_t)(nl - c->pending.buf) + 1 - used;
-			if ((o = json_parse(c->pending.buf + used, n,
-			    &jerr)) == NULL)
-				break;
+			end = nl != NULL ? (size_t)(nl - base) + 1 : rest;
+			strbuf_reset(&jerr);
+			o = json_parse(base, end, &jerr);
 		}
 		if (o == NULL)
 			break;
@@ -471,7 +463,7 @@ create_lines(struct create *c, int last)
 			json_free(c->inst);
 			c->inst = o;
 		}
-		used += n;
+		used += end;
 	}
 	if (used > 0) {
 		memmove(c->pending.buf, c->pending.buf + used,
