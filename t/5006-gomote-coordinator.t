@@ -102,6 +102,18 @@ test_expect_success COORD 'destroy; then the instance is said to be gone' '
 	test_must_be_empty out
 '
 
+test_expect_success COORD 'create waits for a busy machine, telling so' '
+	gomote -user alice create linux-st >name &&
+	start_daemon bobcreate gomote -user bob create linux-st >bob.name &&
+	test_wait_until "grep \"^gomote: create: waiting\" bobcreate.log" &&
+	test_must_be_empty bob.name &&
+	gomote -user alice destroy "$(cat name)" &&
+	test_wait_until "test -s bob.name" &&
+	echo user-bob-linux-st-0 >expect &&
+	test_cmp expect bob.name &&
+	gomote -user bob destroy user-bob-linux-st-0
+'
+
 test_expect_success 'stop' '
 	stop_daemon serve &&
 	stop_daemon bl
