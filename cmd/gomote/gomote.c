@@ -611,16 +611,15 @@ ls_line(const struct bclient_dirent *e, void *arg)
 static int
 cmd_ls(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "skip", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct strbuf err = STRBUF_INIT, line = STRBUF_INIT;
 	struct bclient_ls o = BCLIENT_LS_INIT;
 	struct strvec skip = STRVEC_INIT;
 	struct bclient c;
 	int ch, rc;
-
-	static const struct option lo[] = {
-		{ "skip", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
 
 	while ((ch = getopt_long_only(argc, argv, "+dR", lo, NULL)) != -1)
 		switch (ch) {
@@ -675,18 +674,17 @@ cmd_rm(int argc, char **argv)
 static int
 cmd_put(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct strbuf err = STRBUF_INIT;
 	struct progress *p;
 	struct bclient c;
 	struct stat st;
 	const char *src, *dest, *slash;
-	int ch, rc, fd, in, mflag = -1;
-
-	static const struct option lo[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char *end;
+	int ch, rc, fd, in, mflag = -1;
 
 	while ((ch = getopt_long_only(argc, argv, "+", lo, NULL)) != -1)
 		switch (ch) {
@@ -742,18 +740,17 @@ cmd_put(int argc, char **argv)
 static int
 cmd_puttar(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "url", required_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct strbuf err = STRBUF_INIT;
 	struct progress *p;
 	struct bclient c;
 	struct stat st;
 	const char *dir = NULL, *url = NULL;
 	int ch, rc, fd = 0, in;
-
-	static const struct option lo[] = {
-		{ "dir", required_argument, NULL, 'd' },
-		{ "url", required_argument, NULL, 'u' },
-		{ NULL, 0, NULL, 0 },
-	};
 
 	while ((ch = getopt_long_only(argc, argv, "+", lo, NULL)) != -1)
 		switch (ch) {
@@ -844,11 +841,6 @@ cmd_gettar(int argc, char **argv)
 static int
 cmd_run(int argc, char **argv)
 {
-	struct strbuf err = STRBUF_INIT;
-	struct bclient_exec x = BCLIENT_EXEC_INIT;
-	struct bclient_result res;
-	struct strvec env = STRVEC_INIT, eflag = STRVEC_INIT;
-	struct strvec path = STRVEC_INIT;
 	static const struct option lo[] = {
 		{ "builderenv", required_argument, NULL, 'b' },
 		{ "debug", no_argument, NULL, 'D' },
@@ -857,6 +849,11 @@ cmd_run(int argc, char **argv)
 		{ "system", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct strbuf err = STRBUF_INIT;
+	struct bclient_exec x = BCLIENT_EXEC_INIT;
+	struct bclient_result res;
+	struct strvec env = STRVEC_INIT, eflag = STRVEC_INIT;
+	struct strvec path = STRVEC_INIT;
 	const char *benv = NULL;
 	char *builder;
 	struct bclient c;

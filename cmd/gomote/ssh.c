@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,13 @@ cmd_ssh(int argc, char **argv)
 	    "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no",
 	    "-o", "LogLevel=ERROR", "-i", priv.buf, NULL });
 	strvec_pushf(&p.args, "%s@127.0.0.1", user.buf);
+	/*
+	 * The terminal's ^C and ^\ are ssh's to handle (as system(3)
+	 * leaves them to its child): the child starts with them at
+	 * SIG_DFL (proc.h)
+	 */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	if (proc_start(&p, &err) == -1) {
 		log_warnx("%s", err.buf);
 		close(ls);
