@@ -29,7 +29,6 @@
 
 #include <curl/curl.h>
 
-#include "atomicfile.h"
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
@@ -93,6 +92,24 @@ send_all(CURL *c, int sock, const char *p, size_t n, long long deadline)
 	return CURLE_OK;
 }
 
+/* All of p to our socket, never raising SIGPIPE: 0 or -1. */
+static int
+to_sp(int sp, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = send(sp, p, n, MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static void *
 pump_main(void *arg)
 {
@@ -104,7 +121,7 @@ pump_main(void *arg)
 	size_t got;
 	CURLcode rc;
 
-	if (u->pre.len > 0 && write_all(u->sp, u->pre.buf, u->pre.len) == -1)
+	if (to_sp(u->sp, u->pre.buf, u->pre.len) == -1)
 		goto out;
 	while (!in_eof || !out_eof) {
 		/* what TLS already holds is never announced by poll */
@@ -117,7 +134,7 @@ pump_main(void *arg)
 			if (got == 0) {
 				shutdown(u->sp, SHUT_WR);
 				in_eof = 1;
-			} else if (write_all(u->sp, buf, got) == -1)
+			} else if (to_sp(u->sp, buf, got) == -1)
 				goto out;
 		}
 		pfd[0] = (struct pollfd){ u->sock, in_eof ? 0 : POLLIN, 0 };
