@@ -101,6 +101,12 @@ test_expect_success 'outside a git work tree nothing is ignored; -dest' '
 	test_cmp plain/x.o "$wd/elsewhere/p/x.o"
 '
 
+test_expect_success '-dest with a trailing slash is the same directory' '
+	GIT_CEILING_DIRECTORIES=$PWD gomote push -dry-run -dir plain \
+	    -dest elsewhere/p/ $inst >out &&
+	test_must_be_empty out
+'
+
 test_expect_success 'GOROOT is the default -dir' '
 	GOROOT=$PWD/plain GIT_CEILING_DIRECTORIES=$PWD \
 	    gomote push -dry-run -dest elsewhere/p $inst >out &&

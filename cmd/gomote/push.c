@@ -391,7 +391,8 @@ cmd_push(int argc, char **argv)
 	struct bclient c;
 	const char *inst;
 	int ch, rc, dry = 0, fd, in;
-	size_t i;
+	char *dtrim = NULL;
+	size_t i, n;
 
 	memset(&p, 0, sizeof(p));
 	p.dir = getenv("GOROOT") != NULL && *getenv("GOROOT") != '\0' ?
@@ -417,6 +418,10 @@ cmd_push(int argc, char **argv)
 	if (optind + 1 != argc)
 		usage();
 	inst = argv[optind];
+	/* "go/" is "go" */
+	for (n = strlen(p.dest); n > 1 && p.dest[n - 1] == '/'; n--)
+		;
+	p.dest = dtrim = xmemdupz(p.dest, n);
 	if (p.dest[0] == '\0' || p.dest[0] == '/')
 		fatalx(RC_PERM, "-dest %s: want a directory relative to the "
 		    "work directory", esc(p.dest));
@@ -509,6 +514,7 @@ out:
 	strvec_clear(&rmv);
 	gitx_ignore_close(p.ig);
 	close(p.dirfd);
+	free(dtrim);
 	strbuf_release(&err);
 	strbuf_release(&rpath);
 	return rc;
