@@ -53,12 +53,14 @@ TOOLS += cmd/pollgerrit/pollgerrit
 TOOLS += cmd/gitmirror/gitmirror
 TOOLS += cmd/schedule/schedule
 TOOLS += cmd/retrybuilds/retrybuilds
+TOOLS += cmd/gomote/gomote
 MAN1 = man/maintlog.1
 MAN1 += man/buildlet.1
 MAN1 += man/pollgerrit.1
 MAN1 += man/gitmirror.1
 MAN1 += man/schedule.1
 MAN1 += man/retrybuilds.1
+MAN1 += man/gomote.1
 MAN5 = man/maintlog.5
 MAN5 += man/buildfarm.conf.5
 MAN5 += man/spool.5
@@ -76,6 +78,7 @@ LIBOBJ += lib/proc.o lib/strvec.o
 LIBOBJ += lib/httpd-reply.o lib/httpd-upgrade.o lib/relay.o
 LIBOBJ += lib/bclient.o
 LIBOBJ += lib/utf8.o
+LIBOBJ += lib/http-upgrade.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -168,6 +171,15 @@ $(RETRYBUILDS_OBJ): $(LIBHDR) cmd/retrybuilds/extern.h
 cmd/retrybuilds/retrybuilds: $(RETRYBUILDS_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(RETRYBUILDS_OBJ) $(LIB) $(JANSSON_LIBS) \
 	    $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
+GOMOTE_OBJ = cmd/gomote/gomote.o
+GOMOTE_OBJ += cmd/gomote/push.o
+GOMOTE_OBJ += cmd/gomote/progress.o
+GOMOTE_OBJ += cmd/gomote/ssh.o
+$(GOMOTE_OBJ): $(LIBHDR) cmd/gomote/extern.h
+cmd/gomote/gomote: $(GOMOTE_OBJ) $(LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $(GOMOTE_OBJ) $(LIB) $(CURL_LIBS) \
+	    $(GIT2_LIBS) $(JANSSON_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) \
+	    $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
 
 # Unit tests and test helpers.
 # each unit test binary depends on its own source

@@ -753,3 +753,63 @@ bclient_dirlist_release(struct bclient_dirlist *l)
 	l->v = NULL;
 	l->n = l->alloc = 0;
 }
+
+/* ---- /connect-ssh ---- */
+
+int
+bclient_connect_ssh(const struct bclient *c, const char *user,
+    const char *key, int *fd, struct strbuf *err)
+{
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_req req = HTTP_REQ_INIT;
+	struct strbuf h[3] = { STRBUF_INIT, STRBUF_INIT, STRBUF_INIT };
+	struct strbuf herr = STRBUF_INIT;
+	const char *hdrs[4];
+	enum http_class cls;
+	struct call k;
+	size_t n = 0;
+	int rc = RC_OK;
+
+	*fd = -1;
+	call_init(&k, c, "POST", "/connect-ssh");
+	what(&k, "connect-ssh", NULL);
+	if (c->conn != NULL || c->conn_fd >= 0) {
+		err_prefix(&k, err);
+		strbuf_addstr(err, "not over a dialled-in connection");
+		call_release(&k);
+		return RC_PERM;
+	}
+	if (c->proxy != NULL) {
+		strbuf_addf(&h[n], "X-Buildlet-Proxy: %s", c->proxy);
+		hdrs[n] = h[n].buf;
+		n++;
+	}
+	if (user != NULL && key != NULL) {
+		strbuf_addf(&h[n], "X-Go-Ssh-User: %s", user);
+		hdrs[n] = h[n].buf;
+		n++;
+		strbuf_addf(&h[n], "X-Go-Authorized-Key: %s", key);
+		hdrs[n] = h[n].buf;
+		n++;
+	}
+	hdrs[n] = NULL;
+	opt.headers = hdrs;
+	opt.timeout_ms = c->timeout_ms;
+	opt.cacert = c->cacert;
+	if (c->password != NULL) {
+		opt.user = c->user != NULL ? c->user : "gomote";
+		opt.password = c->password;
+	}
+	req.method = "POST";
+	req.url = k.url.buf;
+	if ((cls = http_upgrade(&req, &opt, &k.resp, fd, &herr)) != HTTP_OK) {
+		rc = http_class_rc(cls);
+		err_prefix(&k, err);
+		strbuf_add(err, herr.buf, herr.len);
+	}
+	for (n = 0; n < 3; n++)
+		strbuf_release(&h[n]);
+	strbuf_release(&herr);
+	call_release(&k);
+	return rc;
+}

@@ -41,8 +41,8 @@
  * *cancel to nonzero from any thread (or a signal handler) makes a call
  * in progress return RC_TEMP within about 100 ms.
  *
- * POST /connect-ssh is not here: its 101 answer hands over the socket,
- * which lib/http does not give back.
+ * POST /connect-ssh hands over a socket (bclient_connect_ssh): the
+ * timeouts hold until its 101 answer, and a conn is not used for it.
  */
 #ifndef BF_BCLIENT_H
 #define BF_BCLIENT_H
@@ -253,5 +253,15 @@ void bclient_dirlist_release(struct bclient_dirlist *l);
  * entry points into it).  Returns 0, or -1 when it is malformed.
  */
 int bclient_ls_parse(char *line, struct bclient_dirent *e);
+
+/*
+ * POST /connect-ssh: a byte pipe to the machine's sshd, in *fd (a
+ * socket; see http_upgrade in http.h).  With user and key (an
+ * authorized_keys line) set, the buildlet first adds key to that
+ * user's ~/.ssh/authorized_keys.  Not over a reverse buildlet's conn
+ * (RC_PERM).
+ */
+int bclient_connect_ssh(const struct bclient *c, const char *user,
+    const char *key, int *fd, struct strbuf *err);
 
 #endif

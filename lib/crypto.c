@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include "crypto.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 struct hash {
@@ -181,4 +182,17 @@ crypto_base64_decode(const char *s, size_t n, unsigned char *out)
 	if (r < 0 || (size_t)r < pad)
 		return -1;
 	return (ssize_t)((size_t)r - pad);
+}
+
+void
+crypto_base64_encode(struct strbuf *out, const void *p, size_t n)
+{
+	size_t need = (n + 2) / 3 * 4 + 1;
+	int r;
+
+	if (n > INT_MAX / 2)
+		return;
+	strbuf_grow(out, need);
+	r = EVP_EncodeBlock((unsigned char *)out->buf + out->len, p, (int)n);
+	strbuf_setlen(out, out->len + (size_t)r);
 }

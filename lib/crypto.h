@@ -21,6 +21,7 @@
  * s[0..n) into out, which must hold CRYPTO_B64_DECODED_MAX(n) bytes;
  * it returns the decoded length or -1 when s is malformed.  Nothing of
  * s or out is left behind elsewhere, so the caller can wipe a secret.
+ * crypto_base64_encode appends the padded base64 of n bytes to a strbuf.
  * ssh_fingerprint(blob, n, out) writes an SSH public key's fingerprint
  * as ssh-keygen -l prints it: "SHA256:" and the unpadded base64 of the
  * SHA-256 of the key blob.
@@ -57,6 +58,9 @@ int random_bytes(void *p, size_t n);
 
 #define CRYPTO_B64_DECODED_MAX(n)	((n) / 4 * 3)
 ssize_t crypto_base64_decode(const char *s, size_t n, unsigned char *out);
+/* Append the standard, padded base64 of p[0..n) to out (HTTP Basic). */
+struct strbuf;
+void crypto_base64_encode(struct strbuf *out, const void *p, size_t n);
 
 #define SSH_FP_MAX 51	/* "SHA256:", 43 characters and a NUL */
 void ssh_fingerprint(const void *blob, size_t n, char out[SSH_FP_MAX]);

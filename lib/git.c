@@ -1374,3 +1374,97 @@ gitx_fsck(struct gitx_repo *r,
 	git_odb_free(f.odb);
 	return damaged ? RC_PERM : RC_OK;
 }
+
+/* Ignore rules of a work tree. */
+
+struct gitx_ignore {
+	git_repository *repo;
+	char *prefix;		/* dir relative to the work tree, "" or "a/b/" */
+	struct strbuf path;
+};
+
+/* "a/b" as "a/b/" */
+static char *
+dir_prefix(const char *rel)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addf(&sb, "%s/", rel);
+	return strbuf_detach(&sb, NULL);
+}
+
+int
+gitx_ignore_open(struct gitx_ignore **ip, const char *dir,
+    struct strbuf *err)
+{
+	git_repository *repo;
+	const char *wd;
+	char *real, *wreal;
+	size_t n;
+	int rc;
+
+	*ip = NULL;
+	pthread_once(&once, init);
+	if ((real = realpath(dir, NULL)) == NULL) {
+		strbuf_addf(err, "%s: %s", dir, strerror(errno));
+		return RC_TEMP;
+	}
+	/* as git finds it: GIT_DIR, GIT_CEILING_DIRECTORIES... */
+	if ((rc = git_repository_open_ext(&repo, real,
+	    GIT_REPOSITORY_OPEN_FROM_ENV, NULL)) < 0) {
+		free(real);
+		if (rc == GIT_ENOTFOUND)
+			return RC_NO;
+		strbuf_addf(err, "open the repository of '%s': %s", dir,
+		    gmsg());
+		return RC_TEMP;
+	}
+	if ((wd = git_repository_workdir(repo)) == NULL ||
+	    (wreal = realpath(wd, NULL)) == NULL) {
+		git_repository_free(repo);
+		free(real);
+		return RC_NO;
+	}
+	n = strlen(wreal);
+	if (strncmp(real, wreal, n) != 0 ||
+	    (real[n] != '\0' && real[n] != '/')) {
+		git_repository_free(repo);
+		free(real);
+		free(wreal);
+		return RC_NO;
+	}
+	*ip = xcalloc(1, sizeof(**ip));
+	(*ip)->repo = repo;
+	strbuf_init(&(*ip)->path, 0);
+	(*ip)->prefix = real[n] == '\0' ? xstrdup("") :
+	    dir_prefix(real + n + 1);
+	free(real);
+	free(wreal);
+	return RC_OK;
+}
+
+int
+gitx_ignored(struct gitx_ignore *ig, const char *path)
+{
+	int ignored;
+
+	if (ig == NULL)
+		return 0;
+	strbuf_reset(&ig->path);
+	strbuf_addstr(&ig->path, ig->prefix);
+	strbuf_addstr(&ig->path, path);
+	if (git_ignore_path_is_ignored(&ignored, ig->repo, ig->path.buf) < 0)
+		return -1;
+	return ignored != 0;
+}
+
+void
+gitx_ignore_close(struct gitx_ignore *ig)
+{
+	if (ig == NULL)
+		return;
+	git_repository_free(ig->repo);
+	strbuf_release(&ig->path);
+	free(ig->prefix);
+	free(ig);
+}

@@ -195,4 +195,20 @@ int gitx_fsck(struct gitx_repo *r,
 int gitx_netrc(const char *path, const char *host, char **login,
     char **password);
 
+/*
+ * The ignore rules of the work tree that holds dir (.gitignore files,
+ * .git/info/exclude, core.excludesFile), as git status applies them;
+ * the work tree is found as git finds it (GIT_DIR,
+ * GIT_CEILING_DIRECTORIES).
+ * gitx_ignore_open returns RC_OK, or RC_NO when dir is in no work tree
+ * (*ip is then NULL and nothing is ignored), or RC_TEMP.
+ * gitx_ignored(ig, path) says whether path, relative to dir and '/'
+ * separated, is ignored: 1 yes, 0 no (also for ig NULL), -1 on error.
+ */
+struct gitx_ignore;
+int gitx_ignore_open(struct gitx_ignore **ip, const char *dir,
+    struct strbuf *err);
+int gitx_ignored(struct gitx_ignore *ig, const char *path);
+void gitx_ignore_close(struct gitx_ignore *ig);
+
 #endif

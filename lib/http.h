@@ -214,4 +214,27 @@ int http_same_origin(const char *a, const char *b);
  */
 void http_urlencode(struct strbuf *out, const char *s);
 
+/*
+ * http_upgrade: a request without a body (method NULL: POST) that the
+ * server answers 101 Switching Protocols, after which the connection
+ * carries raw bytes both ways (the buildlet's /connect-ssh).  On
+ * HTTP_OK *fd is a socket (one end of a socket pair, close-on-exec):
+ * what is written to it goes to the server, what the server sends can
+ * be read from it, shutdown(SHUT_WR) on it half-closes the connection,
+ * and closing it ends it.  A thread of lib/http copies the bytes (and
+ * runs TLS for https); it ends when both directions have.  Any other
+ * answer is classed as http_request does, its status in resp->status,
+ * the header lines in resp->headers and what came of the body with them
+ * in resp->body.  Of opt: timeout_ms (until the answer's head; 0: 30 s),
+ * connect_timeout_ms, user and password, headers, cacert and insecure.
+ *
+ * libcurl 7.88 hands no socket back after a plain 101 (CONNECT_ONLY = 2
+ * works for ws:// only), so libcurl only connects here, in CONNECT_ONLY
+ * mode, and the request head and the answer's status line are written
+ * and read over curl_easy_send/recv (http-upgrade.c).
+ */
+enum http_class http_upgrade(const struct http_req *req,
+    const struct http_opt *opt, struct http_resp *resp, int *fd,
+    struct strbuf *err);
+
 #endif

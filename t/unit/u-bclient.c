@@ -34,8 +34,8 @@
 
 static char root[PATH_MAX];	/* the source tree */
 static char tmp[PATH_MAX - 64];
-static pid_t bl_pid = -1, bl2_pid = -1, fx_pid = -1;
-static char bl_url[64], bl2_url[64], fx_url[64];
+static pid_t bl_pid = -1, bl2_pid = -1, fx_pid = -1, bl3_pid = -1;
+static char bl_url[64], bl2_url[64], fx_url[64], bl3_url[64];
 
 static void
 stop(pid_t *pid)
@@ -55,6 +55,7 @@ cleanup(void)
 	stop(&bl_pid);
 	stop(&bl2_pid);
 	stop(&fx_pid);
+	stop(&bl3_pid);
 	/* kept, with the buildlets' logs, when something failed */
 	if (tap_failed_checks > 0)
 		test_msg("scratch directory kept: %s", tmp);
@@ -102,7 +103,8 @@ slurp(const char *file, struct strbuf *sb)
  * from its "listening on 127.0.0.1:N" line.
  */
 static pid_t
-start_buildlet(const char *name, const char *pwfile, char *url, size_t n)
+start_buildlet(const char *name, const char *pwfile, const char *sshport,
+    char *url, size_t n)
 {
 	char exe[PATH_MAX + 32], wd[PATH_MAX], log[PATH_MAX], nm[64];
 	struct strbuf sb = STRBUF_INIT;
@@ -122,7 +124,11 @@ start_buildlet(const char *name, const char *pwfile, char *url, size_t n)
 		if ((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600)) ==
 		    -1 || dup2(fd, 2) == -1)
 			_exit(127);
-		if (pwfile != NULL)
+		if (sshport != NULL)
+			execl(exe, "buildlet", "-listen", "127.0.0.1:0",
+			    "-workdir", wd, "-password-file", pwfile,
+			    "-ssh-port", sshport, (char *)NULL);
+		else if (pwfile != NULL)
 			execl(exe, "buildlet", "-listen", "127.0.0.1:0",
 			    "-workdir", wd, "-password-file", pwfile,
 			    (char *)NULL);
@@ -892,6 +898,92 @@ t_parse(void)
 	check_int(bclient_ls_parse(line, &e), ==, -1);
 }
 
+/* The stand-in for sshd: greets, then echoes, one connection. */
+static void *
+echo_main(void *arg)
+{
+	int ls = *(int *)arg, c;
+	char buf[4096];
+	ssize_t n;
+
+	if ((c = accept(ls, NULL, NULL)) == -1)
+		return NULL;
+	if (write_all(c, "SSH-2.0-echo\r\n", 14) == 0)
+		while ((n = read(c, buf, sizeof(buf))) > 0)
+			if (write_all(c, buf, (size_t)n) == -1)
+				break;
+	close(c);
+	return NULL;
+}
+
+/* Read exactly n bytes of fd into buf (NUL-terminated): 0 or -1. */
+static int
+read_n(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n && (r = read(fd, buf + got, n - got)) > 0)
+		got += (size_t)r;
+	buf[got] = '\0';
+	return got == n ? 0 : -1;
+}
+
+static void
+t_connect_ssh(void)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct bclient c;
+	char port[16], buf[64];
+	pthread_t th;
+	int ls, fd = -1;
+
+	/* bl3's sshd is echo_main's socket */
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((ls = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    listen(ls, 1) == -1 ||
+	    getsockname(ls, (struct sockaddr *)&sa, &len) == -1) {
+		test_msg("cannot listen: %s", strerror(errno));
+		check(0);
+		return;
+	}
+	snprintf(port, sizeof(port), "%d", ntohs(sa.sin_port));
+	bl3_pid = start_buildlet("bl3", path("pw"), port, bl3_url,
+	    sizeof(bl3_url));
+	check(bl3_pid > 0);
+	if (bl3_pid < 0 || pthread_create(&th, NULL, echo_main, &ls) != 0) {
+		close(ls);
+		return;
+	}
+	c = client(bl3_url, "bl3");
+	c.password = "wrong";
+	check_int(bclient_connect_ssh(&c, NULL, NULL, &fd, &err), ==, RC_PERM);
+	check(fd == -1);
+	check(strstr(err.buf, "buildlet bl3: connect-ssh: ") == err.buf);
+	check(strstr(err.buf, "403") != NULL);
+	strbuf_reset(&err);
+	c.password = "secret";
+	check_int(bclient_connect_ssh(&c, NULL, NULL, &fd, &err), ==, RC_OK);
+	check(fd >= 0);
+	check_int(read_n(fd, buf, 14), ==, 0);
+	check_str(buf, "SSH-2.0-echo\r\n");
+	check_int(write_all(fd, "ping\n", 5), ==, 0);
+	check_int(read_n(fd, buf, 5), ==, 0);
+	check_str(buf, "ping\n");
+	/* a half-close reaches the far end, whose close comes back */
+	shutdown(fd, SHUT_WR);
+	check_int(read(fd, buf, sizeof(buf)), ==, 0);
+	close(fd);
+	pthread_join(th, NULL);
+	close(ls);
+	strbuf_release(&err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -913,8 +1005,9 @@ main(int argc, char **argv)
 		return 1;
 	atexit(cleanup);
 	put(path("pw"), "secret\n");
-	bl_pid = start_buildlet("bl1", path("pw"), bl_url, sizeof(bl_url));
-	bl2_pid = start_buildlet("bl2", NULL, bl2_url, sizeof(bl2_url));
+	bl_pid = start_buildlet("bl1", path("pw"), NULL, bl_url,
+	    sizeof(bl_url));
+	bl2_pid = start_buildlet("bl2", NULL, NULL, bl2_url, sizeof(bl2_url));
 	fx_pid = start_fixture(fx_url, sizeof(fx_url));
 	if (bl_pid < 0 || bl2_pid < 0 || fx_pid < 0) {
 		printf("Bail out! cannot start the servers\n");
@@ -934,5 +1027,6 @@ main(int argc, char **argv)
 	TEST(t_killed_mid_exec(), "a buildlet killed mid-exec is RC_TEMP");
 	TEST(t_halt(), "halt stops the buildlet");
 	TEST(t_orig(), "the original buildlet's bytes");
+	TEST(t_connect_ssh(), "connect-ssh: a byte pipe after the 101");
 	return test_done();
 }

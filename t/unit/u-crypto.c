@@ -4,6 +4,7 @@
 
 #include "tap.h"
 #include "crypto.h"
+#include "strbuf.h"
 
 #define SHA1_EMPTY	"da39a3ee5e6b4b0d3255bfef95601890afd80709"
 #define SHA1_ABC	"a9993e364706816aba3e25717850c26c9cd0d89d"
@@ -207,6 +208,27 @@ t_base64(void)
 	    -1);
 }
 
+static void
+t_base64_encode(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	crypto_base64_encode(&sb, "", 0);
+	check_str(sb.buf, "");
+	crypto_base64_encode(&sb, "f", 1);
+	check_str(sb.buf, "Zg==");
+	strbuf_reset(&sb);
+	crypto_base64_encode(&sb, "fo", 2);
+	check_str(sb.buf, "Zm8=");
+	strbuf_reset(&sb);
+	crypto_base64_encode(&sb, "gomote:pw", 9);
+	check_str(sb.buf, "Z29tb3RlOnB3");
+	/* appended */
+	crypto_base64_encode(&sb, "\xff\xfe", 2);
+	check_str(sb.buf, "Z29tb3RlOnB3//4=");
+	strbuf_release(&sb);
+}
+
 int
 main(void)
 {
@@ -217,5 +239,6 @@ main(void)
 	TEST(t_ct_streq(), "ct_streq: equal, different, prefixes, empty");
 	TEST(t_random(), "random_bytes fills with fresh bytes");
 	TEST(t_base64(), "crypto_base64_decode: padding, alphabet, shape");
+	TEST(t_base64_encode(), "crypto_base64_encode: RFC 4648 cases, appends");
 	return test_done();
 }

@@ -158,6 +158,45 @@ t_fetch_ref(void)
 	strbuf_release(&err);
 }
 
+static void
+t_ignore(void)
+{
+	char dir[PATH_MAX + 16], sub[PATH_MAX + 32], cmd[PATH_MAX + 64];
+	struct strbuf err = STRBUF_INIT;
+	struct gitx_ignore *ig;
+
+	snprintf(dir, sizeof(dir), "%s/wt", root);
+	snprintf(cmd, sizeof(cmd), "git init -q '%s'", dir);
+	if (system(cmd) != 0) {
+		test_skip("git init failed");
+		return;
+	}
+	snprintf(sub, sizeof(sub), "%s/.gitignore", dir);
+	write_file(sub, "*.o\n/build/\n");
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	mkdir(sub, 0755);
+	check_int(gitx_ignore_open(&ig, dir, &err), ==, RC_OK);
+	check_int(gitx_ignored(ig, "a.o"), ==, 1);
+	check_int(gitx_ignored(ig, "a.c"), ==, 0);
+	check_int(gitx_ignored(ig, "build/"), ==, 1);
+	check_int(gitx_ignored(ig, "build/x"), ==, 1);
+	check_int(gitx_ignored(ig, "sub/build/"), ==, 0);
+	gitx_ignore_close(ig);
+	/* from a subdirectory, paths are relative to it */
+	check_int(gitx_ignore_open(&ig, sub, &err), ==, RC_OK);
+	check_int(gitx_ignored(ig, "x.o"), ==, 1);
+	check_int(gitx_ignored(ig, "build/"), ==, 0);
+	gitx_ignore_close(ig);
+	/* no work tree above the ceiling: nothing is ignored */
+	setenv("GIT_CEILING_DIRECTORIES", root, 1);
+	check_int(gitx_ignore_open(&ig, root, &err), ==, RC_NO);
+	check(ig == NULL);
+	check_int(gitx_ignored(NULL, "a.o"), ==, 0);
+	unsetenv("GIT_CEILING_DIRECTORIES");
+	check_int(gitx_ignore_open(&ig, "/nonexistent/x", &err), ==, RC_TEMP);
+	strbuf_release(&err);
+}
+
 int
 main(void)
 {
@@ -173,6 +212,7 @@ main(void)
 	TEST(t_fetch_missing(), "a fetch from a missing repository fails, 111");
 	TEST(t_fetch_ref(), "fetch one ref; prune spares ours; reaches; "
 	    "expire");
+	TEST(t_ignore(), "ignore rules of a work tree, from the top and below");
 	{
 		char cmd[PATH_MAX + 16];
 
