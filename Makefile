@@ -76,6 +76,7 @@ LIBOBJ += lib/workitem.o
 LIBOBJ += lib/farmconf.o
 LIBOBJ += lib/proc.o lib/strvec.o
 LIBOBJ += lib/httpd-reply.o lib/httpd-upgrade.o lib/relay.o
+LIBOBJ += lib/httpd-accept.o
 LIBOBJ += lib/bclient.o
 LIBOBJ += lib/utf8.o
 LIBOBJ += lib/http-upgrade.o
@@ -346,6 +347,7 @@ fuzz/bin/fuzz-form: fuzz/fuzz-form.c $(BUILDLET_OBJ:.o=.c) $(LIBHDR) \
 	    cmd/buildlet/serve.c cmd/buildlet/exec.c cmd/buildlet/files.c \
 	    cmd/buildlet/list.c cmd/buildlet/ssh.c cmd/buildlet/util.c \
 	    lib/httpd.c lib/httpd-reply.c lib/httpd-upgrade.c lib/relay.c \
+	    lib/httpd-accept.c \
 	    lib/http.c lib/tar.c lib/gz.c lib/crypto.c lib/num.c \
 	    lib/timefmt.c lib/atomicfile.c lib/proc.c lib/strvec.c \
 	    $(FUZZLIBSRC) $(MHD_LIBS) \

@@ -32,6 +32,7 @@ struct kvlist {
 };
 
 struct upg_req;
+struct httpd_accept;
 
 /* A connection's state across its requests (MHD's socket context). */
 struct httpd_conn {
@@ -52,6 +53,7 @@ struct httpd {
 	pthread_mutex_t trust_mu;	/* guards trusted, ntrusted */
 	struct sockaddr_in6 trusted[HTTPD_TRUSTED_ADDRS];	/* v4 mapped */
 	size_t ntrusted;	/* ever added; slot ntrusted % N is next */
+	struct httpd_accept *acc;	/* TLS on a listen address */
 };
 
 struct httpd_req {
@@ -103,5 +105,20 @@ void httpd_set_reply(struct httpd_req *req, int status,
  */
 void httpd_upgrades_stop(struct httpd *h);
 void httpd_upgrade_req_free(struct upg_req *u);
+
+/*
+ * httpd-accept.c: listen on sa (dual: an IPv6 socket that takes IPv4
+ * too) and accept in a thread of its own, for a TLS server whose
+ * libmicrohttpd listens nowhere.  Each connection waits (at most
+ * timeout_s, at most cfg.max_per_addr from one address) for its first
+ * bytes: a TLS handshake goes to httpd_add_conn, a plain HTTP request
+ * gets Go's 400, anything else is closed.  Sets h->port and h->acc;
+ * 0, or -1 with errno.  httpd_accept_stop joins the thread and closes
+ * the listening socket and the waiting connections (none when
+ * httpd_accept_start was not called or failed).
+ */
+int httpd_accept_start(struct httpd *h, const struct sockaddr *sa,
+    socklen_t len, int dual, unsigned timeout_s);
+void httpd_accept_stop(struct httpd *h);
 
 #endif

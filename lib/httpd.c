@@ -948,6 +948,31 @@ start_daemon(struct httpd *h, unsigned flags, const struct sockaddr *sa)
 	    MHD_OPTION_END);
 }
 
+/*
+ * Serve on sa; h->d is NULL when that failed.  Over TLS, httpd accepts
+ * the connections itself (httpd-accept.c, whose thread reads h->d: it
+ * is set first) and libmicrohttpd listens nowhere.
+ */
+static void
+start_listening(struct httpd *h, unsigned flags, const struct sockaddr *sa,
+    socklen_t len)
+{
+	const struct httpd_config *c = &h->cfg;
+
+	if (h->cert.len == 0) {
+		h->d = start_daemon(h, flags, sa);
+		return;
+	}
+	if ((h->d = start_daemon(h, MHD_USE_NO_LISTEN_SOCKET, NULL)) == NULL)
+		return;
+	if (httpd_accept_start(h, sa, len, (flags & MHD_USE_DUAL_STACK) != 0,
+	    c->untrusted_timeout_s ? c->untrusted_timeout_s :
+	    c->timeout_s ? c->timeout_s : DEFAULT_TIMEOUT_S) == -1) {
+		MHD_stop_daemon(h->d);
+		h->d = NULL;
+	}
+}
+
 static void
 httpd_free(struct httpd *h)
 {
@@ -1026,14 +1051,15 @@ httpd_start(const struct httpd_config *cfg, struct strbuf *err)
 		any6.sin6_family = AF_INET6;
 		any6.sin6_addr = in6addr_any;
 		any6.sin6_port = htons((uint16_t)port);
-		h->d = start_daemon(h, MHD_USE_DUAL_STACK,
-		    (struct sockaddr *)&any6);
+		start_listening(h, MHD_USE_DUAL_STACK,
+		    (struct sockaddr *)&any6, sizeof(any6));
 		memset(&any4, 0, sizeof(any4));
 		any4.sin_family = AF_INET;
 		any4.sin_addr.s_addr = htonl(INADDR_ANY);
 		any4.sin_port = htons((uint16_t)port);
 		if (h->d == NULL)
-			h->d = start_daemon(h, 0, (struct sockaddr *)&any4);
+			start_listening(h, 0, (struct sockaddr *)&any4,
+			    sizeof(any4));
 		sa = (struct sockaddr *)&any4;
 		salen = sizeof(any4);
 	} else {
@@ -1060,8 +1086,8 @@ httpd_start(const struct httpd_config *cfg, struct strbuf *err)
 			}
 		sa = pick->ai_addr;
 		salen = pick->ai_addrlen;
-		h->d = start_daemon(h, sa->sa_family == AF_INET6 ?
-		    MHD_USE_IPv6 : 0, sa);
+		start_listening(h, sa->sa_family == AF_INET6 ?
+		    MHD_USE_IPv6 : 0, sa, salen);
 	}
 	if (h->d == NULL) {
 		strbuf_addstr(err, "listen '");
@@ -1076,8 +1102,10 @@ httpd_start(const struct httpd_config *cfg, struct strbuf *err)
 	if (res != NULL)
 		freeaddrinfo(res);
 	strbuf_release(&host);
-	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-	h->port = di != NULL ? di->port : port;
+	if (h->acc == NULL) {
+		di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+		h->port = di != NULL ? di->port : port;
+	}
 	return h;
 fail:
 	if (res != NULL)
@@ -1135,6 +1163,7 @@ httpd_stop(struct httpd *h)
 	if (h == NULL)
 		return;
 	atomic_store(&h->stopping, 1);
+	httpd_accept_stop(h);
 	httpd_upgrades_stop(h);
 	MHD_stop_daemon(h->d);
 	httpd_free(h);

@@ -67,7 +67,15 @@ struct httpd_config {
 	 * NULL: no listening socket, connections come from httpd_add_conn
 	 */
 	const char *listen;
-	const char *tls_cert, *tls_key;	/* PEM files; both or neither */
+	/*
+	 * PEM files; both or neither.  With a listen address, httpd then
+	 * accepts itself: a connection waits (the untrusted timeout, at
+	 * most max_per_addr from one address, 256 in all, the oldest
+	 * making room) for its first bytes; a TLS handshake is served
+	 * as from httpd_add_conn, plain HTTP gets Go's "400 Client sent
+	 * an HTTP request to an HTTPS server.", anything else is closed.
+	 */
+	const char *tls_cert, *tls_key;
 	void (*handler)(struct httpd_req *req, void *arg);
 	void *arg;
 	/* chosen per request after the headers arrived; NULL: BUFFER */

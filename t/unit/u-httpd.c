@@ -1,6 +1,7 @@
 /*
  * u-httpd: the HTTP server on sockets it did not accept, the upgrade
- * hand-off, lib/relay, and Basic credentials.
+ * hand-off, lib/relay, Basic credentials, and what a TLS listener does
+ * with a connection's first bytes.
  */
 #include "compat.h"
 
@@ -721,6 +722,138 @@ out:
 	strbuf_release(&err);
 }
 
+/* ---- TLS: the first bytes decide ---- */
+
+/* A TCP connection from src (127.0.0.x) to 127.0.0.1:port, or -1. */
+static int
+dial(const char *src, int port)
+{
+	struct sockaddr_in sa;
+	int fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	inet_pton(AF_INET, src, &sa.sin_addr);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		sa.sin_port = htons((uint16_t)port);
+		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+/* Everything until EOF into sb: 0, or -1 when it did not end in time. */
+static int
+read_to_eof(int fd, struct strbuf *sb)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read_some(fd, buf, sizeof(buf))) > 0)
+		strbuf_add(sb, buf, (size_t)n);
+	return n == 0 ? 0 : -1;
+}
+
+/* A plain request on fd gets exactly Go's answer, then EOF. */
+static void
+plain_400(int fd)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	check_int(send_str(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), ==, 0);
+	check_int(read_to_eof(fd, &sb), ==, 0);
+	check_str(sb.buf, "HTTP/1.0 400 Bad Request\r\n\r\n"
+	    "Client sent an HTTP request to an HTTPS server.\n");
+	strbuf_release(&sb);
+}
+
+static void
+t_tls_first_bytes(void)
+{
+	struct httpd_config cfg = HTTPD_CONFIG_INIT;
+	struct strbuf err = STRBUF_INIT, cmd = STRBUF_INIT, sb = STRBUF_INIT;
+	char dir[] = "/tmp/u-httpd.XXXXXX", key[64], crt[64];
+	struct httpd *h = NULL;
+	int base = nthreads(), fd[4] = { -1, -1, -1, -1 }, c, i, port;
+	long long t0;
+
+	if (mkdtemp(dir) == NULL) {
+		test_skip("mkdtemp failed");
+		return;
+	}
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(crt, sizeof(crt), "%s/cert.pem", dir);
+	strbuf_addf(&cmd, "openssl req -x509 -newkey rsa:2048 -nodes "
+	    "-subj /CN=localhost -days 1 -keyout %s -out %s >/dev/null 2>&1",
+	    key, crt);
+	if (system(cmd.buf) != 0) {
+		test_skip("openssl cannot make a certificate");
+		goto out;
+	}
+	cfg.listen = "127.0.0.1:0";
+	cfg.tls_cert = crt;
+	cfg.tls_key = key;
+	cfg.handler = handler;
+	cfg.quiet = 1;
+	cfg.max_per_addr = 2;
+	cfg.untrusted_timeout_s = 1;
+	if (!check((h = httpd_start(&cfg, &err)) != NULL)) {
+		test_msg("%s", err.buf);
+		goto out;
+	}
+	port = httpd_port(h);
+	check_int(port, >, 0);
+	if (!check((c = dial("127.0.0.1", port)) >= 0))
+		goto out;
+	plain_400(c);
+	close(c);
+
+	/* two silent ones wait, a third from the same address does not */
+	t0 = now_ms();
+	for (i = 0; i < 3; i++)
+		if (!check((fd[i] = dial("127.0.0.3", port)) >= 0))
+			goto out;
+	check_int(read_to_eof(fd[2], &sb), ==, 0);
+	/* meanwhile another address is answered */
+	if (check((c = dial("127.0.0.2", port)) >= 0)) {
+		plain_400(c);
+		close(c);
+	}
+	check_int(read_to_eof(fd[0], &sb), ==, 0);
+	check_int(read_to_eof(fd[1], &sb), ==, 0);
+	check_int(now_ms() - t0, >=, 900);
+	check_int((int)sb.len, ==, 0);
+
+	/* httpd_stop closes one still waiting, and joins the thread */
+	if (!check((fd[3] = dial("127.0.0.3", port)) >= 0))
+		goto out;
+	if (check((c = dial("127.0.0.2", port)) >= 0)) {
+		plain_400(c);	/* accepted after fd[3]: that one waits */
+		close(c);
+	}
+	httpd_stop(h);
+	h = NULL;
+	check_int(read_to_eof(fd[3], &sb), ==, 0);
+	check_int((int)sb.len, ==, 0);
+	check_int(wait_threads(base), ==, 0);
+out:
+	if (h != NULL)
+		httpd_stop(h);
+	for (i = 0; i < 4; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	unlink(key);
+	unlink(crt);
+	rmdir(dir);
+	strbuf_release(&err);
+	strbuf_release(&cmd);
+	strbuf_release(&sb);
+}
+
 int
 main(void)
 {
@@ -737,6 +870,8 @@ main(void)
 	TEST(t_relay_reset(), "relay: a peer gone mid-stream ends it with -1");
 	TEST(t_basic_auth(), "Basic credentials: valid, malformed, NUL "
 	    "refused");
+	TEST(t_tls_first_bytes(), "TLS: plain HTTP gets 400, silent ones "
+	    "time out, per address, stop closes them");
 	strbuf_release(&logbuf);
 	return test_done();
 }
