@@ -72,6 +72,7 @@ LIBOBJ += lib/workitem.o
 LIBOBJ += lib/farmconf.o
 LIBOBJ += lib/proc.o lib/strvec.o
 LIBOBJ += lib/httpd-reply.o lib/httpd-upgrade.o lib/relay.o
+LIBOBJ += lib/http-upgrade.o
 LIBOBJ += lib/bclient.o
 LIBOBJ += lib/utf8.o
 LIBHDR = lib/*.h

@@ -160,6 +160,24 @@ enum http_class http_conn_request(struct http_conn *hc,
     struct http_resp *resp, struct strbuf *err);
 void http_conn_free(struct http_conn *hc);
 
+/*
+ * GET url asking to switch to protocol proto (Connection: Upgrade,
+ * Upgrade: proto), with opt->headers, and on 101 Switching Protocols
+ * give the connection to the caller: HTTP_OK and *fd, a blocking
+ * stream socket carrying the upgraded byte stream, the caller's to
+ * close.  Over http it is the TCP connection itself; over https one end
+ * of a unix socket pair that a thread of lib/http pumps through the TLS
+ * session (certificate checked as usual: opt->cacert, opt->insecure)
+ * until *fd is closed.  No byte behind the 101 is consumed.  From opt:
+ * connect_timeout_ms, timeout_ms (up to the 101; 0: 30 s), headers,
+ * cacert, insecure; no credentials.  Any other answer: its class (as
+ * http_request's), resp->status, resp->headers, a short resp->body,
+ * and err naming the URL and the status.
+ */
+enum http_class http_upgrade(const char *url, const char *proto,
+    const struct http_opt *opt, int *fd, struct http_resp *resp,
+    struct strbuf *err);
+
 enum http_class http_get(const char *url, const struct http_opt *opt,
     struct http_resp *resp, struct strbuf *err);
 /* POST with a body of the given content type (e.g. application/json). */
