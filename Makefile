@@ -127,11 +127,12 @@ cmd/pollgerrit/pollgerrit: $(POLLGERRIT_OBJ) $(LIB)
 BUILDLET_OBJ = cmd/buildlet/buildlet.o cmd/buildlet/exec.o \
 	cmd/buildlet/files.o cmd/buildlet/list.o cmd/buildlet/serve.o \
 	cmd/buildlet/ssh.o cmd/buildlet/util.o
+BUILDLET_OBJ += cmd/buildlet/reverse.o
 $(BUILDLET_OBJ): $(LIBHDR) cmd/buildlet/extern.h
 cmd/buildlet/buildlet: $(BUILDLET_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(BUILDLET_OBJ) $(LIB) $(MHD_LIBS) \
 	    $(CURL_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) \
-	    -lpthread
+	    $(JANSSON_LIBS) -lpthread
 
 GITMIRROR_OBJ = cmd/gitmirror/gitmirror.o cmd/gitmirror/sync.o \
 	cmd/gitmirror/archive.o cmd/gitmirror/serve.o
