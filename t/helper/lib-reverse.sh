@@ -1,0 +1,62 @@
+# lib-reverse.sh: reverse buildlets and the schedule serve they dial
+# (sourced after test-lib.sh and lib-schedule.sh).
+#
+#   start_coord [flag...]       schedule serve on 127.0.0.1:0 of
+#                               $BUILDFARM_DIR (its config written
+#                               first), as daemon "coord"; sets COORD
+#   rev_key TYPE                the host type's key into TYPE.key
+#   start_rev NAME TYPE [flag...]  buildlet -reverse-type TYPE of
+#                               hostname NAME against $COORD, key
+#                               TYPE.key, work directory NAME.wd, as
+#                               daemon NAME
+#   rev_field MACHINE KEY       KEY of MACHINE in status.json (empty
+#                               when MACHINE is not in the table)
+#   rev_wait MACHINE            until MACHINE is in the table; sets
+#                               rurl to its url
+#   rev_gone MACHINE            until it is not
+
+start_coord () {
+	start_daemon coord schedule serve -l 127.0.0.1:0 "$@" &&
+	coord_port=$(daemon_port coord) &&
+	case " $* " in
+	*" -tls-cert "*)
+		COORD=https://127.0.0.1:$coord_port ;;
+	*)
+		COORD=http://127.0.0.1:$coord_port ;;
+	esac
+}
+
+rev_key () {
+	schedule key "$1" >"$1.key"
+}
+
+start_rev () {
+	rev_name_=$1
+	rev_type_=$2
+	shift 2
+	start_daemon "$rev_name_" buildlet -reverse-type "$rev_type_" \
+	    -coordinator "${REV_COORD:-$COORD}" -keyfile "$rev_type_.key" \
+	    -hostname "$rev_name_" -workdir "$PWD/$rev_name_.wd" "$@"
+}
+
+rev_field () {
+	curl -sS ${REV_CURL_FLAGS-} "$COORD/status.json" |
+	M=$1 K=$2 perl -MJSON::PP -e '
+		local $/;
+		my $st = decode_json(<STDIN>);
+		for my $p (@{$st->{pools}}) {
+			for my $m (@{$p->{machines}}) {
+				print "$m->{$ENV{K}}\n" if $m->{name} eq $ENV{M};
+			}
+		}
+	'
+}
+
+rev_wait () {
+	test_wait_until "test -n \"\$(rev_field $1 name)\"" &&
+	rurl=$(rev_field "$1" url)
+}
+
+rev_gone () {
+	test_wait_until "test -z \"\$(rev_field $1 name)\""
+}
