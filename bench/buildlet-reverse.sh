@@ -16,15 +16,7 @@
 
 SCHEDULE=$TOP/cmd/schedule/schedule
 [ -x "$SCHEDULE" ] || { echo "bench: $SCHEDULE is not built; run make" >&2; exit 100; }
-EB=$TRASH/buildlet-execbench
-if [ ! -x "$EB" ] ||
-    [ -n "$(find "$TOP/bench/buildlet-execbench.c" "$TOP/lib/libbuildfarm.a" \
-    -newer "$EB")" ]; then
-	${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -I"$TOP/lib" -o "$EB" \
-	    "$TOP/bench/buildlet-execbench.c" "$TOP/lib/libbuildfarm.a" \
-	    $(pkg-config --libs libcurl) -lpthread ||
-	    bench_die "cannot compile bench/buildlet-execbench.c"
-fi
+execbench
 
 # the coordinator and the reverse buildlet, stopped at exit with the
 # direct one

@@ -183,18 +183,6 @@ head_status(const char *h)
 	return h[12] == ' ' || h[12] == '\r' ? st : 0;
 }
 
-static enum http_class
-upg_class(long st)
-{
-	if (st == 404 || st == 410)
-		return HTTP_NOTFOUND;
-	if (st == 401 || st == 403)
-		return HTTP_AUTH;
-	if (st == 408 || st == 429 || (st >= 500 && st < 600))
-		return HTTP_TEMP;
-	return HTTP_PERM;
-}
-
 /* The pump of an https upgrade: the TLS session <-> a socket pair end. */
 struct pump {
 	CURL *c;
@@ -410,7 +398,9 @@ http_upgrade(const char *url, const char *proto, const struct http_opt *opt,
 				log_escape(err, resp->body.buf,
 				    strcspn(resp->body.buf, "\r\n"));
 			}
-			cls = upg_class(resp->status);
+			/* a 2xx is no success: it did not upgrade */
+			cls = resp->status / 100 == 2 ? HTTP_PERM :
+			    http_status_class(resp->status);
 		}
 		goto out;
 	}

@@ -203,6 +203,8 @@ void http_resp_release(struct http_resp *resp);
  */
 int http_retry_after(const struct http_resp *resp, long long *secs);
 
+/* The class of a final status as above (304 is not HTTP_OK here). */
+enum http_class http_status_class(long status);
 int http_class_rc(enum http_class c);
 const char *http_class_name(enum http_class c);
 

@@ -7,20 +7,10 @@ test_description='buildlet -reverse-type over TLS: a test CA, a wrong CA'
 
 test_lazy_prereq OPENSSL 'openssl version'
 
-# ca NAME: a self-signed CA, NAME.key and NAME.pem
-ca () {
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" \
-	    -keyout "$1.key" -out "$1.pem" 2>/dev/null
-}
-
 test_expect_success OPENSSL 'setup: a test CA, a coordinator certificate it signed' '
-	ca testca &&
-	ca otherca &&
-	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
-	    -keyout srv.key -out srv.csr 2>/dev/null &&
-	printf "subjectAltName=IP:127.0.0.1\n" >ext &&
-	openssl x509 -req -in srv.csr -CA testca.pem -CAkey testca.key \
-	    -CAcreateserial -days 2 -extfile ext -out srv.pem 2>/dev/null &&
+	test_ca testca &&
+	test_ca otherca &&
+	test_cert testca srv 127.0.0.1 &&
 	mkdir -p "$BUILDFARM_DIR" &&
 	cat >"$BUILDFARM_DIR/config" <<-EOF &&
 	[hosttype "rv"]

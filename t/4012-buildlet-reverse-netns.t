@@ -36,13 +36,8 @@ test_expect_success NETNS,OPENSSL 'setup: the namespace, the veth pair, a TLS co
 	nsenter -t $NSPID -n ip addr add $NET.2/30 dev $VB &&
 	nsenter -t $NSPID -n ip link set $VB up &&
 	nsenter -t $NSPID -n ip link set lo up &&
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=testca \
-	    -keyout ca.key -out ca.pem 2>/dev/null &&
-	openssl req -newkey rsa:2048 -nodes -subj /CN=coord \
-	    -keyout srv.key -out srv.csr 2>/dev/null &&
-	printf "subjectAltName=IP:$NET.1\n" >ext &&
-	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key \
-	    -CAcreateserial -days 2 -extfile ext -out srv.pem 2>/dev/null &&
+	test_ca ca &&
+	test_cert ca srv $NET.1 &&
 	mkdir -p "$BUILDFARM_DIR" &&
 	cat >"$BUILDFARM_DIR/config" <<-EOF &&
 	[hosttype "rv"]

@@ -471,6 +471,21 @@ rm_main(void *arg)
 	return NULL;
 }
 
+/* A detached thread: 0, or -1 when none could start. */
+static int
+spawn(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return rc == 0 ? 0 : -1;
+}
+
 /* The loopback bridge: a listening socket on 127.0.0.1:0; -1 or fd. */
 static int
 bridge_open(int *port)
@@ -504,8 +519,6 @@ on_control(struct httpd_upgrade *up, int fd, void *arg)
 	struct machine *m;
 	const void *extra;
 	size_t n;
-	pthread_attr_t attr;
-	pthread_t t;
 
 	if (up == NULL) {
 		rm_free(rm);
@@ -535,9 +548,7 @@ on_control(struct httpd_upgrade *up, int fd, void *arg)
 	}
 	m = pool_add(rm->k->ht, rm->name, url.buf, rm->k->file, rm->k->key);
 	m->rev = rm;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, rm_main, rm) != 0) {
+	if (spawn(rm_main, rm) == -1) {
 		pool_remove(m);
 		pthread_mutex_unlock(&sched_mu);
 		log_warnx("machine %s: cannot start its thread", esc(rm->name));
@@ -549,7 +560,6 @@ on_control(struct httpd_upgrade *up, int fd, void *arg)
 		    url.buf);
 		pthread_mutex_unlock(&sched_mu);
 	}
-	pthread_attr_destroy(&attr);
 	strbuf_release(&url);
 }
 
@@ -600,25 +610,36 @@ handle_register(struct httpd_req *req)
 	httpd_reply_upgrade(req, PROTO, on_control, rm);
 }
 
-static void *
-relay_main(void *arg)
+/* c leaves the list; its bridge connection is closed. */
+static void
+conn_drop(struct rconn *c)
 {
-	struct rconn *c = arg, **pp;
-	const void *extra;
-	size_t n;
+	struct rconn **pp;
 
-	extra = httpd_upgrade_extra(c->up, &n);
-	(void)relay_run(httpd_upgrade_fd(c->up), c->cfd, extra, n);
 	pthread_mutex_lock(&rev_mu);
 	for (pp = &conns; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
+	/* under rev_mu: rm_end never shuts down a number reused since */
 	close(c->cfd);
 	pthread_mutex_unlock(&rev_mu);
-	httpd_upgrade_close(c->up);
 	free(c);
+}
+
+static void *
+relay_main(void *arg)
+{
+	struct rconn *c = arg;
+	struct httpd_upgrade *up = c->up;
+	const void *extra;
+	size_t n;
+
+	extra = httpd_upgrade_extra(up, &n);
+	(void)relay_run(httpd_upgrade_fd(up), c->cfd, extra, n);
+	conn_drop(c);
+	httpd_upgrade_close(up);
 	return NULL;
 }
 
@@ -626,31 +647,16 @@ relay_main(void *arg)
 static void
 on_data(struct httpd_upgrade *up, int fd, void *arg)
 {
-	struct rconn *c = arg, **pp;
-	pthread_attr_t attr;
-	pthread_t t;
-	int ok;
+	struct rconn *c = arg;
 
 	if (up != NULL) {
 		nodelay(fd);
 		c->up = up;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		ok = pthread_create(&t, &attr, relay_main, c) == 0;
-		pthread_attr_destroy(&attr);
-		if (ok)
+		if (spawn(relay_main, c) == 0)
 			return;
 		httpd_upgrade_close(up);
 	}
-	pthread_mutex_lock(&rev_mu);
-	for (pp = &conns; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	close(c->cfd);
-	pthread_mutex_unlock(&rev_mu);
-	free(c);
+	conn_drop(c);
 }
 
 static void

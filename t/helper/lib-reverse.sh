@@ -14,6 +14,9 @@
 #   rev_wait MACHINE            until MACHINE is in the table; sets
 #                               rurl to its url
 #   rev_gone MACHINE            until it is not
+#   test_ca NAME                a self-signed CA: NAME.key, NAME.pem
+#   test_cert CA NAME IP        a certificate for IP signed by CA:
+#                               NAME.key, NAME.pem
 
 start_coord () {
 	start_daemon coord schedule serve -l 127.0.0.1:0 "$@" &&
@@ -59,4 +62,17 @@ rev_wait () {
 
 rev_gone () {
 	test_wait_until "test -z \"\$(rev_field $1 name)\""
+}
+
+test_ca () {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" \
+	    -keyout "$1.key" -out "$1.pem" 2>/dev/null
+}
+
+test_cert () {
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" \
+	    -keyout "$2.key" -out "$2.csr" 2>/dev/null &&
+	printf "subjectAltName=IP:%s\n" "$3" >"$2.ext" &&
+	openssl x509 -req -in "$2.csr" -CA "$1.pem" -CAkey "$1.key" \
+	    -CAcreateserial -days 2 -extfile "$2.ext" -out "$2.pem" 2>/dev/null
 }
