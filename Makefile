@@ -77,9 +77,9 @@ LIBOBJ += lib/farmconf.o
 LIBOBJ += lib/proc.o lib/strvec.o
 LIBOBJ += lib/httpd-reply.o lib/httpd-upgrade.o lib/relay.o
 LIBOBJ += lib/httpd-accept.o
+LIBOBJ += lib/http-upgrade.o
 LIBOBJ += lib/bclient.o
 LIBOBJ += lib/utf8.o
-LIBOBJ += lib/http-upgrade.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -132,11 +132,12 @@ cmd/pollgerrit/pollgerrit: $(POLLGERRIT_OBJ) $(LIB)
 BUILDLET_OBJ = cmd/buildlet/buildlet.o cmd/buildlet/exec.o \
 	cmd/buildlet/files.o cmd/buildlet/list.o cmd/buildlet/serve.o \
 	cmd/buildlet/ssh.o cmd/buildlet/util.o
+BUILDLET_OBJ += cmd/buildlet/reverse.o
 $(BUILDLET_OBJ): $(LIBHDR) cmd/buildlet/extern.h
 cmd/buildlet/buildlet: $(BUILDLET_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(BUILDLET_OBJ) $(LIB) $(MHD_LIBS) \
 	    $(CURL_LIBS) $(ARCHIVE_LIBS) $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) \
-	    -lpthread
+	    $(JANSSON_LIBS) -lpthread
 
 GITMIRROR_OBJ = cmd/gitmirror/gitmirror.o cmd/gitmirror/sync.o \
 	cmd/gitmirror/archive.o cmd/gitmirror/serve.o \
@@ -158,6 +159,7 @@ SCHEDULE_OBJ += cmd/schedule/pool.o
 SCHEDULE_OBJ += cmd/schedule/serve.o
 SCHEDULE_OBJ += cmd/schedule/status.o
 SCHEDULE_OBJ += cmd/schedule/try.o
+SCHEDULE_OBJ += cmd/schedule/reverse.o
 $(SCHEDULE_OBJ): $(LIBHDR) cmd/schedule/extern.h
 cmd/schedule/schedule: $(SCHEDULE_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(SCHEDULE_OBJ) $(LIB) $(MHD_LIBS) \

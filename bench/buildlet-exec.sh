@@ -12,15 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/buildlet.inc"
 
-EB=$TRASH/buildlet-execbench
-if [ ! -x "$EB" ] ||
-    [ -n "$(find "$TOP/bench/buildlet-execbench.c" "$TOP/lib/libbuildfarm.a" \
-    -newer "$EB")" ]; then
-	${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -I"$TOP/lib" -o "$EB" \
-	    "$TOP/bench/buildlet-execbench.c" "$TOP/lib/libbuildfarm.a" \
-	    $(pkg-config --libs libcurl) -lpthread ||
-	    bench_die "cannot compile bench/buildlet-execbench.c"
-fi
+execbench
 start_buildlet
 
 p50s=

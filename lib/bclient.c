@@ -761,7 +761,6 @@ bclient_connect_ssh(const struct bclient *c, const char *user,
     const char *key, int *fd, struct strbuf *err)
 {
 	struct http_opt opt = HTTP_OPT_INIT;
-	struct http_req req = HTTP_REQ_INIT;
 	struct strbuf h[3] = { STRBUF_INIT, STRBUF_INIT, STRBUF_INIT };
 	struct strbuf herr = STRBUF_INIT;
 	const char *hdrs[4];
@@ -800,9 +799,8 @@ bclient_connect_ssh(const struct bclient *c, const char *user,
 		opt.user = c->user != NULL ? c->user : "gomote";
 		opt.password = c->password;
 	}
-	req.method = "POST";
-	req.url = k.url.buf;
-	if ((cls = http_upgrade(&req, &opt, &k.resp, fd, &herr)) != HTTP_OK) {
+	if ((cls = http_upgrade("POST", k.url.buf, "ssh", &opt, fd, &k.resp,
+	    &herr)) != HTTP_OK) {
 		rc = http_class_rc(cls);
 		err_prefix(&k, err);
 		strbuf_add(err, herr.buf, herr.len);

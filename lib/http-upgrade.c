@@ -1,31 +1,31 @@
 /*
- * http-upgrade.c: a request answered by 101 Switching Protocols, after
- * which the connection carries raw bytes (the buildlet's /connect-ssh).
+ * http-upgrade.c: http_upgrade, a request answered by 101 Switching
+ * Protocols whose connection then belongs to the caller (a reverse
+ * buildlet's control and data connections, gomote's ssh).
  *
- * libcurl 7.88 gives no socket back after a plain 101: a normal
- * transfer reads what follows as a body until the peer closes, and
- * CURLOPT_CONNECT_ONLY = 2 does the same for http:// (it stops after
- * the answer only for ws://, whose 101 must carry Sec-WebSocket-Accept).
- * So libcurl connects (DNS, TCP, TLS with the usual verification) in
- * CONNECT_ONLY = 1 mode, the request head is written here with
- * curl_easy_send, and the answer's head is read with curl_easy_recv up
- * to its blank line: only the status code is looked at, the header
- * lines are kept for the caller.  URL parsing is libcurl's (CURLU), the
- * Basic credentials' base64 lib/crypto's.
- *
- * After the 101 a thread of our own copies bytes between libcurl's
- * connection (curl_easy_recv/send, so TLS works too) and one end of a
- * socket pair; the caller gets the other end.
+ * libcurl 7.88 has no interface for a generic upgrade: its transfer
+ * would take the bytes behind the 101 for a body.  So libcurl only
+ * connects (CURLOPT_CONNECT_ONLY: DNS, TCP, TLS with the usual
+ * certificate checks), and this file writes the request head and reads
+ * the response head itself, one byte at a time so that nothing behind
+ * the blank line is consumed.  Over https the TLS session stays
+ * libcurl's: a detached pump thread moves bytes between it
+ * (curl_easy_send/recv) and one end of a unix socket pair, whose other
+ * end the caller gets.
  */
 #include "compat.h"
 
-#include <sys/socket.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -33,166 +33,129 @@
 #include "http.h"
 #include "log.h"
 #include "strbuf.h"
-#include "timefmt.h"
 #include "xmalloc.h"
 
-#define HEAD_MAX	(64 * 1024)
-#define DEFAULT_MS	30000L
+#ifndef BF_VERSION
+#define BF_VERSION "0.1"
+#endif
 
-struct pump {
-	CURL *c;
-	int sock;		/* libcurl's, for poll only */
-	int sp;			/* our end of the socket pair */
-	struct strbuf pre;	/* read past the head */
-};
+#define UPG_HEAD_MAX	(16 * 1024)	/* the response head */
+#define UPG_BODY_MAX	4096		/* an error body kept */
+#define UPG_TIMEOUT_MS	30000L		/* default: up to the 101 */
+#define PUMP_BUF	(64 * 1024)
+
+static pthread_once_t upg_once = PTHREAD_ONCE_INIT;
+static int upg_init_failed;
 
 static void
-fail(struct strbuf *err, const char *method, const char *url, const char *why)
+upg_init(void)
 {
-	strbuf_addf(err, "%s '", method);
-	log_escape(err, url, strlen(url));
-	strbuf_addf(err, "': %s", why);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		upg_init_failed = 1;
 }
 
-/* Wait until sock is ready for ev or the deadline passes: 0 or -1. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Wait until the socket is ready for ev or the deadline: 0 or -1. */
 static int
-wait_sock(int sock, short ev, long long deadline)
+wait_sock(curl_socket_t s, short ev, long long deadline)
 {
-	struct pollfd pfd = { sock, ev, 0 };
-	long long left = deadline - mono_ms();
-	int r;
+	struct pollfd pfd = { s, ev, 0 };
+	long long left;
+	int n;
 
-	if (left <= 0)
-		return -1;
-	while ((r = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left))) == 0 ||
-	    (r == -1 && errno == EINTR))
-		if ((left = deadline - mono_ms()) <= 0)
+	for (;;) {
+		if ((left = deadline - now_ms()) <= 0) {
+			errno = ETIMEDOUT;
 			return -1;
-	return r > 0 ? 0 : -1;
+		}
+		n = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+		if (n > 0)
+			return 0;
+		if (n == -1 && errno != EINTR)
+			return -1;
+	}
 }
 
-static CURLcode
-send_all(CURL *c, int sock, const char *p, size_t n, long long deadline)
+static int
+send_all(CURL *c, curl_socket_t s, const char *p, size_t len,
+    long long deadline)
 {
+	size_t n;
 	CURLcode rc;
-	size_t sent;
 
-	while (n > 0) {
-		rc = curl_easy_send(c, p, n, &sent);
+	while (len > 0) {
+		rc = curl_easy_send(c, p, len, &n);
 		if (rc == CURLE_AGAIN) {
-			if (wait_sock(sock, POLLOUT, deadline) == -1)
-				return CURLE_OPERATION_TIMEDOUT;
+			if (wait_sock(s, POLLOUT, deadline) == -1)
+				return -1;
 			continue;
 		}
-		if (rc != CURLE_OK)
-			return rc;
-		p += sent;
-		n -= sent;
-	}
-	return CURLE_OK;
-}
-
-/* All of p to our socket, never raising SIGPIPE: 0 or -1. */
-static int
-to_sp(int sp, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = send(sp, p, n, MSG_NOSIGNAL)) == -1) {
-			if (errno == EINTR)
-				continue;
+		if (rc != CURLE_OK) {
+			errno = EPIPE;
 			return -1;
 		}
-		p += w;
-		n -= (size_t)w;
+		p += n;
+		len -= n;
 	}
 	return 0;
 }
 
-static void *
-pump_main(void *arg)
+/* One byte, or 0 at EOF, -1 on error (errno). */
+static int
+recv_byte(CURL *c, curl_socket_t s, char *ch, long long deadline)
 {
-	struct pump *u = arg;
-	char buf[64 * 1024];
-	struct pollfd pfd[2];
-	int in_eof = 0, out_eof = 0;
-	ssize_t n;
-	size_t got;
+	size_t n;
 	CURLcode rc;
 
-	if (to_sp(u->sp, u->pre.buf, u->pre.len) == -1)
-		goto out;
-	while (!in_eof || !out_eof) {
-		/* what TLS already holds is never announced by poll */
-		while (!in_eof) {
-			rc = curl_easy_recv(u->c, buf, sizeof(buf), &got);
-			if (rc == CURLE_AGAIN)
-				break;
-			if (rc != CURLE_OK)
-				goto out;
-			if (got == 0) {
-				shutdown(u->sp, SHUT_WR);
-				in_eof = 1;
-			} else if (to_sp(u->sp, buf, got) == -1)
-				goto out;
+	for (;;) {
+		rc = curl_easy_recv(c, ch, 1, &n);
+		if (rc == CURLE_AGAIN) {
+			if (wait_sock(s, POLLIN, deadline) == -1)
+				return -1;
+			continue;
 		}
-		pfd[0] = (struct pollfd){ u->sock, in_eof ? 0 : POLLIN, 0 };
-		pfd[1] = (struct pollfd){ u->sp, out_eof ? 0 : POLLIN, 0 };
-		if (in_eof && out_eof)
-			break;
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto out;
+		if (rc != CURLE_OK) {
+			errno = ECONNRESET;
+			return -1;
 		}
-		if (!out_eof && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			if ((n = read(u->sp, buf, sizeof(buf))) == -1) {
-				if (errno == EINTR || errno == EAGAIN)
-					continue;
-				goto out;
-			}
-			if (n == 0) {
-				shutdown(u->sock, SHUT_WR);
-				out_eof = 1;
-			} else if (send_all(u->c, u->sock, buf, (size_t)n,
-			    mono_ms() + 3600 * 1000LL) != CURLE_OK)
-				goto out;
-		}
+		return n == 1 ? 1 : 0;
 	}
-out:
-	shutdown(u->sp, SHUT_RDWR);
-	close(u->sp);
-	curl_easy_cleanup(u->c);
-	strbuf_release(&u->pre);
-	free(u);
-	return NULL;
 }
 
-/* The request head into out: 0, or -1 with err. */
+/* The request head: METHOD path, Host, Upgrade and the caller's headers. */
 static int
-head(struct strbuf *out, const struct http_req *req,
-    const struct http_opt *opt, const char *method, struct strbuf *err)
+request_head(const char *method, const char *url, const char *proto,
+    const struct http_opt *opt, struct strbuf *out)
 {
 	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
 	struct strbuf cred = STRBUF_INIT;
 	size_t i;
-	int rc = -1;
+	int ret = -1;
 
-	if (u == NULL || curl_url_set(u, CURLUPART_URL, req->url, 0) !=
-	    CURLUE_OK ||
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
-		fail(err, method, req->url, "malformed URL");
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
 		goto out;
-	}
 	(void)curl_url_get(u, CURLUPART_PORT, &port, 0);
 	(void)curl_url_get(u, CURLUPART_QUERY, &query, 0);
 	strbuf_addf(out, "%s %s%s%s HTTP/1.1\r\nHost: %s%s%s\r\n"
-	    "User-Agent: buildfarm\r\nContent-Length: 0\r\n", method, path,
+	    "User-Agent: buildfarm/" BF_VERSION "\r\n", method, path,
 	    query != NULL ? "?" : "", query != NULL ? query : "", host,
 	    port != NULL ? ":" : "", port != NULL ? port : "");
+	if (strcmp(method, "GET") != 0)
+		strbuf_addstr(out, "Content-Length: 0\r\n");
+	if (proto != NULL)
+		strbuf_addf(out, "Connection: Upgrade\r\nUpgrade: %s\r\n",
+		    proto);
 	if (opt->user != NULL && opt->password != NULL) {
 		strbuf_addf(&cred, "%s:%s", opt->user, opt->password);
 		strbuf_addstr(out, "Authorization: Basic ");
@@ -200,14 +163,13 @@ head(struct strbuf *out, const struct http_req *req,
 		strbuf_addstr(out, "\r\n");
 	}
 	for (i = 0; opt->headers != NULL && opt->headers[i] != NULL; i++) {
-		if (strpbrk(opt->headers[i], "\r\n") != NULL) {
-			fail(err, method, req->url, "bad header");
+		/* a line break would start a header of its own */
+		if (strpbrk(opt->headers[i], "\r\n") != NULL)
 			goto out;
-		}
 		strbuf_addf(out, "%s\r\n", opt->headers[i]);
 	}
 	strbuf_addstr(out, "\r\n");
-	rc = 0;
+	ret = 0;
 out:
 	if (cred.len > 0)
 		memset(cred.buf, 0, cred.len);
@@ -217,59 +179,175 @@ out:
 	curl_free(path);
 	curl_free(query);
 	curl_url_cleanup(u);
-	return rc;
+	return ret;
 }
 
-static enum http_class
-answer_class(long st)
+/* The status of a response head, or 0 when it is not "HTTP/1.x NNN". */
+static long
+head_status(const char *h)
 {
-	if (st == 401 || st == 403)
-		return HTTP_AUTH;
-	if (st == 404 || st == 410)
-		return HTTP_NOTFOUND;
-	if (st == 408 || st == 429 || st >= 500)
-		return HTTP_TEMP;
-	return HTTP_PERM;
+	long st = 0;
+	int i;
+
+	if (strncmp(h, "HTTP/1.", 7) != 0 || h[7] == '\0' || h[8] != ' ')
+		return 0;
+	for (i = 9; i < 12; i++) {
+		if (h[i] < '0' || h[i] > '9')
+			return 0;
+		st = st * 10 + (h[i] - '0');
+	}
+	return h[12] == ' ' || h[12] == '\r' ? st : 0;
+}
+
+/* The pump of an https upgrade: the TLS session <-> a socket pair end. */
+struct pump {
+	CURL *c;
+	curl_socket_t s;	/* libcurl's socket, to poll */
+	int fd;			/* our end of the pair */
+};
+
+static void *
+pump_main(void *arg)
+{
+	struct pump *p = arg;
+	char *up = xmalloc(PUMP_BUF), *down = xmalloc(PUMP_BUF);
+	size_t nup = 0, offup = 0, ndown = 0, offdown = 0, n;
+	int remote_eof = 0, shut = 0, progress;
+	struct pollfd pfd[2];
+	CURLcode rc;
+	ssize_t r;
+
+	for (;;) {
+		progress = 0;
+		pfd[0].fd = pfd[1].fd = -1;
+		pfd[0].events = pfd[1].events = 0;
+		/* remote -> local */
+		if (ndown == 0 && !remote_eof) {
+			rc = curl_easy_recv(p->c, down, PUMP_BUF, &n);
+			if (rc == CURLE_AGAIN)
+				pfd[1].events |= POLLIN;
+			else if (rc != CURLE_OK || n == 0)
+				remote_eof = 1;
+			else {
+				ndown = n;
+				offdown = 0;
+			}
+			progress |= rc != CURLE_AGAIN;
+		}
+		if (ndown > 0) {
+			r = send(p->fd, down + offdown, ndown, MSG_NOSIGNAL |
+			    MSG_DONTWAIT);
+			if (r > 0) {
+				offdown += (size_t)r;
+				ndown -= (size_t)r;
+				progress = 1;
+			} else if (r == -1 && errno != EAGAIN && errno != EINTR)
+				break;
+			else
+				pfd[0].events |= POLLOUT;
+		}
+		if (remote_eof && ndown == 0 && !shut) {
+			shutdown(p->fd, SHUT_WR);
+			shut = 1;
+		}
+		/* local -> remote: local EOF ends it all (TLS has no half) */
+		if (nup == 0) {
+			r = recv(p->fd, up, PUMP_BUF, MSG_DONTWAIT);
+			if (r == 0 || (r == -1 && errno != EAGAIN &&
+			    errno != EINTR))
+				break;
+			if (r > 0) {
+				nup = (size_t)r;
+				offup = 0;
+				progress = 1;
+			} else
+				pfd[0].events |= POLLIN;
+		}
+		if (nup > 0) {
+			if (remote_eof)
+				nup = 0;	/* nobody to take it */
+			else {
+				rc = curl_easy_send(p->c, up + offup, nup, &n);
+				if (rc == CURLE_OK) {
+					offup += n;
+					nup -= n;
+					progress = 1;
+				} else if (rc == CURLE_AGAIN)
+					pfd[1].events |= POLLOUT;
+				else
+					remote_eof = 1;
+			}
+		}
+		if (progress)
+			continue;
+		if (pfd[0].events)
+			pfd[0].fd = p->fd;
+		if (pfd[1].events)
+			pfd[1].fd = p->s;
+		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+			break;
+	}
+	curl_easy_cleanup(p->c);
+	close(p->fd);
+	free(up);
+	free(down);
+	free(p);
+	return NULL;
 }
 
 enum http_class
-http_upgrade(const struct http_req *req, const struct http_opt *opt,
-    struct http_resp *resp, int *fd, struct strbuf *err)
+http_upgrade(const char *method, const char *url, const char *proto,
+    const struct http_opt *opt, int *fdp, struct http_resp *resp,
+    struct strbuf *err)
 {
-	const char *method = req->method != NULL ? req->method : "POST";
-	struct strbuf h = STRBUF_INIT, in = STRBUF_INIT;
-	long long deadline;
-	curl_socket_t sock = CURL_SOCKET_BAD;
+	struct strbuf head = STRBUF_INIT;
 	enum http_class cls = HTTP_TEMP;
-	struct pump *u;
-	pthread_t th;
-	CURL *c;
+	long long deadline;
+	curl_socket_t s = CURL_SOCKET_BAD;
+	char ebuf[CURL_ERROR_SIZE] = "", ch;
+	int sv[2], tls, fl, r;
+	CURL *c = NULL;
 	CURLcode rc;
-	char *end = NULL, buf[4096];
-	size_t got, hl, n;
-	int sp[2];
 
-	*fd = -1;
-	resp->status = 0;
-	strbuf_reset(&resp->body);
-	strbuf_reset(&resp->headers);
-	deadline = mono_ms() + (opt->timeout_ms > 0 ? opt->timeout_ms :
-	    DEFAULT_MS);
-	if (head(&h, req, opt, method, err) == -1) {
-		strbuf_release(&h);
+	*fdp = -1;
+	if (method == NULL)
+		method = "GET";
+	if (opt == NULL) {
+		static const struct http_opt def = HTTP_OPT_INIT;
+
+		opt = &def;
+	}
+	deadline = now_ms() + (opt->timeout_ms > 0 ? opt->timeout_ms :
+	    UPG_TIMEOUT_MS);
+	tls = strncasecmp(url, "https://", 8) == 0;
+	if (!tls && strncasecmp(url, "http://", 7) != 0) {
+		strbuf_addf(err, "%s ", method);
+		log_escape(err, url, strlen(url));
+		strbuf_addstr(err, ": not an http(s) URL");
 		return HTTP_PERM;
 	}
-	if ((c = curl_easy_init()) == NULL) {
-		fail(err, method, req->url, "cannot initialise libcurl");
-		strbuf_release(&h);
+	pthread_once(&upg_once, upg_init);
+	if (upg_init_failed || (c = curl_easy_init()) == NULL) {
+		strbuf_addstr(err, "libcurl: cannot start");
 		return HTTP_TEMP;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	if (request_head(method, url, proto, opt, &head) == -1) {
+		strbuf_addf(err, "%s ", method);
+		log_escape(err, url, strlen(url));
+		strbuf_addstr(err, ": malformed URL or header");
+		cls = HTTP_PERM;
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	    opt->connect_timeout_ms > 0 ? opt->connect_timeout_ms : 10000L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 15L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 15L);
 	if (opt->cacert != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, opt->cacert);
 	if (opt->insecure) {
@@ -277,87 +355,117 @@ http_upgrade(const struct http_req *req, const struct http_opt *opt,
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	if ((rc = curl_easy_perform(c)) != CURLE_OK ||
-	    curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK ||
-	    sock == CURL_SOCKET_BAD ||
-	    (rc = send_all(c, sock, h.buf, h.len, deadline)) != CURLE_OK) {
-		fail(err, method, req->url, curl_easy_strerror(rc));
-		if (rc == CURLE_PEER_FAILED_VERIFICATION ||
-		    rc == CURLE_URL_MALFORMAT ||
-		    rc == CURLE_UNSUPPORTED_PROTOCOL)
+	    curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &s) != CURLE_OK ||
+	    s == CURL_SOCKET_BAD) {
+		strbuf_addf(err, "%s ", method);
+		log_escape(err, url, strlen(url));
+		strbuf_addstr(err, ": ");
+		if (ebuf[0] != '\0')
+			log_escape(err, ebuf, strcspn(ebuf, "\r\n"));
+		else
+			strbuf_addstr(err, curl_easy_strerror(rc));
+		cls = rc == CURLE_PEER_FAILED_VERIFICATION ||
+		    rc == CURLE_SSL_CACERT_BADFILE ||
+		    rc == CURLE_URL_MALFORMAT ? HTTP_PERM : HTTP_TEMP;
+		goto out;
+	}
+	if (send_all(c, s, head.buf, head.len, deadline) == -1)
+		goto io_err;
+	strbuf_reset(&head);
+	strbuf_reset(&resp->headers);
+	strbuf_reset(&resp->body);
+	resp->status = 0;
+	while (!(head.len >= 4 &&
+	    memcmp(head.buf + head.len - 4, "\r\n\r\n", 4) == 0)) {
+		if ((r = recv_byte(c, s, &ch, deadline)) <= 0) {
+			if (r == 0)
+				errno = ECONNRESET;
+			goto io_err;
+		}
+		if (head.len >= UPG_HEAD_MAX) {
+			strbuf_addf(err, "%s ", method);
+			log_escape(err, url, strlen(url));
+			strbuf_addf(err, ": response head over %d bytes",
+			    UPG_HEAD_MAX);
 			cls = HTTP_PERM;
-		goto fail;
-	}
-	/* the answer's head, up to its blank line */
-	while ((end = memmem(in.buf, in.len, "\r\n\r\n", 4)) == NULL) {
-		if (in.len > HEAD_MAX) {
-			fail(err, method, req->url, "answer head too long");
-			goto fail;
+			goto out;
 		}
-		rc = curl_easy_recv(c, buf, sizeof(buf), &got);
-		if (rc == CURLE_AGAIN) {
-			if (wait_sock(sock, POLLIN, deadline) == -1) {
-				fail(err, method, req->url,
-				    "timeout waiting for the answer");
-				goto fail;
-			}
-			continue;
-		}
-		if (rc != CURLE_OK || got == 0) {
-			fail(err, method, req->url, rc != CURLE_OK ?
-			    curl_easy_strerror(rc) : "connection closed "
-			    "before an answer");
-			goto fail;
-		}
-		strbuf_add(&in, buf, got);
+		strbuf_addch(&head, ch);
 	}
-	hl = (size_t)(end - in.buf) + 4;
-	strbuf_add(&resp->headers, in.buf, hl);
-	if (in.len < 12 || strncmp(in.buf, "HTTP/1.", 7) != 0 ||
-	    in.buf[8] != ' ' || (resp->status = strtol(in.buf + 9, NULL,
-	    10)) < 100 || resp->status > 599) {
-		resp->status = 0;
-		fail(err, method, req->url, "not an HTTP answer");
-		goto fail;
-	}
+	strbuf_add(&resp->headers, head.buf, head.len);
+	resp->status = head_status(head.buf);
 	if (resp->status != 101) {
-		strbuf_add(&resp->body, in.buf + hl, in.len - hl);
-		cls = answer_class(resp->status);
-		strbuf_addf(err, "%s '", method);
-		log_escape(err, req->url, strlen(req->url));
-		strbuf_addf(err, "': %ld", resp->status);
-		n = strcspn(resp->body.buf, "\r\n");
-		if (n > 0) {
-			strbuf_addstr(err, ": ");
-			log_escape(err, resp->body.buf, n > 200 ? 200 : n);
+		struct strbuf cl = STRBUF_INIT;
+		long long len = 0;
+
+		/* a short error body says why (a bad key, say) */
+		if (http_resp_header(resp, "Content-Length", &cl) == 0)
+			len = strtoll(cl.buf, NULL, 10);
+		strbuf_release(&cl);
+		while (len-- > 0 && resp->body.len < UPG_BODY_MAX &&
+		    recv_byte(c, s, &ch, deadline) == 1)
+			strbuf_addch(&resp->body, ch);
+		strbuf_addf(err, "%s ", method);
+		log_escape(err, url, strlen(url));
+		if (resp->status == 0) {
+			strbuf_addstr(err, ": not an HTTP/1 response");
+			cls = HTTP_PERM;
+		} else {
+			strbuf_addf(err, ": HTTP %ld", resp->status);
+			if (resp->body.len > 0) {
+				strbuf_addstr(err, ": ");
+				log_escape(err, resp->body.buf,
+				    strcspn(resp->body.buf, "\r\n"));
+			}
+			/* a 2xx is no success: it did not upgrade */
+			cls = resp->status / 100 == 2 ? HTTP_PERM :
+			    http_status_class(resp->status);
 		}
-		goto fail;
+		goto out;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
-		fail(err, method, req->url, strerror(errno));
-		goto fail;
+	if (!tls) {
+		/* the TCP connection itself, blocking again */
+		if ((*fdp = fcntl(s, F_DUPFD_CLOEXEC, 3)) == -1)
+			goto io_err;
+		if ((fl = fcntl(*fdp, F_GETFL)) != -1)
+			(void)fcntl(*fdp, F_SETFL, fl & ~O_NONBLOCK);
+		cls = HTTP_OK;
+		goto out;
 	}
-	u = xcalloc(1, sizeof(*u));
-	u->c = c;
-	u->sock = (int)sock;
-	u->sp = sp[1];
-	strbuf_init(&u->pre, 0);
-	strbuf_add(&u->pre, in.buf + hl, in.len - hl);
-	if (pthread_create(&th, NULL, pump_main, u) != 0) {
-		fail(err, method, req->url, "cannot start a thread");
-		close(sp[0]);
-		close(sp[1]);
-		strbuf_release(&u->pre);
-		free(u);
-		goto fail;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		goto io_err;
+	{
+		struct pump *p = xmalloc(sizeof(*p));
+		pthread_attr_t attr;
+		pthread_t t;
+
+		p->c = c;
+		p->s = s;
+		p->fd = sv[1];
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		r = pthread_create(&t, &attr, pump_main, p);
+		pthread_attr_destroy(&attr);
+		if (r != 0) {
+			free(p);
+			close(sv[0]);
+			close(sv[1]);
+			errno = r;
+			goto io_err;
+		}
 	}
-	pthread_detach(th);
-	*fd = sp[0];
-	strbuf_release(&h);
-	strbuf_release(&in);
-	return HTTP_OK;
-fail:
-	curl_easy_cleanup(c);
-	strbuf_release(&h);
-	strbuf_release(&in);
+	c = NULL;		/* the pump's */
+	*fdp = sv[0];
+	cls = HTTP_OK;
+	goto out;
+io_err:
+	strbuf_addf(err, "%s ", method);
+	log_escape(err, url, strlen(url));
+	strbuf_addf(err, ": %s", strerror(errno));
+	cls = HTTP_TEMP;
+out:
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	strbuf_release(&head);
 	return cls;
 }

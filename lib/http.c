@@ -197,6 +197,12 @@ status_class(long st, int ok_304)
 	return HTTP_PERM;
 }
 
+enum http_class
+http_status_class(long status)
+{
+	return status_class(status, 0);
+}
+
 /*
  * Transport errors that will not go away by retrying.  Everything not
  * listed (connect, DNS, timeouts, resets, partial bodies) is TEMP.

@@ -160,6 +160,33 @@ enum http_class http_conn_request(struct http_conn *hc,
     struct http_resp *resp, struct strbuf *err);
 void http_conn_free(struct http_conn *hc);
 
+/*
+ * A request without a body, method (NULL: GET) of url, that the server
+ * answers 101 Switching Protocols, after which the connection carries
+ * raw bytes both ways: a reverse buildlet's control and data
+ * connections (GET, proto "revdial"), the buildlet's /connect-ssh
+ * (POST, "ssh").  proto, when not NULL, is asked for with Connection:
+ * Upgrade and Upgrade: proto.  On HTTP_OK *fd is a blocking stream
+ * socket, close-on-exec, the caller's to close.  Over http it is the TCP
+ * connection itself (shutdown(SHUT_WR) half-closes it); over https one
+ * end of a unix socket pair that a thread of lib/http pumps through the
+ * TLS session (certificate checked as usual: opt->cacert,
+ * opt->insecure) until *fd is closed; its writes never raise SIGPIPE.
+ * No byte behind the 101 is consumed.  From opt: connect_timeout_ms,
+ * timeout_ms (up to the 101; 0: 30 s), headers, user and password
+ * (HTTP Basic), cacert, insecure.  Any other answer: its class (as
+ * http_request's), resp->status, resp->headers, a short resp->body, and
+ * err naming the URL and the status.
+ *
+ * libcurl 7.88 hands no socket back after a plain 101 (CONNECT_ONLY = 2
+ * works for ws:// only), so libcurl only connects here and the request
+ * and response heads are written and read over curl_easy_send/recv
+ * (http-upgrade.c).
+ */
+enum http_class http_upgrade(const char *method, const char *url,
+    const char *proto, const struct http_opt *opt, int *fd,
+    struct http_resp *resp, struct strbuf *err);
+
 enum http_class http_get(const char *url, const struct http_opt *opt,
     struct http_resp *resp, struct strbuf *err);
 /* POST with a body of the given content type (e.g. application/json). */
@@ -185,6 +212,8 @@ void http_resp_release(struct http_resp *resp);
  */
 int http_retry_after(const struct http_resp *resp, long long *secs);
 
+/* The class of a final status as above (304 is not HTTP_OK here). */
+enum http_class http_status_class(long status);
 int http_class_rc(enum http_class c);
 const char *http_class_name(enum http_class c);
 
@@ -213,28 +242,5 @@ int http_same_origin(const char *a, const char *b);
  * curl_easy_escape; an s over 8 MB adds nothing.
  */
 void http_urlencode(struct strbuf *out, const char *s);
-
-/*
- * http_upgrade: a request without a body (method NULL: POST) that the
- * server answers 101 Switching Protocols, after which the connection
- * carries raw bytes both ways (the buildlet's /connect-ssh).  On
- * HTTP_OK *fd is a socket (one end of a socket pair, close-on-exec):
- * what is written to it goes to the server, what the server sends can
- * be read from it, shutdown(SHUT_WR) on it half-closes the connection,
- * and closing it ends it.  A thread of lib/http copies the bytes (and
- * runs TLS for https); it ends when both directions have.  Any other
- * answer is classed as http_request does, its status in resp->status,
- * the header lines in resp->headers and what came of the body with them
- * in resp->body.  Of opt: timeout_ms (until the answer's head; 0: 30 s),
- * connect_timeout_ms, user and password, headers, cacert and insecure.
- *
- * libcurl 7.88 hands no socket back after a plain 101 (CONNECT_ONLY = 2
- * works for ws:// only), so libcurl only connects here, in CONNECT_ONLY
- * mode, and the request head and the answer's status line are written
- * and read over curl_easy_send/recv (http-upgrade.c).
- */
-enum http_class http_upgrade(const struct http_req *req,
-    const struct http_opt *opt, struct http_resp *resp, int *fd,
-    struct strbuf *err);
 
 #endif

@@ -22,6 +22,7 @@ struct httpd_upgrade {
 	struct httpd *h;
 	struct MHD_UpgradeResponseHandle *urh;
 	int fd;
+	int conn_fd;		/* the client's socket (TLS: not fd), or -1 */
 	char *extra;
 	size_t nextra;
 };
@@ -55,8 +56,9 @@ on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
 	struct httpd_req *req = con_cls;
 	struct httpd *h = cls;
 	struct httpd_upgrade *up;
+	const union MHD_ConnectionInfo *ci;
 
-	(void)conn;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	pthread_mutex_lock(&h->mu);
 	if (atomic_load(&h->stopping) || req == NULL || req->upg == NULL) {
 		/* fn hears of it from httpd_upgrade_req_free */
@@ -68,6 +70,7 @@ on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
 	up->h = h;
 	up->urh = urh;
 	up->fd = sock;
+	up->conn_fd = ci != NULL ? ci->connect_fd : -1;
 	if (nextra > 0) {
 		up->extra = xmemdupz(extra, nextra);
 		up->nextra = nextra;
@@ -154,11 +157,17 @@ httpd_upgrades_stop(struct httpd *h)
 	/*
 	 * stopping is set: no new ones start (on_upgrade checks it under
 	 * mu).  Wake the live ones (reads see EOF, writes fail) and wait
-	 * for their owners to close them.
+	 * for their owners to close them.  Over TLS the client's socket
+	 * goes down too: libmicrohttpd's thread that carries the bytes
+	 * would otherwise wait for a client that vanished to close first,
+	 * and MHD_stop_daemon for that thread.
 	 */
 	pthread_mutex_lock(&h->mu);
-	for (up = h->upgs; up != NULL; up = up->next)
+	for (up = h->upgs; up != NULL; up = up->next) {
 		shutdown(up->fd, SHUT_RDWR);
+		if (up->conn_fd >= 0 && up->conn_fd != up->fd)
+			shutdown(up->conn_fd, SHUT_RDWR);
+	}
 	while (h->upgs != NULL)
 		pthread_cond_wait(&h->upg_cv, &h->mu);
 	pthread_mutex_unlock(&h->mu);

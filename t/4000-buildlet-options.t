@@ -7,6 +7,9 @@ cat >usage <<\EOF
 usage: buildlet [-h] [-insecure] [-halt-cmd command] [-listen addr]
                 [-min-free size] [-password-file file] [-ssh-port port]
                 [-tls-cert file -tls-key file] [-workdir dir]
+       buildlet -reverse-type type -coordinator url [-ca-file file]
+                [-halt-cmd command] [-hostname name] [-keyfile file]
+                [-min-free size] [-ssh-port port] [-workdir dir]
 EOF
 
 test_expect_success '-h and -help print the usage on stdout and exit 0' '
@@ -23,10 +26,10 @@ test_expect_success 'an unknown flag or an operand: usage on stderr, 100' '
 	test_expect_code 100 buildlet -nosuchflag >out 2>err &&
 	test_must_be_empty out &&
 	grep "^buildlet: unrecognized option" err &&
-	tail -n 3 err >err.usage &&
+	tail -n 6 err >err.usage &&
 	test_cmp usage err.usage &&
 	test_expect_code 100 buildlet -workdir "$PWD/w" extra 2>err &&
-	tail -n 3 err >err.usage &&
+	tail -n 6 err >err.usage &&
 	test_cmp usage err.usage &&
 	test_expect_code 100 buildlet -listen 2>err &&
 	test_path_is_missing w

@@ -115,7 +115,7 @@ test_expect_success SSHD 'stop schedule serve' '
 test_expect_success SSHD 'no sshd: 111 with the buildlet'"'"'s 502' '
 	stop_daemon sshd &&
 	test_expect_code 111 gomote ssh $inst </dev/null 2>err &&
-	grep "connect-ssh: POST .*: 502: dial tcp 127.0.0.1:$ssh_port" err
+	grep "connect-ssh: POST .*: HTTP 502: dial tcp 127.0.0.1:$ssh_port" err
 '
 
 test_expect_success SSHD 'stop' '

@@ -62,7 +62,10 @@ usage(void)
 	fprintf(stderr,
 "usage: buildlet [-h] [-insecure] [-halt-cmd command] [-listen addr]\n"
 "                [-min-free size] [-password-file file] [-ssh-port port]\n"
-"                [-tls-cert file -tls-key file] [-workdir dir]\n");
+"                [-tls-cert file -tls-key file] [-workdir dir]\n"
+"       buildlet -reverse-type type -coordinator url [-ca-file file]\n"
+"                [-halt-cmd command] [-hostname name] [-keyfile file]\n"
+"                [-min-free size] [-ssh-port port] [-workdir dir]\n");
 	exit(RC_PERM);
 }
 
@@ -76,7 +79,10 @@ help(void)
 	fprintf(stderr,
 "usage: buildlet [-h] [-insecure] [-halt-cmd command] [-listen addr]\n"
 "                [-min-free size] [-password-file file] [-ssh-port port]\n"
-"                [-tls-cert file -tls-key file] [-workdir dir]\n");
+"                [-tls-cert file -tls-key file] [-workdir dir]\n"
+"       buildlet -reverse-type type -coordinator url [-ca-file file]\n"
+"                [-halt-cmd command] [-hostname name] [-keyfile file]\n"
+"                [-min-free size] [-ssh-port port] [-workdir dir]\n");
 	exit(RC_OK);
 }
 
@@ -341,16 +347,90 @@ run_halt_cmd(const char *cmd)
 	strbuf_release(&st);
 }
 
+/*
+ * Check and complete the reverse mode flags: -coordinator as a URL
+ * without a trailing slash (https:// unless given; plain http only to
+ * loopback), -hostname, and the key file's name into keyfile (given,
+ * or ~/.gobuildkey-TYPE as the original).  0, or -1 after warnings.
+ */
+static int
+reverse_flags(const char *keyfile, struct strbuf *kpath, int *errors)
+{
+	static struct strbuf url = STRBUF_INIT, auth = STRBUF_INIT;
+	static char host[256];
+	const char *home = getenv("HOME"), *a, *end;
+	int e = *errors;
+
+	if (rv.type == NULL || rv.coordinator == NULL) {
+		log_warnx("reverse mode wants both -reverse-type and "
+		    "-coordinator");
+		(*errors)++;
+		return -1;
+	}
+	if (*rv.type == '\0' || strspn(rv.type, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(rv.type)) {
+		log_warnx("bad -reverse-type '%s'", esc(rv.type));
+		(*errors)++;
+	}
+	if (strstr(rv.coordinator, "://") == NULL)
+		strbuf_addstr(&url, "https://");
+	strbuf_addstr(&url, rv.coordinator);
+	while (url.len > 0 && url.buf[url.len - 1] == '/')
+		strbuf_setlen(&url, url.len - 1);
+	a = strstr(url.buf, "://") + 3;
+	end = a + strcspn(a, "/?#");
+	strbuf_add(&auth, a, (size_t)(end - a));
+	if (strchr(auth.buf, ':') == NULL || auth.buf[auth.len - 1] == ']')
+		strbuf_addstr(&auth, ":80");
+	if (strncmp(url.buf, "https://", 8) != 0 &&
+	    (strncmp(url.buf, "http://", 7) != 0 ||
+	    !httpd_listen_is_loopback(auth.buf))) {
+		log_warnx("-coordinator '%s': want an https URL (plain http "
+		    "only to loopback)", esc(rv.coordinator));
+		(*errors)++;
+	}
+	rv.coordinator = url.buf;
+	if (rv.hostname == NULL) {
+		if (gethostname(host, sizeof(host) - 1) == -1) {
+			log_warn("gethostname");
+			(*errors)++;
+		}
+		rv.hostname = host;
+	}
+	if (*rv.hostname == '\0' || strlen(rv.hostname) > 64 ||
+	    strspn(rv.hostname, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+	    strlen(rv.hostname)) {
+		log_warnx("bad -hostname '%s': want letters, digits, '.', "
+		    "'_' and '-', at most 64", esc(rv.hostname));
+		(*errors)++;
+	}
+	if (keyfile != NULL)
+		strbuf_addstr(kpath, keyfile);
+	else if (home == NULL || *home == '\0') {
+		log_warnx("no -keyfile and no $HOME for ~/.gobuildkey-%s",
+		    esc(rv.type));
+		(*errors)++;
+	} else
+		strbuf_addf(kpath, "%s/.gobuildkey-%s", home, rv.type);
+	return *errors > e ? -1 : 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "ca-file", required_argument, NULL, 'A' },
+		{ "coordinator", required_argument, NULL, 'C' },
 		{ "halt-cmd", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "hostname", required_argument, NULL, 'N' },
 		{ "insecure", no_argument, NULL, 'i' },
+		{ "keyfile", required_argument, NULL, 'K' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "min-free", required_argument, NULL, 'm' },
 		{ "password-file", required_argument, NULL, 'p' },
+		{ "reverse-type", required_argument, NULL, 'R' },
 		{ "ssh-port", required_argument, NULL, 's' },
 		{ "tls-cert", required_argument, NULL, 'c' },
 		{ "tls-key", required_argument, NULL, 'k' },
@@ -360,7 +440,9 @@ main(int argc, char *argv[])
 	struct httpd_config cfg = HTTPD_CONFIG_INIT;
 	struct strbuf err = STRBUF_INIT, def = STRBUF_INIT;
 	const char *listen = DEFAULT_LISTEN, *pwfile = NULL, *cert = NULL,
-	    *key = NULL, *wdarg = NULL, *tmp, *keep[4];
+	    *key = NULL, *wdarg = NULL, *tmp, *keep[5], *keyfile = NULL;
+	struct strbuf kdef = STRBUF_INIT;
+	int lflag = 0;
 	pthread_t wd;
 	int ch, errors = 0, insecure = 0, halting, nkeep, sig;
 	uint64_t u64 = 0;
@@ -376,6 +458,21 @@ main(int argc, char *argv[])
 	bl.min_free = u64;
 	while ((ch = getopt_long_only(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'A':
+			rv.cafile = optarg;
+			break;
+		case 'C':
+			rv.coordinator = optarg;
+			break;
+		case 'K':
+			keyfile = optarg;
+			break;
+		case 'N':
+			rv.hostname = optarg;
+			break;
+		case 'R':
+			rv.type = optarg;
+			break;
 		case 'c':
 			cert = optarg;
 			break;
@@ -392,6 +489,7 @@ main(int argc, char *argv[])
 			break;
 		case 'l':
 			listen = optarg;
+			lflag = 1;
 			break;
 		case 'm':
 			if (num_parse_size(optarg, 0, UINT64_MAX, &u64) == -1) {
@@ -436,8 +534,27 @@ main(int argc, char *argv[])
 		    ":port", esc(listen));
 		errors++;
 	}
-	bl.password = read_password(pwfile, &errors);
-	if (bl.password == NULL && !insecure &&
+	if (rv.type != NULL || rv.coordinator != NULL) {
+		if (reverse_flags(keyfile, &kdef, &errors) == 0 &&
+		    (lflag || pwfile != NULL || cert != NULL || insecure)) {
+			log_warnx("reverse mode listens nowhere and takes the "
+			    "key for its password: no -listen, "
+			    "-password-file, -tls-cert or -insecure");
+			errors++;
+		}
+		if (errors == 0)
+			keyfile = kdef.buf;
+		/* the key is the password data connections must give */
+		rv.key = read_password(keyfile, &errors);
+		bl.password = rv.key;
+	} else if (keyfile != NULL || rv.cafile != NULL ||
+	    rv.hostname != NULL) {
+		log_warnx("-keyfile, -ca-file and -hostname are for reverse "
+		    "mode (-reverse-type)");
+		errors++;
+	} else
+		bl.password = read_password(pwfile, &errors);
+	if (rv.type == NULL && bl.password == NULL && !insecure &&
 	    !httpd_listen_is_loopback(listen)) {
 		log_warnx("refusing to listen on '%s' without a password: "
 		    "use -password-file, $BUILDLET_PASSWORD or -insecure",
@@ -459,6 +576,8 @@ main(int argc, char *argv[])
 		keep[nkeep++] = cert;
 	if (key != NULL)
 		keep[nkeep++] = key;
+	if (rv.type != NULL)
+		keep[nkeep++] = keyfile;
 	keep[nkeep] = NULL;
 	bl.workdir = check_workdir(wdarg, keep, &errors);
 	if (errors > 0)
@@ -469,14 +588,15 @@ main(int argc, char *argv[])
 	setup_env();
 	raise_nofile();
 
-	cfg.listen = listen;
+	cfg.listen = rv.type != NULL ? NULL : listen;
 	cfg.tls_cert = cert;
 	cfg.tls_key = key;
 	cfg.handler = serve;
 	cfg.body_mode = body_mode;
 	cfg.max_body = MAX_FORM;
 	cfg.max_conns = MAX_CONNS;
-	cfg.max_per_addr = MAX_CONNS_ADDR;
+	/* in reverse mode every connection is one we dialled */
+	cfg.max_per_addr = rv.type != NULL ? 0 : MAX_CONNS_ADDR;
 	cfg.reserve = RESERVE_CONNS;
 	cfg.untrusted_timeout_s = UNAUTH_TIMEOUT_S;
 	/* blocked in every thread, read by this one; USR1 is /halt's */
@@ -487,18 +607,27 @@ main(int argc, char *argv[])
 		fatal(RC_TEMP, "prctl PR_SET_CHILD_SUBREAPER");
 	if ((bl.h = httpd_start(&cfg, &err)) == NULL)
 		fatalx(RC_TEMP, "%s", err.buf);
-	/* with port 0, the kernel's choice: buildlet(1) promises the form */
-	log_warnx("listening on %.*s:%d%s, work directory '%s'%s",
-	    (int)(strrchr(listen, ':') - listen), listen, httpd_port(bl.h),
-	    cert != NULL ? " with TLS" : "",
-	    esc(bl.workdir), bl.password == NULL ? ", no password" : "");
+	if (rv.type != NULL) {
+		log_warnx("reverse mode: host type %s, coordinator %s, "
+		    "work directory '%s'", esc(rv.type), esc(rv.coordinator),
+		    esc(bl.workdir));
+		if (reverse_start(&err) == -1)
+			fatalx(RC_TEMP, "%s", err.buf);
+	} else
+		/* with port 0, the kernel's choice: buildlet(1) promises it */
+		log_warnx("listening on %.*s:%d%s, work directory '%s'%s",
+		    (int)(strrchr(listen, ':') - listen), listen,
+		    httpd_port(bl.h), cert != NULL ? " with TLS" : "",
+		    esc(bl.workdir), bl.password == NULL ? ", no password" :
+		    "");
 	while ((sig = sig_wait(-1)) == 0)
 		;
 	halting = sig == SIGUSR1;
 	if (!halting)
 		log_warnx("stopping on signal %d", sig);
 
-	/* commands first, so that their connections end */
+	/* no new connections, then commands, so that theirs end */
+	reverse_stop();
 	exec_kill_all();
 	if (pthread_create(&wd, NULL, watchdog, NULL) == 0)
 		pthread_detach(wd);
@@ -509,5 +638,6 @@ main(int argc, char *argv[])
 	log_warnx("stopped");
 	strbuf_release(&err);
 	strbuf_release(&def);
+	strbuf_release(&kdef);
 	return RC_OK;
 }

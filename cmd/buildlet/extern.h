@@ -107,6 +107,22 @@ void handle_tgz(struct httpd_req *req);
 /* ssh.c */
 void handle_connect_ssh(struct httpd_req *req);
 
+/*
+ * reverse.c: reverse mode.  main() fills rv, starts the HTTP server
+ * without a listening socket, then reverse_start; reverse_stop before
+ * httpd_stop.  The protocol is in buildlet(1), REVERSE MODE.
+ */
+struct reverse {
+	const char *type;	/* -reverse-type: the host type */
+	const char *coordinator;	/* its URL, no trailing slash */
+	const char *hostname;
+	const char *cafile;	/* -ca-file, or NULL: the system's */
+	char *key;		/* the host type's key (also bl.password) */
+};
+extern struct reverse rv;
+int reverse_start(struct strbuf *err);
+void reverse_stop(void);
+
 /* util.c: pure functions, fuzzed by fuzz/fuzz-path.c */
 int valid_rel_path(const char *p);
 int valid_rel_dir(const char *d, struct strbuf *clean);

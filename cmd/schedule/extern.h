@@ -150,6 +150,7 @@ struct machine {
 	struct strbuf out;
 	int backoff_s;		/* destroy retries */
 	long long retry_at;	/* mono_ms */
+	struct rmachine *rev;	/* reverse pools: its registration */
 };
 extern pthread_mutex_t sched_mu;	/* serve.c */
 /*
@@ -171,10 +172,32 @@ size_t pool_pollfds(struct pollfd *pfd, size_t max);
 void pool_tick(void);		/* reap commands, idle, retries */
 int pool_timeout(void);		/* ms until pool_tick is due; <= 1000 */
 struct json *pool_status(void);	/* the pools array of status.json */
+/* reverse pools: a machine that registered, and one that went away */
+struct machine *pool_add(const struct hosttype_conf *ht, const char *name,
+    const char *url, const char *pwfile, const char *password);
+void pool_remove(struct machine *m);
 const char *machine_state_name(enum machine_state s);
 
 /* serve.c: the tables as status.json says them (takes sched_mu) */
 struct json *serve_status(void);
+
+/*
+ * reverse.c: reverse buildlets (buildlet -reverse-type).
+ *   reverse_init    the reverse host types' keys, from the master key,
+ *                   and their files state/schedule/reverse/HOSTTYPE.key
+ *                   (the machines' password files); 0 or -1 with err
+ *   reverse_handle  GET /reverse (registration, the control channel)
+ *                   and GET /reverse/data/ID (a data connection): 1
+ *                   when it answered req, 0 when the path is not its
+ *   reverse_status  a reverse machine's fields of status.json
+ * Registrations join the machine table under sched_mu, each with a
+ * loopback bridge for its url; see reverse.c.
+ */
+struct rmachine;
+struct httpd_req;
+int reverse_init(const unsigned char master[32], struct strbuf *err);
+int reverse_handle(struct httpd_req *req);
+void reverse_status(const struct machine *m, struct json *o);
 
 /* status.c: the HTTP server's handler */
 struct httpd_req;

@@ -792,6 +792,26 @@ pool_tick(void)
 	}
 }
 
+struct machine *
+pool_add(const struct hosttype_conf *ht, const char *name, const char *url,
+    const char *pwfile, const char *password)
+{
+	struct machine *m = machine_new(name, ht);
+
+	m->url = xstrdup(url);
+	m->pwfile = xstrdup(pwfile);
+	m->password = xstrdup(password);
+	m->state = MACHINE_IDLE;
+	m->next_beat = mono_ms() + HEARTBEAT_MS;
+	return m;
+}
+
+void
+pool_remove(struct machine *m)
+{
+	machine_free(m);
+}
+
 static const char *const pool_names[] = { "static", "command", "reverse" };
 
 struct json *
@@ -831,6 +851,8 @@ pool_status(void)
 				json_set_str(o, "item", m->item);
 			if (m->state == MACHINE_IDLE)
 				json_set_int(o, "idle_s", now - m->idle_since);
+			if (m->rev != NULL)
+				reverse_status(m, o);
 			json_append(ms, o);
 		}
 		json_set(p, "machines", ms);

@@ -297,7 +297,8 @@ child_done(struct build *b)
 		requeue(b->item);
 	}
 	run_unnote(b->item);
-	if (m != NULL)
+	/* not a machine that left and came back under the same name */
+	if (m != NULL && m->item != NULL && strcmp(m->item, b->item) == 0)
 		pool_release(m, infra);
 	build_free(b);
 	strbuf_release(&st);
@@ -757,6 +758,8 @@ cmd_serve(int argc, char **argv)
 		fatalx(RC_TEMP, "%s", err.buf);
 	if ((rc = master_key(key, 1, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
+	if (reverse_init(key, &err) == -1)
+		fatalx(RC_TEMP, "%s", err.buf);
 	explicit_bzero(key, sizeof(key));
 	place(&path, "schedule/%s", "run");
 	if (mkdirs(path.buf) == -1)

@@ -99,7 +99,8 @@ static void
 html(struct strbuf *out, const struct json *st)
 {
 	static const char *const mkeys[] = { "name", "state", "item",
-	    "idle_s", "url", NULL };
+	    "idle_s", "url", "hostname", "version", "connected_s",
+	    "keepalive_s", NULL };
 	static const char *const qkeys[] = { "kind", "repo", "rev", "builder",
 	    "wait_s", NULL };
 	static const char *const rkeys[] = { "builder", "repo", "rev", "kind",
@@ -382,6 +383,8 @@ status_handle(struct httpd_req *req, void *arg)
 	struct json *st;
 
 	(void)arg;
+	if (reverse_handle(req))
+		return;
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
 		httpd_error(req, 405, "GET or HEAD only");
 		return;

@@ -856,6 +856,50 @@ t_upgrade(void)
 	strbuf_release(&raw);
 }
 
+/* http_upgrade: the connection after the 101 is ours, nothing lost */
+static void
+t_http_upgrade(void)
+{
+	static const char *const hdrs[] = { "X-Test: 1", NULL };
+	static const char *const bad[] = { "X-Test: 1\r\nX-Evil: 1", NULL };
+	struct http_opt opt = HTTP_OPT_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT, raw = STRBUF_INIT;
+	int fd = -1;
+
+	opt.headers = hdrs;
+	check_int(http_upgrade(NULL, url("/up"), "echo", &opt, &fd, &r, &err), ==,
+	    HTTP_OK);
+	check_int(r.status, ==, 101);
+	if (check(fd >= 0)) {
+		check_int(write(fd, "hello\n", 6), ==, 6);
+		check_int(read_until(fd, &raw, "hello\n", 3000), ==, 0);
+		check_str(raw.buf, "hello\n");
+		shutdown(fd, SHUT_WR);
+		check_int(wait_eof(fd, 3000), ==, 0);
+		close(fd);
+	}
+	/* no 101: the class, the status and the body say why */
+	strbuf_reset(&err);
+	check_int(http_upgrade(NULL, url("/nothere"), "echo", &opt, &fd, &r, &err),
+	    ==, HTTP_NOTFOUND);
+	check_int(fd, ==, -1);
+	check_int(r.status, ==, 404);
+	check(strstr(err.buf, "HTTP 404: 404 page not found") != NULL);
+	/* a header that would smuggle another one is refused unsent */
+	opt.headers = bad;
+	strbuf_reset(&err);
+	check_int(http_upgrade(NULL, url("/up"), "echo", &opt, &fd, &r, &err), ==,
+	    HTTP_PERM);
+	/* nobody there */
+	strbuf_reset(&err);
+	check_int(http_upgrade(NULL, "http://127.0.0.1:1/up", "echo", NULL, &fd, &r,
+	    &err), ==, HTTP_TEMP);
+	http_resp_release(&r);
+	strbuf_release(&err);
+	strbuf_release(&raw);
+}
+
 static void
 t_auth(void)
 {
@@ -1656,6 +1700,7 @@ main(void)
 	TEST(t_pipe_put(), "pipe mode: 20 MB chunked PUT hashed in handler");
 	TEST(t_concurrent(), "a blocking handler does not hold up others");
 	TEST(t_upgrade(), "upgrade to an echo protocol");
+	TEST(t_http_upgrade(), "http_upgrade: the connection after a 101");
 	TEST(t_auth(), "basic auth");
 	TEST(t_pipe_edges(), "pipe abort and drain, 100-continue, split form");
 	TEST(t_methods(), "http_request: methods and bodies from memory");
