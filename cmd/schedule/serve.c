@@ -297,7 +297,7 @@ child_done(struct build *b)
 		requeue(b->item);
 	}
 	run_unnote(b->item);
-	if (m != NULL)
+	if (m != NULL && !(code == 1 && gomote_hold(m, b->item, b->builder)))
 		pool_release(m, infra);
 	build_free(b);
 	strbuf_release(&st);
@@ -441,11 +441,15 @@ decide(void)
 		    (w->kind == WORK_TRY && !try_wants(w->item)) ||
 		    w->repo == NULL || (ht = w->builder->hosttype) == NULL)
 			continue;
-		if ((m = pool_idle(ht)) != NULL)
+		while ((m = pool_idle(ht)) != NULL && gomote_take(m))
+			;
+		if (m != NULL)
 			start_build(w, m);
 		else
 			want[ht - cx.conf->hosttypes]++;
 	}
+	for (i = 0; i < cx.conf->nhosttypes; i++)
+		want[i] += gomote_waiting(&cx.conf->hosttypes[i]);
 	for (i = 0; i < cx.conf->nhosttypes; i++)
 		if (want[i] > 0)
 			pool_want(&cx.conf->hosttypes[i], want[i]);
@@ -797,6 +801,8 @@ cmd_serve(int argc, char **argv)
 			pool_busy(m, bv[i]->item);
 	}
 	pthread_mutex_unlock(&sched_mu);
+	if ((rc = gomote_init(&err)) != RC_OK)
+		fatalx(rc, "%s", err.buf);
 	if ((rc = workq_open(&q, &cx, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
 
@@ -804,6 +810,7 @@ cmd_serve(int argc, char **argv)
 	cfg.tls_cert = cert;
 	cfg.tls_key = tkey;
 	cfg.handler = status_handle;
+	cfg.body_mode = gomote_body_mode;
 	cfg.quiet = 1;
 	if ((h = httpd_start(&cfg, &err)) == NULL)
 		fatalx(RC_TEMP, "listen on '%s': %s", esc(lflag), err.buf);
@@ -850,6 +857,7 @@ cmd_serve(int argc, char **argv)
 		try_tick(cchanged);
 		if (logerr == NULL)
 			decide();
+		gomote_tick();
 
 		n = 0;
 		pfd[n].fd = sig_fd();

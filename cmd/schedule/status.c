@@ -382,6 +382,8 @@ status_handle(struct httpd_req *req, void *arg)
 	struct json *st;
 
 	(void)arg;
+	if (gomote_route(req))
+		return;
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
 		httpd_error(req, 405, "GET or HEAD only");
 		return;
