@@ -203,6 +203,7 @@ const char *machine_state_name(enum machine_state s);
  *                     type's gomote-preempt, else in turns)
  *   gomote_waiting    creates of ht waiting for a machine
  *   gomote_tick       serve waiters, expire idle instances and holds
+ *   gomote_status     its instances and waiting creates, as JSON
  *   gomote_hold       the build of item on m failed: 1 when builder's
  *                     hold keeps m (MACHINE_HELD) instead of releasing it
  */
@@ -212,6 +213,7 @@ enum httpd_body_mode gomote_body_mode(struct httpd_req *req, void *arg);
 int gomote_take(struct machine *m);
 size_t gomote_waiting(const struct hosttype_conf *ht);
 void gomote_tick(void);
+struct json *gomote_status(void);	/* the "gomote" of status.json */
 int gomote_hold(struct machine *m, const char *item, const char *builder);
 
 /* serve.c: the tables as status.json says them (takes sched_mu) */

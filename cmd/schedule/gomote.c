@@ -82,6 +82,7 @@ struct inst {
 struct waiter {
 	char *user;
 	const struct builder_conf *bc;
+	long long since;	/* wall s */
 	struct inst *inst;	/* given by the loop */
 };
 
@@ -469,6 +470,37 @@ gomote_init(struct strbuf *err)
 	return RC_OK;
 }
 
+struct json *
+gomote_status(void)
+{
+	struct json *st = json_new_object(), *arr = json_new_array(), *o;
+	long long now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < ni; i++) {
+		o = json_new_object();
+		json_set_str(o, "name", iv[i]->name);
+		json_set_str(o, "machine", iv[i]->machine);
+		json_set_int(o, "expires_s", iv[i]->expires - now);
+		if (iv[i]->lost != NULL)
+			json_set_str(o, "lost", iv[i]->lost);
+		json_append(arr, o);
+	}
+	json_set(st, "instances", arr);
+	arr = json_new_array();
+	for (i = 0; i < nw; i++) {
+		if (wv[i]->inst != NULL)
+			continue;
+		o = json_new_object();
+		json_set_str(o, "user", wv[i]->user);
+		json_set_str(o, "builder", wv[i]->bc->name);
+		json_set_int(o, "wait_s", now - wv[i]->since);
+		json_append(arr, o);
+	}
+	json_set(st, "waiting", arr);
+	return st;
+}
+
 /* ---- the HTTP side ---- */
 
 /* A login's characters: what names and file names can carry. */
@@ -854,6 +886,7 @@ create(struct httpd_req *req, const char *user)
 	w = xcalloc(1, sizeof(*w));
 	w->user = xstrdup(user);
 	w->bc = bc;
+	w->since = time(NULL);
 	c = xcalloc(1, sizeof(*c));
 	c->req = req;
 	c->w = w;

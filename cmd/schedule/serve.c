@@ -592,6 +592,7 @@ serve_status(void)
 	if (logerr != NULL)
 		json_set_str(st, "error", logerr);
 	json_set(st, "pools", pool_status());
+	json_set(st, "gomote", gomote_status());
 
 	arr = json_new_array();
 	for (i = 0; i < nb; i++) {
