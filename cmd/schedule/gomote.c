@@ -66,6 +66,7 @@
 #define PROGRESS_S	10		/* a progress line at least this often */
 #define SAVE_SLACK_S	60		/* expiry rewritten when it moved this much */
 #define NAME_MAX_LEN	200
+#define WORKER_IDLE_S	60		/* a proxy worker with nothing to do ends */
 
 struct inst {
 	char *name;		/* user-LOGIN-BUILDER-N */
@@ -914,7 +915,7 @@ struct fwd {
 	struct strbuf err;
 	enum http_class cls;
 	int sp[2];		/* the body: fwd_main writes 1, the stream reads 0 */
-	pthread_t thr;
+	struct fwd *next;	/* in the workers' queue */
 	int started, joined;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -964,18 +965,91 @@ fwd_body(const void *buf, size_t len, void *arg)
 	return 0;
 }
 
-static void *
-fwd_main(void *arg)
+static void
+fwd_run(struct fwd *f)
 {
-	struct fwd *f = arg;
-
 	f->cls = http_request(&f->hr, &f->opt, &f->resp, &f->err);
 	shutdown(f->sp[1], SHUT_WR);
 	pthread_mutex_lock(&f->mu);
 	f->finished = 1;
 	pthread_cond_signal(&f->cv);
 	pthread_mutex_unlock(&f->mu);
-	return NULL;
+}
+
+/* Wait until the request's worker is done with it. */
+static void
+fwd_join(struct fwd *f)
+{
+	pthread_mutex_lock(&f->mu);
+	while (!f->finished)
+		pthread_cond_wait(&f->cv, &f->mu);
+	pthread_mutex_unlock(&f->mu);
+	f->joined = 1;
+}
+
+/*
+ * The workers: threads that stay for the next request (WORKER_IDLE_S),
+ * each with lib/http's per-thread handle, so the connections to the
+ * buildlets are kept alive between requests.
+ */
+static pthread_mutex_t wk_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wk_cv = PTHREAD_COND_INITIALIZER;
+static struct fwd *wk_head, **wk_tail = &wk_head;
+static int wk_idle;
+
+static void *
+worker_main(void *arg)
+{
+	struct timespec ts;
+	struct fwd *f;
+
+	(void)arg;
+	pthread_mutex_lock(&wk_mu);
+	for (;;) {
+		while (wk_head == NULL) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += WORKER_IDLE_S;
+			wk_idle++;
+			if (pthread_cond_timedwait(&wk_cv, &wk_mu, &ts) ==
+			    ETIMEDOUT && wk_head == NULL) {
+				wk_idle--;
+				pthread_mutex_unlock(&wk_mu);
+				return NULL;
+			}
+			wk_idle--;
+		}
+		f = wk_head;
+		if ((wk_head = f->next) == NULL)
+			wk_tail = &wk_head;
+		pthread_mutex_unlock(&wk_mu);
+		fwd_run(f);
+		pthread_mutex_lock(&wk_mu);
+	}
+}
+
+/* Hand f to an idle worker, or to a new one: 0, or -1. */
+static int
+fwd_submit(struct fwd *f)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc = 0;
+
+	pthread_mutex_lock(&wk_mu);
+	if (wk_idle == 0) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&t, &attr, worker_main, NULL);
+		pthread_attr_destroy(&attr);
+	}
+	if (rc == 0) {
+		f->next = NULL;
+		*wk_tail = f;
+		wk_tail = &f->next;
+		pthread_cond_signal(&wk_cv);
+	}
+	pthread_mutex_unlock(&wk_mu);
+	return rc == 0 ? 0 : -1;
 }
 
 /* The call ended: the instance's idle expiry starts now. */
@@ -987,7 +1061,7 @@ fwd_free(struct fwd *f)
 	if (f->started && !f->joined) {
 		__atomic_store_n(&f->cancel, 1, __ATOMIC_RELAXED);
 		shutdown(f->sp[0], SHUT_RDWR);
-		pthread_join(f->thr, NULL);
+		fwd_join(f);
 	}
 	pthread_mutex_lock(&sched_mu);
 	if ((in = inst_find(f->inst)) != NULL) {
@@ -1039,8 +1113,7 @@ fwd_read(void *arg, char *buf, size_t max)
 		    !(pfd[0].revents & POLLIN))
 			return -1;	/* the client went away */
 	}
-	pthread_join(f->thr, NULL);
-	f->joined = 1;
+	fwd_join(f);
 	if (f->cls != HTTP_OK) {
 		log_warnx("instance %s: %s", esc(f->inst), f->err.buf);
 		return -1;	/* cut short, as the buildlet's answer was */
@@ -1097,7 +1170,6 @@ forward(struct httpd_req *req, struct fwd *f)
 	struct strbuf url = STRBUF_INIT;
 	const void *body;
 	size_t len;
-	int rc;
 
 	if (fwd_url(req, f->url, &url) == -1) {
 		httpd_error(req, 400, "bad path");
@@ -1122,7 +1194,7 @@ forward(struct httpd_req *req, struct fwd *f)
 		f->opt.user = "gomote";
 		f->opt.password = f->password;
 	}
-	if ((rc = pthread_create(&f->thr, NULL, fwd_main, f)) != 0) {
+	if (fwd_submit(f) == -1) {
 		httpd_error(req, 500, "cannot start a thread");
 		fwd_free(f);
 		return;
@@ -1140,8 +1212,7 @@ forward(struct httpd_req *req, struct fwd *f)
 		    fwd_done, f);
 		return;
 	}
-	pthread_join(f->thr, NULL);
-	f->joined = 1;
+	fwd_join(f);
 	if (f->resp.status == 0) {
 		strbuf_reset(&url);
 		strbuf_addf(&url, "buildlet %s: %s", f->inst, f->err.buf);
