@@ -154,8 +154,22 @@ test_expect_success 'a static machine: idle expiry, renewed by each call' '
 	test_path_is_missing bl1.wd/left-behind
 '
 
-test_expect_success 'stop: instances stay, machines too' '
+test_expect_success '/connect-ssh is not passed on: 501' '
+	gproxy alice user-alice-lb-0 /connect-ssh -X POST -o out \
+	    -w "%{http_code}\n" >code &&
+	echo 501 >want && test_cmp want code
+'
+
+test_expect_success 'stop while a proxied /exec runs: the client is cut off' '
+	gproxy alice user-alice-lb-0 /exec -N -o long -d mode=sys -d cmd=sh \
+	    -d cmdArg=-c -d "cmdArg=echo started; sleep 300" &
+	curl_pid=$! &&
+	test_wait_until "grep started long" &&
 	stop_daemon serve &&
+	wait $curl_pid || :
+'
+
+test_expect_success 'stop: instances stay, machines too' '
 	test_path_is_file "$BUILDFARM_DIR/state/schedule/gomote/user-alice-lb-0" &&
 	for f in $(ls "$BUILDFARM_DIR/state/schedule/machines")
 	do

@@ -66,6 +66,7 @@
 #define PROGRESS_S	10		/* a progress line at least this often */
 #define SAVE_SLACK_S	60		/* expiry rewritten when it moved this much */
 #define NAME_MAX_LEN	200
+#define STOP_POLL_MS	200		/* how soon a stream sees httpd_stop */
 #define WORKER_IDLE_S	60		/* a proxy worker with nothing to do ends */
 
 struct inst {
@@ -1108,7 +1109,9 @@ fwd_read(void *arg, char *buf, size_t max)
 			break;
 		if (errno != EAGAIN && errno != EINTR)
 			return -1;
-		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, -1) > 0 &&
+		if (httpd_stopping(httpd_req_server(f->req)))
+			return -1;
+		if (poll(pfd, pfd[1].fd >= 0 ? 2 : 1, STOP_POLL_MS) > 0 &&
 		    pfd[1].fd >= 0 && (pfd[1].revents & POLLRDHUP) &&
 		    !(pfd[0].revents & POLLIN))
 			return -1;	/* the client went away */
@@ -1254,6 +1257,13 @@ proxy(struct httpd_req *req, const char *user, const char *name)
 		inst_destroy(in, "destroyed by its user");
 		pthread_mutex_unlock(&sched_mu);
 		httpd_reply(req, 200, NULL, "", 0);
+		return;
+	}
+	if (strcmp(httpd_path(req), "/connect-ssh") == 0) {
+		/* lib/http cannot take the socket of a 101 (yet) */
+		pthread_mutex_unlock(&sched_mu);
+		httpd_error(req, 501, "/connect-ssh is not passed on by this "
+		    "coordinator");
 		return;
 	}
 	if (in->lost != NULL) {
