@@ -150,6 +150,7 @@ test_expect_success 'a static machine: idle expiry, renewed by each call' '
 	test_wait_until "gapi bob /buildlet/list -f | grep -Fx \"[]\"" &&
 	gproxy bob user-bob-sb-0 /workdir -o out -w "%{http_code}\n" >code &&
 	echo 502 >want && test_cmp want code &&
+	test_grep "unknown or expired buildlet: user-bob-sb-0 expired" out &&
 	gcreate bob sb >created &&
 	test_path_is_missing bl1.wd/left-behind
 '

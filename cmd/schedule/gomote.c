@@ -66,6 +66,7 @@
 #define PROGRESS_S	10		/* a progress line at least this often */
 #define SAVE_SLACK_S	60		/* expiry rewritten when it moved this much */
 #define NAME_MAX_LEN	200
+#define NEXPIRED	64		/* expired names remembered */
 #define STOP_POLL_MS	200		/* how soon a stream sees httpd_stop */
 #define WORKER_IDLE_S	60		/* a proxy worker with nothing to do ends */
 
@@ -229,6 +230,49 @@ inst_new(const char *user, const struct builder_conf *bc, struct machine *m)
 	return in;
 }
 
+/*
+ * The names of the last instances that expired, so that the next
+ * request for one says why it failed (the original's opaque 502 after
+ * an expiry was a complaint).
+ */
+static struct {
+	char *name;
+	long long when;
+} expired[NEXPIRED];
+static size_t nexpired;
+
+static void
+expired_note(const struct inst *in)
+{
+	size_t k = nexpired++ % NEXPIRED;
+
+	free(expired[k].name);
+	expired[k].name = xstrdup(in->name);
+	expired[k].when = time(NULL);
+}
+
+/* "unknown or expired buildlet", and when it expired if it did. */
+static void
+unknown(struct httpd_req *req, const char *name)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct timespec ts = { 0, 0 };
+	size_t i;
+
+	strbuf_addstr(&sb, "unknown or expired buildlet");
+	for (i = 0; i < NEXPIRED && i < nexpired; i++)
+		if (expired[i].name != NULL &&
+		    strcmp(expired[i].name, name) == 0) {
+			ts.tv_sec = expired[i].when;
+			strbuf_addf(&sb, ": %s expired, idle too long, at ",
+			    name);
+			time_rfc3339(&sb, ts, 0);
+			break;
+		}
+	httpd_error(req, 502, sb.buf);
+	strbuf_release(&sb);
+}
+
 /* The instance ends: its machine is destroyed (or back to the pool). */
 static void
 inst_destroy(struct inst *in, const char *why)
@@ -368,8 +412,10 @@ gomote_tick(void)
 			pool_want(ht, gomote_waiting(ht));
 	}
 	for (i = ni; i-- > 0;)
-		if (iv[i]->calls == 0 && now >= iv[i]->expires)
+		if (iv[i]->calls == 0 && now >= iv[i]->expires) {
+			expired_note(iv[i]);
 			inst_destroy(iv[i], "expired");
+		}
 	for (i = nh; i-- > 0;)
 		if (now >= hv[i].until) {
 			log_info("machine %s: hold of item %s over",
@@ -1243,8 +1289,8 @@ proxy(struct httpd_req *req, const char *user, const char *name)
 
 	pthread_mutex_lock(&sched_mu);
 	if ((in = inst_find(name)) == NULL) {
+		unknown(req, name);
 		pthread_mutex_unlock(&sched_mu);
-		httpd_error(req, 502, "unknown or expired buildlet");
 		return;
 	}
 	if (strcmp(in->user, user) != 0) {
