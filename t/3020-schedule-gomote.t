@@ -73,7 +73,10 @@ test_expect_success 'create on a command pool: one JSON object, then list' '
 	jfield Name <list >names &&
 	printf "user-alice-lb-0\nuser-alice-lb-1\n" >want &&
 	test_cmp want names &&
-	test_path_is_file "$BUILDFARM_DIR/state/schedule/gomote/user-alice-lb-0"
+	test_path_is_file "$BUILDFARM_DIR/state/schedule/gomote/user-alice-lb-0" &&
+	curl -sSf "$(addr)/" >page &&
+	test_grep "<h2>gomote instances</h2>" page &&
+	test_grep "<td>user-alice-lb-1</td><td>loc-" page
 '
 
 test_expect_success 'another user sees none of them and touches none: 401' '
