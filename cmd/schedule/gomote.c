@@ -57,6 +57,7 @@
 #include "log.h"
 #include "mlog.h"
 #include "rc.h"
+#include "relay.h"
 #include "strbuf.h"
 #include "timefmt.h"
 #include "xmalloc.h"
@@ -993,23 +994,32 @@ fwd_head(const struct http_resp *resp, void *arg)
 	return 0;
 }
 
+/* send(2) all of buf to a socket whose peer may be gone: 0 or -1. */
 static int
-fwd_body(const void *buf, size_t len, void *arg)
+send_all(int fd, const void *buf, size_t len)
 {
-	struct fwd *f = arg;
 	const char *p = buf;
 	ssize_t n;
 
 	while (len > 0) {
-		if ((n = send(f->sp[1], p, len, MSG_NOSIGNAL)) < 0) {
+		if ((n = send(fd, p, len, MSG_NOSIGNAL)) < 0) {
 			if (errno == EINTR)
 				continue;
-			return -1;	/* the client went away */
+			return -1;
 		}
 		p += n;
 		len -= n;
 	}
 	return 0;
+}
+
+static int
+fwd_body(const void *buf, size_t len, void *arg)
+{
+	struct fwd *f = arg;
+
+	/* -1: the client went away */
+	return send_all(f->sp[1], buf, len);
 }
 
 static void
@@ -1280,6 +1290,116 @@ forward(struct httpd_req *req, struct fwd *f)
 	fwd_free(f);
 }
 
+/* ---- /connect-ssh ---- */
+
+/*
+ * The buildlet's side of /connect-ssh: its socket after the 101, and
+ * the bytes it sent behind the answer in extra.  lib/http has no client
+ * of a 101 yet; until it has, this says so, and the request is answered
+ * 501.  RC_OK, RC_PERM, RC_TEMP.
+ */
+static int
+ssh_dial(const struct fwd *f, const char *user, const char *key, int *fd,
+    struct strbuf *extra, struct strbuf *err)
+{
+	(void)f;
+	(void)user;
+	(void)key;
+	(void)extra;
+	*fd = -1;
+	strbuf_addstr(err, "/connect-ssh is not passed on by this "
+	    "coordinator yet");
+	return RC_PERM;
+}
+
+struct ssh {
+	struct fwd *f;		/* the instance's call, ended with the relay */
+	int bfd;		/* the buildlet's socket */
+	struct strbuf bextra;	/* its bytes behind its 101 */
+	struct httpd_upgrade *up;
+	int cfd;
+	char *cextra;		/* the client's bytes behind its request */
+	size_t ncextra;
+};
+
+static void
+ssh_free(struct ssh *x)
+{
+	if (x->bfd >= 0)
+		close(x->bfd);
+	strbuf_release(&x->bextra);
+	free(x->cextra);
+	fwd_free(x->f);
+	free(x);
+}
+
+/* A session: both ways until both ends are done; no expiry meanwhile. */
+static void *
+ssh_main(void *arg)
+{
+	struct ssh *x = arg;
+
+	if (x->bextra.len == 0 || send_all(x->cfd, x->bextra.buf,
+	    x->bextra.len) == 0)
+		(void)relay_run(x->cfd, x->bfd, x->cextra, x->ncextra);
+	httpd_upgrade_close(x->up);
+	ssh_free(x);
+	return NULL;
+}
+
+static void
+ssh_upgraded(struct httpd_upgrade *up, int fd, void *arg)
+{
+	struct ssh *x = arg;
+	const void *p;
+	pthread_attr_t attr;
+	pthread_t t;
+	size_t n;
+	int rc;
+
+	if (up == NULL) {
+		ssh_free(x);
+		return;
+	}
+	x->up = up;
+	x->cfd = fd;
+	if ((p = httpd_upgrade_extra(up, &n)) != NULL && n > 0) {
+		x->cextra = xmemdupz(p, n);
+		x->ncextra = n;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, ssh_main, x);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		log_warnx("instance %s: cannot start an ssh relay thread",
+		    esc(x->f->inst));
+		httpd_upgrade_close(up);
+		ssh_free(x);
+	}
+}
+
+static void
+ssh_proxy(struct httpd_req *req, struct fwd *f)
+{
+	struct ssh *x = xcalloc(1, sizeof(*x));
+	struct strbuf err = STRBUF_INIT;
+	int rc;
+
+	x->f = f;
+	x->bfd = -1;
+	strbuf_init(&x->bextra, 0);
+	rc = ssh_dial(f, httpd_header(req, "X-Go-Ssh-User"),
+	    httpd_header(req, "X-Go-Authorized-Key"), &x->bfd, &x->bextra,
+	    &err);
+	if (rc != RC_OK) {
+		httpd_error(req, rc == RC_PERM ? 501 : 502, err.buf);
+		ssh_free(x);
+	} else
+		httpd_reply_upgrade(req, "ssh", ssh_upgraded, x);
+	strbuf_release(&err);
+}
+
 static void
 proxy(struct httpd_req *req, const char *user, const char *name)
 {
@@ -1303,13 +1423,6 @@ proxy(struct httpd_req *req, const char *user, const char *name)
 		inst_destroy(in, "destroyed by its user");
 		pthread_mutex_unlock(&sched_mu);
 		httpd_reply(req, 200, NULL, "", 0);
-		return;
-	}
-	if (strcmp(httpd_path(req), "/connect-ssh") == 0) {
-		/* lib/http cannot take the socket of a 101 (yet) */
-		pthread_mutex_unlock(&sched_mu);
-		httpd_error(req, 501, "/connect-ssh is not passed on by this "
-		    "coordinator");
 		return;
 	}
 	if (in->lost != NULL) {
@@ -1345,7 +1458,10 @@ proxy(struct httpd_req *req, const char *user, const char *name)
 		fwd_free(f);
 		return;
 	}
-	forward(req, f);
+	if (strcmp(httpd_path(req), "/connect-ssh") == 0)
+		ssh_proxy(req, f);
+	else
+		forward(req, f);
 }
 
 enum httpd_body_mode
