@@ -66,6 +66,7 @@ test_expect_success 'setup: 3 commits, two one-machine static pools, one command
 		hosttype = one
 		repo = go
 		hold = 60
+		backfill = 1
 		run = "echo made-by-the-build >made"
 		run = "echo failing-step; exit 3"
 	[builder "o"]
@@ -106,8 +107,7 @@ test_expect_success 'without it, builds and users take turns' '
 test_expect_success 'hold: the failed build'"'"'s machine, as the build left it' '
 	test_wait_until "test \$(nresults failing) = 1" &&
 	hash=$(field failing log) &&
-	schedule status -j >st &&
-	test_grep "\"state\":\"held\"" st &&
+	test_wait_until "schedule status -j | grep \"\\\"state\\\":\\\"held\\\"\"" &&
 	gapi bob /buildlet/create -f -d version=20170720 -d "hold=$hash" \
 	    >created &&
 	test "$(jfield Name <created)" = user-bob-failing-0 &&
@@ -117,6 +117,18 @@ test_expect_success 'hold: the failed build'"'"'s machine, as the build left it'
 	gapi bob /buildlet/create -o out -w "%{http_code}\n" \
 	    -d version=20170720 -d "hold=$hash" >code &&
 	echo 404 >want && test_cmp want code
+'
+
+test_expect_success 'a create whose client hangs up stops waiting' '
+	tok=$(token dave) &&
+	curl -sS -N -u "user-dave:$tok" -d builderType=o -d version=20191119 \
+	    "$(addr)/buildlet/create" >hangup &
+	pid=$! &&
+	test_wait_until "test \$(nwaiting) = 1" &&
+	kill $pid &&
+	test_wait_until "test \$(nwaiting) = 0" &&
+	gapi dave /buildlet/list -f >list &&
+	echo "[]" >want && test_cmp want list
 '
 
 test_expect_success 'a create that waits: progress lines, then the instance' '
