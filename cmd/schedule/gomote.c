@@ -274,18 +274,27 @@ unknown(struct httpd_req *req, const char *name)
 	strbuf_release(&sb);
 }
 
-/* The instance ends: its machine is destroyed (or back to the pool). */
+/*
+ * The instance ends: its machine is destroyed (a static one goes back
+ * to its pool), or with keep goes back to its pool unused.
+ */
 static void
-inst_destroy(struct inst *in, const char *why)
+inst_end(struct inst *in, const char *why, int keep)
 {
 	struct machine *m = pool_find(in->machine);
 
 	log_info("instance %s: %s", esc(in->name), why);
 	if (in->lost == NULL && m != NULL && m->state == MACHINE_LEASED &&
 	    m->item != NULL && strcmp(m->item, in->name) == 0)
-		pool_unlease(m, 1);
+		pool_unlease(m, !keep);
 	record_remove(in->name);
 	inst_free(in);
+}
+
+static void
+inst_destroy(struct inst *in, const char *why)
+{
+	inst_end(in, why, 0);
 }
 
 static struct json *
@@ -815,9 +824,9 @@ create_done(void *arg, int closed)
 	(void)closed;
 	pthread_mutex_lock(&sched_mu);
 	if (c->w != NULL) {
-		/* gone before its answer: the machine goes back */
+		/* gone before its answer: the machine goes back, unused */
 		if (c->w->inst != NULL)
-			inst_destroy(c->w->inst, "its client went away");
+			inst_end(c->w->inst, "its client went away", 1);
 		waiter_remove(c->w);
 	}
 	pthread_mutex_unlock(&sched_mu);
