@@ -87,7 +87,8 @@ struct waiter {
 	char *user;
 	const struct builder_conf *bc;
 	long long since;	/* wall s */
-	struct inst *inst;	/* given by the loop */
+	struct inst *inst;	/* given by the loop, busy until answered */
+	int gone;		/* the instance ended before its answer */
 };
 
 struct hold {
@@ -121,6 +122,12 @@ static void
 inst_free(struct inst *in)
 {
 	size_t i;
+
+	for (i = 0; i < nw; i++)
+		if (wv[i]->inst == in) {
+			wv[i]->inst = NULL;
+			wv[i]->gone = 1;
+		}
 
 	for (i = 0; i < ni; i++)
 		if (iv[i] == in) {
@@ -327,6 +334,7 @@ static void
 waiter_grant(struct waiter *w, struct machine *m)
 {
 	w->inst = inst_new(w->user, w->bc, m);
+	w->inst->calls++;	/* no expiry before the user knows it */
 	pthread_cond_broadcast(&cv);
 }
 
@@ -337,7 +345,8 @@ first_waiter(const struct hosttype_conf *ht)
 	size_t i;
 
 	for (i = 0; i < nw; i++)
-		if (wv[i]->inst == NULL && wv[i]->bc->hosttype == ht)
+		if (wv[i]->inst == NULL && !wv[i]->gone &&
+		    wv[i]->bc->hosttype == ht)
 			return wv[i];
 	return NULL;
 }
@@ -366,7 +375,8 @@ gomote_waiting(const struct hosttype_conf *ht)
 	size_t i, n = 0;
 
 	for (i = 0; i < nw; i++)
-		n += wv[i]->inst == NULL && wv[i]->bc->hosttype == ht;
+		n += wv[i]->inst == NULL && !wv[i]->gone &&
+		    wv[i]->bc->hosttype == ht;
 	return n;
 }
 
@@ -414,7 +424,7 @@ gomote_tick(void)
 	for (i = 0; i < nw; i++) {
 		const struct hosttype_conf *ht = wv[i]->bc->hosttype;
 
-		if (wv[i]->inst != NULL)
+		if (wv[i]->inst != NULL || wv[i]->gone)
 			continue;
 		if ((m = pool_idle(ht)) != NULL)
 			waiter_grant(wv[i], m);
@@ -547,7 +557,7 @@ gomote_status(void)
 	json_set(st, "instances", arr);
 	arr = json_new_array();
 	for (i = 0; i < nw; i++) {
-		if (wv[i]->inst != NULL)
+		if (wv[i]->inst != NULL || wv[i]->gone)
 			continue;
 		o = json_new_object();
 		json_set_str(o, "user", wv[i]->user);
@@ -685,7 +695,8 @@ progress(struct cstream *c, struct strbuf *out)
 	size_t n[MACHINE_NSTATES], i, ahead = 0;
 
 	for (i = 0; i < nw && wv[i] != c->w; i++)
-		ahead += wv[i]->inst == NULL && wv[i]->bc->hosttype == ht;
+		ahead += wv[i]->inst == NULL && !wv[i]->gone &&
+		    wv[i]->bc->hosttype == ht;
 	pool_count(ht, n);
 	strbuf_addf(&why, "a machine of host type %s: %zu busy with builds, "
 	    "%zu creating, %zu with gomote users", ht->name,
@@ -781,11 +792,27 @@ create_read(void *arg, char *buf, size_t max)
 		pthread_mutex_lock(&sched_mu);
 		strbuf_setlen(&c->out, 0);
 		c->off = 0;
-		if (c->w->inst != NULL) {
+		if (c->w->inst != NULL)
 			create_answer(c);
+		if (c->w->inst != NULL) {
+			c->w->inst->calls--;
+			renew(c->w->inst);
 			waiter_remove(c->w);
 			c->w = NULL;
 			c->finished = 1;
+		} else if (c->w->gone) {
+			/* destroyed before it was answered */
+			strbuf_setlen(&c->out, 0);
+			if (c->progress)
+				strbuf_addstr(&c->out, "{\"error\":\"the instance "
+				    "was destroyed before it was ready\"}\n");
+			waiter_remove(c->w);
+			c->w = NULL;
+			c->finished = 1;
+			if (c->out.len == 0) {
+				pthread_mutex_unlock(&sched_mu);
+				return -1;
+			}
 		} else if (c->progress) {
 			struct strbuf line = STRBUF_INIT;
 
