@@ -85,6 +85,10 @@ test_expect_success 'another user sees none of them and touches none: 401' '
 	gproxy bob user-alice-lb-0 /workdir -o out -w "%{http_code}\n" >code &&
 	echo 401 >want && test_cmp want code &&
 	test_grep "you don.t own that buildlet" out &&
+	gproxy bob user-alice-lb-0 /halt -X POST -o out -w "%{http_code}\n" \
+	    >code &&
+	echo 401 >want && test_cmp want code &&
+	test_path_is_file "$BUILDFARM_DIR/state/schedule/gomote/user-alice-lb-0" &&
 	gproxy alice user-alice-nope-0 /workdir -o out -w "%{http_code}\n" \
 	    >code &&
 	echo 502 >want && test_cmp want code &&
