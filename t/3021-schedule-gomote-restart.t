@@ -66,8 +66,24 @@ test_expect_success 'a machine gone while the daemon was down: listed as lost' '
 	gproxy alice user-alice-lb-0 /workdir -f
 '
 
-test_expect_success 'stop, and the machines are destroyed' '
+test_expect_success 'restart with TLS: the same instance over HTTPS' '
 	stop_daemon serve3 &&
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+	    -addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem \
+	    2>/dev/null &&
+	start_daemon serve4 schedule serve -l 127.0.0.1:0 \
+	    -tls-cert cert.pem -tls-key key.pem &&
+	daemon_port serve4 >/dev/null &&
+	case $(addr) in https://*) ;; *) false ;; esac &&
+	gproxy alice user-alice-lb-0 /exec -f --cacert cert.pem -d mode=sys \
+	    -d cmd=cat -d cmdArg=file >out &&
+	echo kept >want && test_cmp want out &&
+	gcreate alice lb --cacert cert.pem | jfield Name >name &&
+	echo user-alice-lb-1 >want && test_cmp want name
+'
+
+test_expect_success 'stop, and the machines are destroyed' '
+	stop_daemon serve4 &&
 	for f in $(ls "$BUILDFARM_DIR/state/schedule/machines")
 	do
 		"$ENV_LOCAL/destroy" "$f" || return 1

@@ -3,8 +3,8 @@
 #
 #   token LOGIN                 the token of user-LOGIN (schedule key)
 #   gapi LOGIN PATH [curl...]   a request to the daemon as user-LOGIN
-#   gcreate LOGIN BUILDER [VERSION]   POST /buildlet/create; the answer
-#                               on stdout
+#   gcreate LOGIN BUILDER [curl...]   POST /buildlet/create as the 2017
+#                               client; the answer on stdout
 #   gproxy LOGIN INST PATH [curl...]  a request through X-Buildlet-Proxy
 #   jfield KEY                  KEY of each JSON object on stdin, a line
 #                               each (an array's objects too)
@@ -20,8 +20,10 @@ gapi () {
 }
 
 gcreate () {
-	gapi "$1" /buildlet/create -f -d "builderType=$2" \
-	    -d "version=${3:-20170720}"
+	gcreate_u_=$1 gcreate_b_=$2
+	shift 2
+	gapi "$gcreate_u_" /buildlet/create -f -d "builderType=$gcreate_b_" \
+	    -d version=20170720 "$@"
 }
 
 gproxy () {
