@@ -22,10 +22,12 @@
  * (pool.c adopts command machines that answer), else the instance is
  * listed as lost until it expires or is destroyed.
  *
- * A proxied request runs in a thread of its own (fwd_main), which hands
- * the answer's body over a socket pair to the server's stream, so that
+ * A proxied request runs on a worker thread (fwd_run; workers stay for
+ * the next request, with their kept-alive connections), which hands the
+ * answer's body over a socket pair to the server's stream, so that
  * /exec output arrives as produced, its trailers follow, and /tgz and
- * PUT bodies (httpd pipe mode) are never held in memory.
+ * PUT bodies (httpd pipe mode) are never held in memory.  /connect-ssh
+ * is relayed (lib/relay) once ssh_dial has the buildlet's side.
  *
  * Everything here is under sched_mu but the network calls.
  */
