@@ -1333,8 +1333,9 @@ forward(struct httpd_req *req, struct fwd *f)
 /*
  * The buildlet's side of /connect-ssh: its socket after the 101, and
  * the bytes it sent behind the answer in extra.  lib/http has no client
- * of a 101 yet; until it has, this says so, and the request is answered
- * 501.  RC_OK, RC_PERM, RC_TEMP.
+ * of a 101 yet (http_upgrade is coming with gomote(1)'s ssh); until it
+ * has, this says so, and the request is answered 501.  RC_OK, RC_PERM,
+ * RC_TEMP.
  */
 static int
 ssh_dial(const struct fwd *f, const char *user, const char *key, int *fd,
