@@ -104,10 +104,15 @@ test_expect_success 'without it, builds and users take turns' '
 	test_wait_until "test \$(nresults t) = 3"
 '
 
-test_expect_success 'hold: the failed build'"'"'s machine, as the build left it' '
+test_expect_success 'hold: the failed build'"'"'s machine, kept over a restart' '
 	test_wait_until "test \$(nresults failing) = 1" &&
 	hash=$(field failing log) &&
 	test_wait_until "schedule status -j | grep \"\\\"state\\\":\\\"held\\\"\"" &&
+	stop_daemon serve &&
+	start_daemon serve2 schedule serve -l 127.0.0.1:0 &&
+	daemon_port serve2 >/dev/null &&
+	schedule status -j >st &&
+	test_grep "\"state\":\"held\"" st &&
 	gapi bob /buildlet/create -f -d version=20170720 -d "hold=$hash" \
 	    >created &&
 	test "$(jfield Name <created)" = user-bob-failing-0 &&
@@ -149,7 +154,7 @@ test_expect_success 'a create that waits: progress lines, then the instance' '
 '
 
 test_expect_success 'stop, and the machines are destroyed' '
-	stop_daemon serve &&
+	stop_daemon serve2 &&
 	for f in $(ls "$BUILDFARM_DIR/state/schedule/machines")
 	do
 		"$ENV_LOCAL/destroy" "$f" || return 1

@@ -172,13 +172,14 @@ void pool_busy(struct machine *m, const char *item);
 void pool_release(struct machine *m, int infra);
 /*
  * gomote: pool_lease gives an idle machine to what (an instance name);
- * pool_hold keeps a busy one after its build; pool_unlease ends either:
+ * pool_hold keeps a busy one after its build (or an idle one again after
+ * a restart, item its build's); pool_unlease ends either:
  * back to idle, or with unmake the destroy command of a command pool.
  * pool_wake makes the loop turn soon (from any thread); pool_count
  * counts ht's machines by state.
  */
 void pool_lease(struct machine *m, const char *what);
-void pool_hold(struct machine *m);
+void pool_hold(struct machine *m, const char *item);
 void pool_unlease(struct machine *m, int unmake);
 void pool_wake(void);
 void pool_count(const struct hosttype_conf *ht, size_t n[MACHINE_NSTATES]);

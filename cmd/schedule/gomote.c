@@ -97,6 +97,7 @@ struct hold {
 	char *machine, *item, *builder;
 	long long until;	/* wall s */
 };
+/* state/schedule/held/MACHINE: a hold, to find it again after a restart */
 
 static struct inst **iv;
 static size_t ni, ai;
@@ -106,6 +107,7 @@ static struct hold *hv;
 static size_t nh, ah;
 static unsigned char *turn;	/* per host type: 1 when gomote's turn */
 static int gdirfd = -1;		/* state/schedule/gomote */
+static int hdirfd = -1;		/* state/schedule/held */
 static unsigned char mkey[32];
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 
@@ -382,6 +384,26 @@ gomote_waiting(const struct hosttype_conf *ht)
 	return n;
 }
 
+static void
+hold_save(const struct hold *h, const char *url)
+{
+	struct json *o = json_new_object();
+	struct strbuf sb = STRBUF_INIT, err = STRBUF_INIT;
+
+	json_set_str(o, "machine", h->machine);
+	json_set_str(o, "item", h->item);
+	json_set_str(o, "builder", h->builder);
+	json_set_str(o, "url", url != NULL ? url : "");
+	json_set_int(o, "until", h->until);
+	json_dump(&sb, o);
+	strbuf_addch(&sb, '\n');
+	json_free(o);
+	if (atomic_write(hdirfd, h->machine, sb.buf, sb.len, 0644, &err) == -1)
+		log_warnx("machine %s: %s", esc(h->machine), err.buf);
+	strbuf_release(&sb);
+	strbuf_release(&err);
+}
+
 int
 gomote_hold(struct machine *m, const char *item, const char *builder)
 {
@@ -391,13 +413,14 @@ gomote_hold(struct machine *m, const char *item, const char *builder)
 
 	if (bc == NULL || bc->hold_s <= 0 || m->state != MACHINE_BUSY)
 		return 0;
-	pool_hold(m);
+	pool_hold(m, NULL);
 	GROW(hv, nh + 1, ah);
 	h = &hv[nh++];
 	h->machine = xstrdup(m->name);
 	h->item = xstrdup(item);
 	h->builder = xstrdup(builder);
 	h->until = time(NULL) + bc->hold_s;
+	hold_save(h, m->url);
 	log_info("machine %s: held for %lld s after item %s failed",
 	    esc(m->name), (long long)bc->hold_s, esc(item));
 	return 1;
@@ -410,6 +433,8 @@ hold_drop(size_t i, int release)
 
 	if (release && m != NULL && m->state == MACHINE_HELD)
 		pool_unlease(m, 0);
+	if (unlinkat(hdirfd, hv[i].machine, 0) == -1 && errno != ENOENT)
+		log_warn("remove hold record '%s'", esc(hv[i].machine));
 	free(hv[i].machine);
 	free(hv[i].item);
 	free(hv[i].builder);
@@ -510,21 +535,61 @@ out:
 	strbuf_release(&err);
 }
 
-int
-gomote_init(struct strbuf *err)
+/* A hold of the record file, if its machine is back and idle. */
+static void
+adopt_hold(const char *file)
+{
+	struct strbuf sb = STRBUF_INIT, err = STRBUF_INIT;
+	const char *mname, *item, *builder, *url;
+	struct json *o = NULL;
+	struct machine *m;
+	struct hold *h;
+	int64_t until = 0;
+	int fd;
+
+	if ((fd = openat(hdirfd, file, O_RDONLY | O_CLOEXEC)) >= 0 &&
+	    strbuf_read_fd(&sb, fd, 65536) >= 0 &&
+	    (o = json_parse(sb.buf, sb.len, &err)) != NULL &&
+	    (mname = json_str(json_get(o, "machine"), NULL)) != NULL &&
+	    strcmp(mname, file) == 0 &&
+	    (item = json_str(json_get(o, "item"), NULL)) != NULL &&
+	    (builder = json_str(json_get(o, "builder"), NULL)) != NULL &&
+	    (url = json_str(json_get(o, "url"), NULL)) != NULL &&
+	    json_get_int(json_get(o, "until"), &until) &&
+	    until > time(NULL) && (m = pool_find(mname)) != NULL &&
+	    m->state == MACHINE_IDLE && m->url != NULL &&
+	    strcmp(m->url, url) == 0) {
+		pool_hold(m, item);
+		GROW(hv, nh + 1, ah);
+		h = &hv[nh++];
+		h->machine = xstrdup(mname);
+		h->item = xstrdup(item);
+		h->builder = xstrdup(builder);
+		h->until = until;
+		log_info("machine %s: held again for item %s", esc(mname),
+		    esc(item));
+	} else if (unlinkat(hdirfd, file, 0) == -1 && errno != ENOENT)
+		log_warn("remove hold record '%s'", esc(file));
+	if (fd >= 0)
+		close(fd);
+	json_free(o);
+	strbuf_release(&sb);
+	strbuf_release(&err);
+}
+
+/* state/schedule/SUB, made if need be: each record's name to fn. */
+static int
+read_dir(const char *sub, int *dfd, void (*fn)(const char *),
+    struct strbuf *err)
 {
 	struct strbuf path = STRBUF_INIT;
 	struct dirent *de;
 	DIR *d;
-	int rc;
 
-	if ((rc = master_key(mkey, 1, err)) != RC_OK)
-		return rc;
-	turn = xcalloc(cx.conf->nhosttypes + 1, 1);
-	farm_placef(&path, cx.dir, FARM_STATE, "schedule/gomote");
-	if (mkdirs(path.buf) == -1 || (gdirfd = open(path.buf,
+	farm_placef(&path, cx.dir, FARM_STATE, "schedule/%s", sub);
+	if (mkdirs(path.buf) == -1 || (*dfd = open(path.buf,
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    (d = fdopendir(dup(gdirfd))) == NULL) {
+	    (d = fdopendir(dup(*dfd))) == NULL) {
 		strbuf_addf(err, "open '%s': %s", esc(path.buf),
 		    strerror(errno));
 		strbuf_release(&path);
@@ -533,11 +598,24 @@ gomote_init(struct strbuf *err)
 	pthread_mutex_lock(&sched_mu);
 	while ((de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.')
-			adopt(de->d_name);
+			fn(de->d_name);
 	pthread_mutex_unlock(&sched_mu);
 	closedir(d);
 	strbuf_release(&path);
 	return RC_OK;
+}
+
+int
+gomote_init(struct strbuf *err)
+{
+	int rc;
+
+	if ((rc = master_key(mkey, 1, err)) != RC_OK)
+		return rc;
+	turn = xcalloc(cx.conf->nhosttypes + 1, 1);
+	if ((rc = read_dir("gomote", &gdirfd, adopt, err)) != RC_OK)
+		return rc;
+	return read_dir("held", &hdirfd, adopt_hold, err);
 }
 
 struct json *

@@ -733,9 +733,13 @@ pool_lease(struct machine *m, const char *what)
 }
 
 void
-pool_hold(struct machine *m)
+pool_hold(struct machine *m, const char *item)
 {
 	m->state = MACHINE_HELD;
+	if (item != NULL) {
+		free(m->item);
+		m->item = xstrdup(item);
+	}
 }
 
 void
