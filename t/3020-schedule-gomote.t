@@ -162,10 +162,11 @@ test_expect_success 'a static machine: idle expiry, renewed by each call' '
 	test_path_is_missing bl1.wd/left-behind
 '
 
-test_expect_success '/connect-ssh is not passed on: 501' '
+test_expect_success '/connect-ssh to a machine without sshd: the buildlet'"'"'s 502' '
 	gproxy alice user-alice-lb-0 /connect-ssh -X POST -o out \
 	    -w "%{http_code}\n" >code &&
-	echo 501 >want && test_cmp want code
+	echo 502 >want && test_cmp want code &&
+	test_grep "connect-ssh.*502" out
 '
 
 test_expect_success 'stop while a proxied /exec runs: the client is cut off' '

@@ -27,7 +27,8 @@
  * answer's body over a socket pair to the server's stream, so that
  * /exec output arrives as produced, its trailers follow, and /tgz and
  * PUT bodies (httpd pipe mode) are never held in memory.  /connect-ssh
- * is relayed (lib/relay) once ssh_dial has the buildlet's side.
+ * is the buildlet's 101 (bclient_connect_ssh), then ours, and lib/relay
+ * between the two sockets.
  *
  * Everything here is under sched_mu but the network calls.
  */
@@ -71,7 +72,8 @@
 #define NAME_MAX_LEN	200
 #define NEXPIRED	64		/* expired names remembered */
 #define STOP_POLL_MS	200		/* how soon a stream sees httpd_stop */
-#define WORKER_IDLE_S	60		/* a proxy worker with nothing to do ends */
+#define WORKER_IDLE_S	60
+#define SSH_DIAL_MS	30000		/* the buildlet's 101 /connect-ssh */		/* a proxy worker with nothing to do ends */
 
 struct inst {
 	char *name;		/* user-LOGIN-BUILDER-N */
@@ -1408,31 +1410,23 @@ forward(struct httpd_req *req, struct fwd *f)
 
 /* ---- /connect-ssh ---- */
 
-/*
- * The buildlet's side of /connect-ssh: its socket after the 101, and
- * the bytes it sent behind the answer in extra.  lib/http has no client
- * of a 101 yet (http_upgrade is coming with gomote(1)'s ssh); until it
- * has, this says so, and the request is answered 501.  RC_OK, RC_PERM,
- * RC_TEMP.
- */
+/* The buildlet's side of /connect-ssh: a socket to its sshd in *fd. */
 static int
 ssh_dial(const struct fwd *f, const char *user, const char *key, int *fd,
-    struct strbuf *extra, struct strbuf *err)
+    struct strbuf *err)
 {
-	(void)f;
-	(void)user;
-	(void)key;
-	(void)extra;
-	*fd = -1;
-	strbuf_addstr(err, "/connect-ssh is not passed on by this "
-	    "coordinator yet");
-	return RC_PERM;
+	struct bclient c = BCLIENT_INIT;
+
+	c.url = f->url;
+	c.name = f->inst;
+	c.password = f->password;
+	c.timeout_ms = SSH_DIAL_MS;
+	return bclient_connect_ssh(&c, user, key, fd, err);
 }
 
 struct ssh {
 	struct fwd *f;		/* the instance's call, ended with the relay */
-	int bfd;		/* the buildlet's socket */
-	struct strbuf bextra;	/* its bytes behind its 101 */
+	int bfd;		/* to the buildlet's sshd */
 	struct httpd_upgrade *up;
 	int cfd;
 	char *cextra;		/* the client's bytes behind its request */
@@ -1444,7 +1438,6 @@ ssh_free(struct ssh *x)
 {
 	if (x->bfd >= 0)
 		close(x->bfd);
-	strbuf_release(&x->bextra);
 	free(x->cextra);
 	fwd_free(x->f);
 	free(x);
@@ -1456,9 +1449,7 @@ ssh_main(void *arg)
 {
 	struct ssh *x = arg;
 
-	if (x->bextra.len == 0 || send_all(x->cfd, x->bextra.buf,
-	    x->bextra.len) == 0)
-		(void)relay_run(x->cfd, x->bfd, x->cextra, x->ncextra);
+	(void)relay_run(x->cfd, x->bfd, x->cextra, x->ncextra);
 	httpd_upgrade_close(x->up);
 	ssh_free(x);
 	return NULL;
@@ -1496,6 +1487,10 @@ ssh_upgraded(struct httpd_upgrade *up, int fd, void *arg)
 	}
 }
 
+/*
+ * POST /connect-ssh: the buildlet's 101 first (its errors are the
+ * client's: 4xx as 400, the rest as 502), then ours, then the relay.
+ */
 static void
 ssh_proxy(struct httpd_req *req, struct fwd *f)
 {
@@ -1505,12 +1500,10 @@ ssh_proxy(struct httpd_req *req, struct fwd *f)
 
 	x->f = f;
 	x->bfd = -1;
-	strbuf_init(&x->bextra, 0);
 	rc = ssh_dial(f, httpd_header(req, "X-Go-Ssh-User"),
-	    httpd_header(req, "X-Go-Authorized-Key"), &x->bfd, &x->bextra,
-	    &err);
+	    httpd_header(req, "X-Go-Authorized-Key"), &x->bfd, &err);
 	if (rc != RC_OK) {
-		httpd_error(req, rc == RC_PERM ? 501 : 502, err.buf);
+		httpd_error(req, rc == RC_PERM ? 400 : 502, err.buf);
 		ssh_free(x);
 	} else
 		httpd_reply_upgrade(req, "ssh", ssh_upgraded, x);
