@@ -160,6 +160,7 @@ SCHEDULE_OBJ += cmd/schedule/serve.o
 SCHEDULE_OBJ += cmd/schedule/status.o
 SCHEDULE_OBJ += cmd/schedule/try.o
 SCHEDULE_OBJ += cmd/schedule/reverse.o
+SCHEDULE_OBJ += cmd/schedule/gomote.o
 $(SCHEDULE_OBJ): $(LIBHDR) cmd/schedule/extern.h
 cmd/schedule/schedule: $(SCHEDULE_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(SCHEDULE_OBJ) $(LIB) $(MHD_LIBS) \

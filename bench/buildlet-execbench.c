@@ -11,7 +11,9 @@
  * fails, or whose Process-State trailer is not "ok", stops the run
  * (exit 111).  The first 50 round trips warm up and are not counted.
  * With -spawn it times the floor instead: posix_spawn of /bin/true and
- * waitpid, in this process, with no HTTP.
+ * waitpid, in this process, with no HTTP.  Through a coordinator's
+ * proxy: $EXECBENCH_USER and $EXECBENCH_PASSWORD are sent as HTTP
+ * Basic, $EXECBENCH_PROXY as X-Buildlet-Proxy.
  */
 #include "compat.h"
 
@@ -51,7 +53,8 @@ main(int argc, char *argv[])
 {
 	struct http_opt opt = HTTP_OPT_INIT;
 	struct http_resp r = HTTP_RESP_INIT;
-	struct strbuf err = STRBUF_INIT, st = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, st = STRBUF_INIT, proxy = STRBUF_INIT;
+	const char *hdrs[2] = { NULL, NULL };
 	const char *form = "cmd=/bin/true&mode=sys";
 	double *ms, t0;
 	long n, i;
@@ -64,6 +67,14 @@ main(int argc, char *argv[])
 		form = argv[3];
 	ms = xcalloc((size_t)n, sizeof(*ms));
 	opt.timeout_ms = 10000;
+	opt.user = getenv("EXECBENCH_USER");
+	opt.password = getenv("EXECBENCH_PASSWORD");
+	if (getenv("EXECBENCH_PROXY") != NULL) {
+		strbuf_addf(&proxy, "X-Buildlet-Proxy: %s",
+		    getenv("EXECBENCH_PROXY"));
+		hdrs[0] = proxy.buf;
+		opt.headers = hdrs;
+	}
 	if (strcmp(argv[1], "-spawn") == 0) {
 		char *av[] = { "/bin/true", NULL };
 		pid_t pid;
@@ -105,6 +116,7 @@ report:
 	http_resp_release(&r);
 	strbuf_release(&err);
 	strbuf_release(&st);
+	strbuf_release(&proxy);
 	free(ms);
 	return 0;
 }

@@ -95,6 +95,9 @@ static const struct key hosttype_keys[] = {
 	ONE("destroy", T_CMD, hosttype_conf, destroy),
 	NUM("max", T_NUM, hosttype_conf, max, 1, 100000, 1),
 	NUM("idle", T_DUR, hosttype_conf, idle_s, 0, 30 * 86400, 600),
+	NUM("gomote-preempt", T_BOOL, hosttype_conf, gomote_preempt, 0, 1, 0),
+	NUM("gomote-idle", T_DUR, hosttype_conf, gomote_idle_s, 1,
+	    7 * 86400, 1800),
 };
 
 static const struct key builder_keys[] = {
@@ -108,6 +111,7 @@ static const struct key builder_keys[] = {
 	NUM("step-timeout", T_DUR, builder_conf, step_timeout_s, 1,
 	    7 * 86400, 3600),
 	NUM("backfill", T_NUM, builder_conf, backfill, 0, 1000000, 30),
+	NUM("hold", T_DUR, builder_conf, hold_s, 0, 7 * 86400, 0),
 };
 
 struct ld;

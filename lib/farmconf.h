@@ -103,6 +103,8 @@ struct hosttype_conf {
 	char *destroy;		/* command: or NULL */
 	int64_t max;		/* command: machines at once */
 	int64_t idle_s;		/* command: idle time before destroy */
+	int64_t gomote_preempt;	/* bool: gomote users before post builds */
+	int64_t gomote_idle_s;	/* a gomote instance's idle expiry */
 };
 
 /* [builder "NAME"]: what to run on which host type (schedule) */
@@ -119,6 +121,7 @@ struct builder_conf {
 	int64_t timeout_s;	/* the whole build */
 	int64_t step_timeout_s;	/* each step */
 	int64_t backfill;	/* commits per branch built back when new */
+	int64_t hold_s;		/* a failed build's machine kept this long */
 };
 
 struct farmconf {

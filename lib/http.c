@@ -147,7 +147,8 @@ struct xfer {
 	int hdr_over;		/* headers went over MAX_HEADERS */
 	int sink_errno;		/* write to sink_fd failed */
 	int read_errno;		/* read from body_fd failed */
-	int refused;		/* on_body returned -1 */
+	int refused;		/* on_body or on_head returned -1 */
+	int head_told;		/* on_head was called for this response */
 	int cancelled;		/* *req->cancel was set */
 	struct http_conn *conn;	/* speaking over a dialled-in socket */
 	char range[32];
@@ -265,6 +266,7 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		int i;
 
 		strbuf_reset(&r->headers);
+		x->head_told = 0;
 		if (!x->to_sink || r->body_len == 0) {
 			strbuf_reset(&r->body);
 			r->body_len = 0;
@@ -276,8 +278,18 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		x->to_sink = (x->opt->sink_fd >= 0 ||
 		    x->req->on_body != NULL) && r->status >= 200 &&
 		    r->status < 300;
-	} else if (len <= 2 && (len == 0 || p[0] == '\r' || p[0] == '\n'))
-		return len;	/* the blank line after the headers */
+	} else if (len <= 2 && (len == 0 || p[0] == '\r' || p[0] == '\n')) {
+		/* the blank line after the headers (or the trailers) */
+		if (x->req->on_head != NULL && !x->head_told &&
+		    r->status >= 200) {
+			x->head_told = 1;
+			if (x->req->on_head(r, x->req->arg) != 0) {
+				x->refused = 1;
+				return 0;
+			}
+		}
+		return len;
+	}
 	if (r->headers.len + len > MAX_HEADERS) {
 		x->hdr_over = 1;
 		return 0;

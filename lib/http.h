@@ -133,6 +133,14 @@ struct http_req {
 	 * and the handle used for it never enters the shared connection cache.
 	 */
 	int conn_fd;
+	/*
+	 * Called once the headers of a final response (status 200 or more)
+	 * are in, before any of its body: resp->status and resp->headers
+	 * are set (a proxy answers its own client then, not after the
+	 * body).  Return 0 to go on, -1 to abort as on_body does.  With a
+	 * redirect followed, it is called for each response.  NULL: none.
+	 */
+	int (*on_head)(const struct http_resp *resp, void *arg);
 };
 #define HTTP_REQ_INIT { NULL, NULL, NULL, NULL, 0, -1, NULL, NULL, NULL, NULL, -1 }
 

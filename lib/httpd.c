@@ -1213,6 +1213,17 @@ httpd_query(struct httpd_req *req, const char *key)
 	return kv_get(&req->query, key, 0);
 }
 
+int
+httpd_query_at(struct httpd_req *req, size_t i, const char **key,
+    const char **val)
+{
+	if (i >= req->query.nr)
+		return -1;
+	*key = req->query.v[i].key;
+	*val = req->query.v[i].val;
+	return 0;
+}
+
 const char *
 httpd_form(struct httpd_req *req, const char *key)
 {

@@ -140,6 +140,12 @@ const char *httpd_header(struct httpd_req *req, const char *name);
 /* First value of a query parameter, or NULL. */
 const char *httpd_query(struct httpd_req *req, const char *key);
 /*
+ * The i-th query parameter, decoded, in request order (to pass a query
+ * on): 0 with *key and *val set, or -1 when there are not that many.
+ */
+int httpd_query_at(struct httpd_req *req, size_t i, const char **key,
+    const char **val);
+/*
  * Form field: from an application/x-www-form-urlencoded body (buffered
  * mode) or, failing that, the query string.  httpd_form_all returns how
  * many values key has and points *vals at them (an array that lives as

@@ -82,6 +82,8 @@ remote_find(const struct push *p, const char *name)
 {
 	struct bclient_dirent key;
 
+	if (p->remote.n == 0)
+		return NULL;	/* no array: bsearch must not see NULL */
 	key.name = (char *)name;
 	return bsearch(&key, p->remote.v, p->remote.n, sizeof(key),
 	    cmp_dirent);
@@ -456,7 +458,10 @@ cmd_push(int argc, char **argv)
 		rc = RC_TEMP;
 		goto out;
 	}
-	qsort(p.remote.v, p.remote.n, sizeof(*p.remote.v), cmp_dirent);
+	/* an empty listing has no array at all, which qsort must not see */
+	if (p.remote.n > 0)
+		qsort(p.remote.v, p.remote.n, sizeof(*p.remote.v),
+		    cmp_dirent);
 	find_changed(&p);
 	find_gone(&p);
 

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 
+#include "httpd.h"
 #include "strbuf.h"
 
 struct builder_conf;
@@ -130,6 +131,9 @@ enum machine_state {
 	MACHINE_BUSY,		/* runs the build item */
 	MACHINE_DEAD,		/* missed its heartbeats: left out */
 	MACHINE_DESTROYING,	/* its destroy command runs or is due */
+	MACHINE_LEASED,		/* a gomote instance: item is its name */
+	MACHINE_HELD,		/* kept after item failed (builder hold) */
+	MACHINE_NSTATES
 };
 struct machine {
 	char *name;		/* HOSTTYPE-N */
@@ -167,6 +171,19 @@ void pool_want(const struct hosttype_conf *ht, size_t n);
 void pool_busy(struct machine *m, const char *item);
 /* the build on m ended; infra: the machine failed it */
 void pool_release(struct machine *m, int infra);
+/*
+ * gomote: pool_lease gives an idle machine to what (an instance name);
+ * pool_hold keeps a busy one after its build (or an idle one again after
+ * a restart, item its build's); pool_unlease ends either:
+ * back to idle, or with unmake the destroy command of a command pool.
+ * pool_wake makes the loop turn soon (from any thread); pool_count
+ * counts ht's machines by state.
+ */
+void pool_lease(struct machine *m, const char *what);
+void pool_hold(struct machine *m, const char *item);
+void pool_unlease(struct machine *m, int unmake);
+void pool_wake(void);
+void pool_count(const struct hosttype_conf *ht, size_t n[MACHINE_NSTATES]);
 /* the loop's fds: create and destroy commands, the heartbeat wake-up */
 size_t pool_pollfds(struct pollfd *pfd, size_t max);
 void pool_tick(void);		/* reap commands, idle, retries */
@@ -177,6 +194,33 @@ struct machine *pool_add(const struct hosttype_conf *ht, const char *name,
     const char *url, const char *pwfile, const char *password);
 void pool_remove(struct machine *m);
 const char *machine_state_name(enum machine_state s);
+
+/*
+ * gomote.c: the remote-buildlet API (gomote(1) and schedule(1) say it):
+ * /buildlet/create, /buildlet/list and the X-Buildlet-Proxy proxy.
+ *   gomote_init       after pool_init: the master key, and the instances
+ *                     recorded in state/schedule/gomote found again
+ *   gomote_route      from the HTTP handler: 1 when the request was the
+ *                     API's (and answered), 0 when it is someone else's
+ *   gomote_body_mode  httpd's body_mode: proxied PUT bodies stream
+ * With sched_mu held, from the loop:
+ *   gomote_take       an idle machine m that a build would take: 1 when
+ *                     it went to a waiting create instead (the host
+ *                     type's gomote-preempt, else in turns)
+ *   gomote_waiting    creates of ht waiting for a machine
+ *   gomote_tick       serve waiters, expire idle instances and holds
+ *   gomote_status     its instances and waiting creates, as JSON
+ *   gomote_hold       the build of item on m failed: 1 when builder's
+ *                     hold keeps m (MACHINE_HELD) instead of releasing it
+ */
+int gomote_init(struct strbuf *err);
+int gomote_route(struct httpd_req *req);
+enum httpd_body_mode gomote_body_mode(struct httpd_req *req, void *arg);
+int gomote_take(struct machine *m);
+size_t gomote_waiting(const struct hosttype_conf *ht);
+void gomote_tick(void);
+struct json *gomote_status(void);	/* the "gomote" of status.json */
+int gomote_hold(struct machine *m, const char *item, const char *builder);
 
 /* serve.c: the tables as status.json says them (takes sched_mu) */
 struct json *serve_status(void);

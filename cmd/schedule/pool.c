@@ -65,7 +65,7 @@ static int beat_started;
 static volatile sig_atomic_t beat_stop;
 
 static const char *const state_names[] = {
-	"creating", "idle", "busy", "dead", "destroying",
+	"creating", "idle", "busy", "dead", "destroying", "gomote", "held",
 };
 
 const char *
@@ -722,6 +722,61 @@ pool_release(struct machine *m, int infra)
 		m->misses = MAX_MISSES;
 		m->next_beat = mono_ms() + 1000;
 	}
+}
+
+void
+pool_lease(struct machine *m, const char *what)
+{
+	m->state = MACHINE_LEASED;
+	free(m->item);
+	m->item = xstrdup(what);
+}
+
+void
+pool_hold(struct machine *m, const char *item)
+{
+	m->state = MACHINE_HELD;
+	if (item != NULL) {
+		free(m->item);
+		m->item = xstrdup(item);
+	}
+}
+
+void
+pool_unlease(struct machine *m, int unmake)
+{
+	if (m->state != MACHINE_LEASED && m->state != MACHINE_HELD)
+		return;
+	if (unmake && m->ht->pool == POOL_COMMAND) {
+		destroy(m);
+		return;
+	}
+	free(m->item);
+	m->item = NULL;
+	m->state = MACHINE_IDLE;
+	m->idle_since = time(NULL);
+	m->next_beat = mono_ms() + 1000;
+}
+
+void
+pool_wake(void)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN: a wake-up is pending already */
+	if (wakefd >= 0)
+		(void)!write(wakefd, &one, sizeof(one));
+}
+
+void
+pool_count(const struct hosttype_conf *ht, size_t n[MACHINE_NSTATES])
+{
+	size_t i;
+
+	memset(n, 0, MACHINE_NSTATES * sizeof(*n));
+	for (i = 0; i < nm; i++)
+		if (mv[i]->ht == ht)
+			n[mv[i]->state]++;
 }
 
 size_t

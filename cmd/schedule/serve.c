@@ -298,7 +298,8 @@ child_done(struct build *b)
 	}
 	run_unnote(b->item);
 	/* not a machine that left and came back under the same name */
-	if (m != NULL && m->item != NULL && strcmp(m->item, b->item) == 0)
+	if (m != NULL && m->item != NULL && strcmp(m->item, b->item) == 0 &&
+	    !(code == 1 && gomote_hold(m, b->item, b->builder)))
 		pool_release(m, infra);
 	build_free(b);
 	strbuf_release(&st);
@@ -442,11 +443,15 @@ decide(void)
 		    (w->kind == WORK_TRY && !try_wants(w->item)) ||
 		    w->repo == NULL || (ht = w->builder->hosttype) == NULL)
 			continue;
-		if ((m = pool_idle(ht)) != NULL)
+		while ((m = pool_idle(ht)) != NULL && gomote_take(m))
+			;
+		if (m != NULL)
 			start_build(w, m);
 		else
 			want[ht - cx.conf->hosttypes]++;
 	}
+	for (i = 0; i < cx.conf->nhosttypes; i++)
+		want[i] += gomote_waiting(&cx.conf->hosttypes[i]);
 	for (i = 0; i < cx.conf->nhosttypes; i++)
 		if (want[i] > 0)
 			pool_want(&cx.conf->hosttypes[i], want[i]);
@@ -589,6 +594,7 @@ serve_status(void)
 	if (logerr != NULL)
 		json_set_str(st, "error", logerr);
 	json_set(st, "pools", pool_status());
+	json_set(st, "gomote", gomote_status());
 
 	arr = json_new_array();
 	for (i = 0; i < nb; i++) {
@@ -800,6 +806,8 @@ cmd_serve(int argc, char **argv)
 			pool_busy(m, bv[i]->item);
 	}
 	pthread_mutex_unlock(&sched_mu);
+	if ((rc = gomote_init(&err)) != RC_OK)
+		fatalx(rc, "%s", err.buf);
 	if ((rc = workq_open(&q, &cx, &err)) != RC_OK)
 		fatalx(rc, "%s", err.buf);
 
@@ -807,6 +815,7 @@ cmd_serve(int argc, char **argv)
 	cfg.tls_cert = cert;
 	cfg.tls_key = tkey;
 	cfg.handler = status_handle;
+	cfg.body_mode = gomote_body_mode;
 	cfg.quiet = 1;
 	if ((h = httpd_start(&cfg, &err)) == NULL)
 		fatalx(RC_TEMP, "listen on '%s': %s", esc(lflag), err.buf);
@@ -853,6 +862,7 @@ cmd_serve(int argc, char **argv)
 		try_tick(cchanged);
 		if (logerr == NULL)
 			decide();
+		gomote_tick();
 
 		n = 0;
 		pfd[n].fd = sig_fd();

@@ -108,6 +108,10 @@ html(struct strbuf *out, const struct json *st)
 	    NULL };
 	static const char *const skeys[] = { "builder", "builds",
 	    "median_wait_s", "median_build_s", NULL };
+	static const char *const gkeys[] = { "name", "machine", "expires_s",
+	    "lost", NULL };
+	static const char *const wkeys[] = { "user", "builder", "wait_s",
+	    NULL };
 	struct json *a, *o, *ms;
 	size_t i, j;
 
@@ -201,6 +205,16 @@ html(struct strbuf *out, const struct json *st)
 	a = json_get(st, "builders");
 	for (i = 0; i < json_array_len(a); i++)
 		row(out, json_array_at(a, i), skeys);
+	strbuf_addstr(out, "</table>\n");
+	head(out, "gomote instances", gkeys);
+	a = json_get_path(st, "gomote.instances");
+	for (i = 0; i < json_array_len(a); i++)
+		row(out, json_array_at(a, i), gkeys);
+	strbuf_addstr(out, "</table>\n");
+	head(out, "gomote creates waiting", wkeys);
+	a = json_get_path(st, "gomote.waiting");
+	for (i = 0; i < json_array_len(a); i++)
+		row(out, json_array_at(a, i), wkeys);
 	strbuf_addstr(out, "</table>\n</body></html>\n");
 }
 
@@ -383,7 +397,7 @@ status_handle(struct httpd_req *req, void *arg)
 	struct json *st;
 
 	(void)arg;
-	if (reverse_handle(req))
+	if (reverse_handle(req) || gomote_route(req))
 		return;
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
 		httpd_error(req, 405, "GET or HEAD only");

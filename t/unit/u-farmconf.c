@@ -53,12 +53,13 @@ static const char full[] =
 	"[hosttype \"kube\"]\n\tpool = command\n"
 	"\tcreate = env/kubernetes/create-pod %n\n"
 	"\tdestroy = env/kubernetes/delete-pod %n\n\tmax = 20\n\tidle = 5m\n"
+	"\tgomote-preempt = true\n\tgomote-idle = 1h\n"
 	"[hosttype \"arm\"]\n\tpool = reverse\n"
 	"[builder \"linux-amd64\"]\n\thosttype = linux-amd64\n\trepo = go\n"
 	"\tenv = GOARCH=amd64\n\tenv = GO_TEST_TIMEOUT_SCALE=2\n"
 	"\trun = src/make.bash\n\trun = go/bin/go tool dist test\n"
 	"\tdir = go\n\ttry = true\n\ttimeout = 3h\n\tstep-timeout = 45m\n"
-	"\tbackfill = 10\n"
+	"\tbackfill = 10\n\thold = 15m\n"
 	"[builder \"linux-amd64-kube\"]\n\thosttype = kube\n\trepo = go\n"
 	"\trun = src/all.bash\n"
 	"[builder \"tools-linux\"]\n\thosttype = kube\n\trepo = tools\n"
@@ -148,10 +149,14 @@ t_full(void)
 	check_str(h->destroy, "env/kubernetes/delete-pod %n");
 	check_int(h->max, ==, 20);
 	check_int(h->idle_s, ==, 300);
+	check_int(h->gomote_preempt, ==, 1);
+	check_int(h->gomote_idle_s, ==, 3600);
 	h = farmconf_hosttype(fc, "arm");
 	check_int(h->pool, ==, POOL_REVERSE);
 	check_int(h->max, ==, 1);
 	check_int(h->idle_s, ==, 600);
+	check_int(h->gomote_preempt, ==, 0);
+	check_int(h->gomote_idle_s, ==, 1800);
 
 	b = farmconf_builder(fc, "linux-amd64");
 	check(b->hosttype == farmconf_hosttype(fc, "linux-amd64"));
@@ -165,7 +170,9 @@ t_full(void)
 	check_int(b->timeout_s, ==, 3 * 3600);
 	check_int(b->step_timeout_s, ==, 45 * 60);
 	check_int(b->backfill, ==, 10);
+	check_int(b->hold_s, ==, 15 * 60);
 	b = farmconf_builder(fc, "linux-amd64-kube");
+	check_int(b->hold_s, ==, 0);
 	check_int(b->try, ==, 0);
 	check(b->dir == NULL);
 	check_int(b->timeout_s, ==, 7200);

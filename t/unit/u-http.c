@@ -225,7 +225,14 @@ handler(struct httpd_req *req, void *arg)
 	int fd;
 
 	(void)arg;
-	if (strcmp(p, "/q") == 0) {
+	if (strcmp(p, "/qall") == 0) {
+		const char *k, *v;
+		size_t i;
+
+		for (i = 0; httpd_query_at(req, i, &k, &v) == 0; i++)
+			strbuf_addf(&sb, "%s=%s;", k, v ? v : "(null)");
+		httpd_reply(req, 200, NULL, sb.buf, sb.len);
+	} else if (strcmp(p, "/q") == 0) {
 		join_vals(req, "a", &sb);
 		s = httpd_query(req, "b");
 		strbuf_addf(&sb, "b=%s", s ? s : "(none)");
@@ -405,6 +412,10 @@ t_query(void)
 	check_str(r.body.buf, "a=[1],[2],[] b=x y!");
 	check_int(r.body_len, ==, (long long)r.body.len);
 	check_str(err.buf, "");
+	/* every parameter in request order, for a proxy */
+	check_int(http_get(url("/qall?a=1&b=x+y%21&a=2&a="), NULL, &r, &err),
+	    ==, HTTP_OK);
+	check_str(r.body.buf, "a=1;b=x y!;a=2;a=;");
 	/* a Content-Type set by the handler beats the default */
 	check_int(http_get(url("/json"), NULL, &r, &err), ==, HTTP_OK);
 	check_int(http_resp_header(&r, "Content-Type", &h), ==, 0);
@@ -1127,6 +1138,68 @@ sink_fn(const void *buf, size_t len, void *arg)
 	return 0;
 }
 
+/* on_head: what it saw, and whether the body had begun */
+struct head {
+	int calls, fail;
+	long status;
+	size_t body_then;
+	struct sink *k;
+};
+
+static int
+head_fn(const struct http_resp *resp, void *arg)
+{
+	struct head *hd = arg;
+
+	hd->calls++;
+	hd->status = resp->status;
+	hd->body_then = hd->k->got.len;
+	return hd->fail ? -1 : 0;
+}
+
+static int
+head_sink_fn(const void *buf, size_t len, void *arg)
+{
+	return sink_fn(buf, len, ((struct head *)arg)->k);
+}
+
+static void
+t_on_head(void)
+{
+	struct http_req req = HTTP_REQ_INIT;
+	struct http_resp r = HTTP_RESP_INIT;
+	struct strbuf err = STRBUF_INIT;
+	struct sink k = { STRBUF_INIT, 0, 0, NULL, NULL };
+	struct head hd = { 0, 0, 0, 0, &k };
+
+	req.url = url("/stream");
+	req.on_head = head_fn;
+	req.on_body = head_sink_fn;
+	req.arg = &hd;
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_OK);
+	check_int(hd.calls, ==, 1);	/* not again for the trailers */
+	check_int(hd.status, ==, 200);
+	check_int(hd.body_then, ==, 0);
+	check_str(k.got.buf, "chunk1,chunk2");
+	/* an error page has headers too */
+	hd.calls = 0;
+	req.url = url("/status?code=404");
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_NOTFOUND);
+	check_int(hd.calls, ==, 1);
+	check_int(hd.status, ==, 404);
+	/* -1 stops the transfer before the body */
+	hd.fail = 1;
+	strbuf_reset(&k.got);
+	strbuf_reset(&err);
+	req.url = url("/stream");
+	check_int(http_request(&req, NULL, &r, &err), ==, HTTP_PERM);
+	check_int(k.got.len, ==, 0);
+	check(strstr(err.buf, "aborted by the receiver") != NULL);
+	strbuf_release(&k.got);
+	http_resp_release(&r);
+	strbuf_release(&err);
+}
+
 static void
 t_on_body(void)
 {
@@ -1706,6 +1779,7 @@ main(void)
 	TEST(t_methods(), "http_request: methods and bodies from memory");
 	TEST(t_body_fd(), "http_request: POST from a pipe, chunked");
 	TEST(t_on_body(), "http_request: on_body, trailers, abort");
+	TEST(t_on_head(), "http_request: on_head before the body");
 	TEST(t_cancel(), "http_request: cancel from another thread");
 	TEST(t_conn_fd(), "conn_fd: requests over a socket we dialled");
 	TEST(t_cookies(), "cookie file: what applies, what is sent");
