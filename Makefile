@@ -74,6 +74,7 @@ LIBOBJ += lib/proc.o lib/strvec.o
 LIBOBJ += lib/httpd-reply.o lib/httpd-upgrade.o lib/relay.o
 LIBOBJ += lib/bclient.o
 LIBOBJ += lib/utf8.o
+LIBOBJ += lib/html.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
