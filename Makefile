@@ -52,11 +52,13 @@ TOOLS += cmd/buildlet/buildlet
 TOOLS += cmd/pollgerrit/pollgerrit
 TOOLS += cmd/gitmirror/gitmirror
 TOOLS += cmd/schedule/schedule
+TOOLS += cmd/dashboard/dashboard
 MAN1 = man/maintlog.1
 MAN1 += man/buildlet.1
 MAN1 += man/pollgerrit.1
 MAN1 += man/gitmirror.1
 MAN1 += man/schedule.1
+MAN1 += man/dashboard.1
 MAN5 = man/maintlog.5
 MAN5 += man/buildfarm.conf.5
 MAN5 += man/spool.5
@@ -156,6 +158,14 @@ cmd/schedule/schedule: $(SCHEDULE_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(SCHEDULE_OBJ) $(LIB) $(MHD_LIBS) \
 	    $(CURL_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(ARCHIVE_LIBS) \
 	    $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
+
+DASHBOARD_OBJ = cmd/dashboard/dashboard.o
+DASHBOARD_OBJ += cmd/dashboard/model.o
+DASHBOARD_OBJ += cmd/dashboard/render.o
+$(DASHBOARD_OBJ): $(LIBHDR) cmd/dashboard/extern.h
+cmd/dashboard/dashboard: $(DASHBOARD_OBJ) $(LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $(DASHBOARD_OBJ) $(LIB) $(GIT2_LIBS) \
+	    $(JANSSON_LIBS) $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
 
 # Unit tests and test helpers.
 # each unit test binary depends on its own source
