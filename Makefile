@@ -153,6 +153,7 @@ SCHEDULE_OBJ += cmd/schedule/blog.o
 SCHEDULE_OBJ += cmd/schedule/pool.o
 SCHEDULE_OBJ += cmd/schedule/serve.o
 SCHEDULE_OBJ += cmd/schedule/status.o
+SCHEDULE_OBJ += cmd/schedule/www.o
 $(SCHEDULE_OBJ): $(LIBHDR) cmd/schedule/extern.h
 cmd/schedule/schedule: $(SCHEDULE_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(SCHEDULE_OBJ) $(LIB) $(MHD_LIBS) \

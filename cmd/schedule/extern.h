@@ -115,6 +115,18 @@ int blog_store(struct blog *b, const char *dir, char hash[65],
     struct strbuf *err);
 void blog_close(struct blog *b);
 
+/*
+ * www.c: the dashboard's output directory ([dashboard] dir) as static
+ * files.  www_present: does it hold index.html?  www_serve: reply with
+ * the regular file at the request's path under it (".../" means
+ * ".../index.html") and return 1, or return 0 without replying when
+ * there is none or the path is refused (a component starting with '.',
+ * a symlink on the way).
+ */
+struct httpd_req;
+int www_present(void);
+int www_serve(struct httpd_req *req, const char *path);
+
 /* the commands: argv[0] is the command's name */
 int cmd_add(int argc, char **argv);		/* find.c */
 int cmd_build(int argc, char **argv);		/* build.c */
