@@ -11,6 +11,7 @@ test_expect_success 'setup: a <script> in a commit message, a failure' '
 	add_record result linux-amd64 2 &&
 	add_record result openbsd-amd64 2 &&
 	add_record result linux-amd64 1 false "$F" &&
+	add_commits master 3 3 &&
 	dashboard
 '
 
@@ -20,7 +21,7 @@ then
 fi
 test_expect_success TIDY 'every page passes tidy -errors' '
 	find "$WWW" -name "*.html" >pages &&
-	test_line_count = 7 pages &&
+	test_line_count = 8 pages &&
 	while read -r p
 	do
 		tidy -errors -q "$p" || { echo "tidy: $p" >&2; return 1; }
@@ -36,6 +37,8 @@ test_expect_success CHROMIUM 'the DOM: cell classes, link targets, text' '
 	test_grep "<title>go master" dom &&
 	perl -ne "print \"\$1\\n\" while /<td class=\"(result[^\"]*)\"/g" dom >classes &&
 	cat >expect <<-EOF &&
+	result
+	result unsupported
 	result ok
 	result ok unsupported
 	result fail

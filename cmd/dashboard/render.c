@@ -385,6 +385,9 @@ grid_page(struct strbuf *sb, const struct dash *d, size_t ri, size_t bi,
 			    &d->b[r->cols[j]]);
 		strbuf_addstr(sb, "</tr>\n");
 	}
+	if (first == last)
+		strbuf_addf(sb, "<tr><td colspan=\"%zu\">no commits yet</td>"
+		    "</tr>\n", 4 + r->ncols);
 	strbuf_addstr(sb, "</tbody>\n</table>\n<nav class=\"paginate\">\n");
 	if (page > 0) {
 		strbuf_reset(&t);
@@ -419,7 +422,7 @@ commit_page(struct strbuf *sb, const struct dash *d, const struct commit *c)
 	const struct cell *cl;
 	struct strbuf t = STRBUF_INIT;
 	const char *root = "../../";
-	size_t i, j;
+	size_t i, j, rows = 0;
 
 	strbuf_addf(&t, "%s %.12s \xe2\x80\x93 build dashboard", r->name,
 	    c->hash);
@@ -463,6 +466,7 @@ commit_page(struct strbuf *sb, const struct dash *d, const struct commit *c)
 		if ((cl = model_cell((struct dash *)d, (struct commit *)c,
 		    r->cols[i], 0)) == NULL)
 			continue;
+		rows++;
 		strbuf_addstr(sb, "<tr><td><a href=\"");
 		builder_href(sb, root, d->b[cl->builder].name, ".html");
 		strbuf_addstr(sb, "\">");
@@ -494,6 +498,9 @@ commit_page(struct strbuf *sb, const struct dash *d, const struct commit *c)
 			html_esc(sb, cl->time);
 		strbuf_addstr(sb, "</td></tr>\n");
 	}
+	if (rows == 0)
+		strbuf_addstr(sb, "<tr><td colspan=\"7\">no results yet</td>"
+		    "</tr>\n");
 	strbuf_addstr(sb, "</tbody>\n</table>\n");
 	foot(sb);
 	strbuf_release(&t);
@@ -646,6 +653,9 @@ builder_page(struct strbuf *sb, struct strbuf *svg, const struct dash *d,
 		html_esc(sb, cl->time);
 		strbuf_addstr(sb, "</td></tr>\n");
 	}
+	if (n == 0)
+		strbuf_addstr(sb, "<tr><td colspan=\"6\">no results yet</td>"
+		    "</tr>\n");
 	strbuf_addstr(sb, "</tbody>\n</table>\n");
 	foot(sb);
 	free(v);
