@@ -38,7 +38,7 @@ test_expect_success 'a first run renders every page' '
 	test_path_is_file "$WWW/grid/go/master/2.html" &&
 	test_path_is_missing "$WWW/grid/go/master/3.html" &&
 	test_path_is_file "$WWW/grid/go/release-branch.go1.8/0.html" &&
-	test_path_is_file "$WWW/commit/go/$(hashof 65).html" &&
+	test_path_is_file "$WWW/commit/go/00/$(hashof 65).html" &&
 	test_path_is_file "$WWW/builder/linux-386.html" &&
 	test_path_is_file "$WWW/builder/linux-386.svg" &&
 	test_path_is_file "$WWW/log/$F" &&
@@ -68,11 +68,11 @@ test_expect_success 'the cells: builders by OS priority, unsupported marked' '
 
 test_expect_success 'links: commit page, failure log, builder page' '
 	H=$(hashof 64) &&
-	test_grep "<a href=\"../../../commit/go/$H.html\">0000000</a>" \
+	test_grep "<a href=\"../../../commit/go/00/$H.html\">0000000</a>" \
 	    "$WWW/grid/go/master/0.html" &&
 	test_grep "<td class=\"result fail\"><a href=\"../../../log/$F\">fail</a>" \
 	    "$WWW/grid/go/master/0.html" &&
-	test_grep "<a href=\"commit/go/$H.html\">" "$WWW/index.html" &&
+	test_grep "<a href=\"commit/go/00/$H.html\">" "$WWW/index.html" &&
 	test_grep "href=\"log/$F\"" "$WWW/index.html" &&
 	test_grep "FAIL: TestX <b>bold</b>" "$WWW/log/$F" &&
 	test_grep "<a href=\"../../../builder/linux-386.html\">386</a>" \
@@ -161,8 +161,8 @@ test_expect_success 'a retract empties the cell; an attempt shows on the commit 
 	echo "0000000 - ok - -!" >expect &&
 	test_cmp expect actual &&
 	test_grep "1: linux-386-9: buildlet &lt;lost&gt;" \
-	    "$WWW/commit/go/$(hashof 64).html" &&
-	test_grep "1 retracted" "$WWW/commit/go/$(hashof 64).html" &&
+	    "$WWW/commit/go/00/$(hashof 64).html" &&
+	test_grep "1 retracted" "$WWW/commit/go/00/$(hashof 64).html" &&
 	test_grep ! linux-386 "$WWW/failures.txt"
 '
 
@@ -203,7 +203,7 @@ test_expect_success 'a new commit moves every page of its branch' '
 	dashboard &&
 	cells "$WWW/grid/go/master/2.html" >last &&
 	test_line_count = 6 last &&
-	test_path_is_file "$WWW/commit/go/$(hashof 66).html"
+	test_path_is_file "$WWW/commit/go/00/$(hashof 66).html"
 '
 
 test_expect_success '-o and [dashboard] dir' '

@@ -51,7 +51,7 @@ test_expect_success CHROMIUM 'the DOM: cell classes, link targets, text' '
 '
 
 test_expect_success CHROMIUM 'the title is the page'"'"'s, not the message'"'"'s' '
-	chrome --dump-dom "file://$WWW/commit/go/$(hashof 2).html" >dom &&
+	chrome --dump-dom "file://$WWW/commit/go/00/$(hashof 2).html" >dom &&
 	test_grep "<title>go 000000000000 " dom &&
 	test_grep "&lt;script&gt;document.title" dom &&
 	test_grep ! "<script" dom

@@ -167,7 +167,7 @@ main(int argc, char *argv[])
 	static struct dash d;
 	const char *dflag = NULL, *oflag = NULL;
 	struct pollfd pfd[3];
-	int ch, fflag = 0, lockfd, rc, i;
+	int ch, fflag = 0, following = 0, lockfd, rc, i;
 	long long t0;
 
 	prog_init(argv[0]);
@@ -261,19 +261,22 @@ main(int argc, char *argv[])
 					fatalx(rc, "%s", err.buf);
 				if (syncfs(d.outfd) == -1)
 					fatal(RC_TEMP, "sync '%s'", esc(d.out));
-				log_info("rendered in %lld ms",
-				    mono_ms() - t0);
 			}
 			sv.corpus = fl[0].last;
 			sv.results = fl[1].last;
 			if ((rc = save(&sv, st.buf, &err)) != RC_OK)
 				fatalx(rc, "%s", err.buf);
+			log_info("rendered in %lld ms", mono_ms() - t0);
 			for (i = 0; i < 2; i++)
 				fl[i].saved = fl[i].last;
 		} else if (!fflag)
 			break;
 		if (!fflag)
 			return RC_OK;
+		if (!following) {
+			log_info("following the logs");
+			following = 1;
+		}
 		/* wait for a record, a signal, or the next look at builds */
 		pfd[0].fd = sig_fd();
 		for (i = 0; i < 2; i++)

@@ -3,7 +3,10 @@
  *
  *   index.html                      the first repo's first branch, page 0
  *   grid/REPO/BRANCH/N.html         page N of the grid, newest first
- *   commit/REPO/HASH.html           every builder on one commit
+ *   commit/REPO/AB/HASH.html        every builder on one commit (AB: its
+ *                                   first two digits: directories of
+ *                                   tens of thousands of new files are
+ *                                   slow to fill)
  *   builder/NAME.html, NAME.svg     a builder's last results and a plot
  *   log/HASH                        a failed build's log, text
  *   index.json, failures.txt        for scripts
@@ -22,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +150,7 @@ commit_href(struct strbuf *sb, const char *root, const struct dash *d,
 {
 	strbuf_addf(sb, "%scommit/", root);
 	fsname(sb, d->repos[c->repo].name);
-	strbuf_addf(sb, "/%s.html", c->hash);
+	strbuf_addf(sb, "/%.2s/%s.html", c->hash, c->hash);
 }
 
 static void
@@ -421,7 +425,7 @@ commit_page(struct strbuf *sb, const struct dash *d, const struct commit *c)
 	const struct commit *p;
 	const struct cell *cl;
 	struct strbuf t = STRBUF_INIT;
-	const char *root = "../../";
+	const char *root = "../../../";
 	size_t i, j, rows = 0;
 
 	strbuf_addf(&t, "%s %.12s \xe2\x80\x93 build dashboard", r->name,
@@ -857,11 +861,86 @@ render_grids(struct dash *d, struct strbuf *sb, struct strbuf *err)
 	return rc;
 }
 
+/* Commit pages i, i + step, ... of v[0..n). */
+struct part {
+	struct dash *d;
+	const size_t *v;
+	size_t n, from, step;
+	int rc;
+	struct strbuf err;
+};
+
+static void *
+commit_part(void *arg)
+{
+	struct part *pt = arg;
+	struct strbuf sb = STRBUF_INIT, rel = STRBUF_INIT;
+	const struct commit *c;
+	size_t i;
+
+	for (i = pt->from; i < pt->n && pt->rc == RC_OK; i += pt->step) {
+		c = &pt->d->c[pt->v[i]];
+		strbuf_reset(&sb);
+		commit_page(&sb, pt->d, c);
+		strbuf_reset(&rel);
+		commit_href(&rel, "", pt->d, c);
+		pt->rc = put(pt->d, rel.buf, sb.buf, sb.len, &pt->err);
+	}
+	strbuf_release(&sb);
+	strbuf_release(&rel);
+	return NULL;
+}
+
+/*
+ * The commit pages to write, on two threads when there are many (a
+ * first run writes thousands, and creating files costs the kernel
+ * more than making the pages): the model is only read meanwhile.
+ */
+static int
+render_commits(struct dash *d, struct strbuf *err)
+{
+	struct part pt[2];
+	pthread_t th;
+	size_t *v, n = 0, i;
+	int k, nt, rc, started = 0;
+
+	v = xcalloc(d->nc + 1, sizeof(*v));
+	for (i = 0; i < d->nc; i++)
+		if ((d->all || d->c[i].dirty) && d->c[i].branch >= 0)
+			v[n++] = i;
+	nt = n >= 1000 ? 2 : 1;
+	for (k = 0; k < nt; k++) {
+		pt[k].d = d;
+		pt[k].v = v;
+		pt[k].n = n;
+		pt[k].from = (size_t)k;
+		pt[k].step = (size_t)nt;
+		pt[k].rc = RC_OK;
+		strbuf_init(&pt[k].err, 0);
+	}
+	if (nt == 2)
+		started = pthread_create(&th, NULL, commit_part, &pt[1]) == 0;
+	if (nt == 2 && !started)
+		pt[0].step = 1;		/* no thread: all of it here */
+	commit_part(&pt[0]);
+	if (started)
+		pthread_join(th, NULL);
+	rc = RC_OK;
+	for (k = 0; k < nt; k++) {
+		if (pt[k].rc != RC_OK && rc == RC_OK) {
+			rc = pt[k].rc;
+			strbuf_addstr(err, pt[k].err.buf);
+		}
+		strbuf_release(&pt[k].err);
+	}
+	free(v);
+	return rc;
+}
+
 int
 render(struct dash *d, struct strbuf *err)
 {
 	struct strbuf sb = STRBUF_INIT, svg = STRBUF_INIT, rel = STRBUF_INIT;
-	struct commit *c;
 	size_t i;
 	int rc = RC_OK;
 
@@ -869,16 +948,8 @@ render(struct dash *d, struct strbuf *err)
 		rc = put(d, "style.css", style, sizeof(style) - 1, err);
 	if (rc == RC_OK && (d->all || d->any))
 		rc = render_grids(d, &sb, err);
-	for (i = 0; i < d->nc && rc == RC_OK; i++) {
-		c = &d->c[i];
-		if (!(d->all || c->dirty) || c->branch < 0)
-			continue;
-		strbuf_reset(&sb);
-		commit_page(&sb, d, c);
-		strbuf_reset(&rel);
-		commit_href(&rel, "", d, c);
-		rc = put(d, rel.buf, sb.buf, sb.len, err);
-	}
+	if (rc == RC_OK)
+		rc = render_commits(d, err);
 	for (i = 0; i < d->nb && rc == RC_OK; i++) {
 		if (!(d->all || d->b[i].dirty))
 			continue;
