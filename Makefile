@@ -95,6 +95,7 @@ UNITS += t/unit/bin/u-httpd
 UNITS += t/unit/bin/u-bclient
 UNITS += t/unit/bin/u-subcmd
 UNITS += t/unit/bin/u-rc t/unit/bin/u-utf8
+UNITS += t/unit/bin/u-html
 
 all: $(TOOLS)
 
@@ -197,6 +198,7 @@ t/unit/bin/u-httpd: t/unit/u-httpd.c
 t/unit/bin/u-subcmd: t/unit/u-subcmd.c
 t/unit/bin/u-rc: t/unit/u-rc.c
 t/unit/bin/u-utf8: t/unit/u-utf8.c
+t/unit/bin/u-html: t/unit/u-html.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -214,6 +216,7 @@ UNIT_STD += t/unit/bin/u-farmconf
 UNIT_STD += t/unit/bin/u-subcmd
 UNIT_STD += t/unit/bin/u-rc t/unit/bin/u-utf8
 UNIT_STD += t/unit/bin/u-httpd
+UNIT_STD += t/unit/bin/u-html
 $(UNIT_STD): t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \
