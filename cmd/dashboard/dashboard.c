@@ -158,10 +158,11 @@ follow_read(struct follow *f, const char *dir, struct strbuf *err)
 int
 main(int argc, char *argv[])
 {
-	struct strbuf err = STRBUF_INIT, warn = STRBUF_INIT,
+	/* static: what lives until exit is reachable, not leaked */
+	static struct strbuf err = STRBUF_INIT, warn = STRBUF_INIT,
 	    out = STRBUF_INIT, st = STRBUF_INIT, lockp = STRBUF_INIT,
 	    idx = STRBUF_INIT;
-	struct saved sv = { STRBUF_INIT, 0, 0, STRBUF_INIT };
+	static struct saved sv = { STRBUF_INIT, 0, 0, STRBUF_INIT };
 	static struct follow fl[2];
 	static struct farmconf *fc;
 	static struct dash d;
