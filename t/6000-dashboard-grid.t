@@ -206,6 +206,26 @@ test_expect_success 'a new commit moves every page of its branch' '
 	test_path_is_file "$WWW/commit/go/00/$(hashof 66).html"
 '
 
+test_expect_success 'a builder named with markup and a slash' '
+	add_record result "linux-amd64-<b>/x" 66 false &&
+	dashboard &&
+	test_path_is_file "$WWW/builder/linux-amd64-_3Cb_3E_2Fx.html" &&
+	test_grep "title=\"linux-amd64-&lt;b&gt;/x\"><a href=\"../../../builder/linux-amd64-_3Cb_3E_2Fx.html\">x64</a>" \
+	    "$WWW/grid/go/master/0.html" &&
+	test_grep "<h1>linux-amd64-&lt;b&gt;/x</h1>" \
+	    "$WWW/builder/linux-amd64-_3Cb_3E_2Fx.html" &&
+	test_grep "^$(hashof 66) linux-amd64-<b>/x " "$WWW/failures.txt"
+'
+
+test_expect_success 'a repository without commits: an index all the same' '
+	mkdir empty &&
+	printf "[repo \"x\"]\n\tupstream = https://example.org/x\n" \
+	    >empty/config &&
+	dashboard -d empty &&
+	test_grep "No commits yet" empty/www/index.html &&
+	test_expect_code 1 dashboard -d empty
+'
+
 test_expect_success '-o and [dashboard] dir' '
 	dashboard -o elsewhere &&
 	test_path_is_file elsewhere/index.html &&

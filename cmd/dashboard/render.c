@@ -948,6 +948,15 @@ render(struct dash *d, struct strbuf *err)
 		rc = put(d, "style.css", style, sizeof(style) - 1, err);
 	if (rc == RC_OK && (d->all || d->any))
 		rc = render_grids(d, &sb, err);
+	if (rc == RC_OK && d->all && (d->nrepos == 0 || d->repos[0].nbr == 0)) {
+		/* no branch to show: still an index, so the site is there */
+		strbuf_reset(&sb);
+		head(&sb, "", "build dashboard");
+		strbuf_addstr(&sb, "<h1>Build dashboard</h1>\n<p>No commits "
+		    "yet.</p>\n");
+		foot(&sb);
+		rc = put(d, "index.html", sb.buf, sb.len, err);
+	}
 	if (rc == RC_OK)
 		rc = render_commits(d, err);
 	for (i = 0; i < d->nb && rc == RC_OK; i++) {
