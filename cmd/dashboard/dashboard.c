@@ -7,6 +7,10 @@
  *   render.c   the pages: grid, commits, builders (with an SVG plot),
  *              logs, index.json, failures.txt
  *
+ * Threads: the sealed segments of the results log are parsed two at a
+ * time (read_pairs) and the commit pages written on two threads; the
+ * model is changed only by the main thread, never while another runs.
+ *
  * Every run reads both logs into the model, marking dirty what records
  * newer than the seqs saved in state/dashboard/state touch, renders
  * the dirty pages, syncs OUTDIR's file system and then saves the seqs:
@@ -21,6 +25,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +44,7 @@
 #include "sig.h"
 #include "strbuf.h"
 #include "timefmt.h"
+#include "xmalloc.h"
 
 #define FOLLOW_MS	1000	/* running builds are checked this often */
 
@@ -109,6 +115,7 @@ save(const struct saved *s, const char *path, struct strbuf *err)
 struct follow {
 	enum farm_place place;
 	struct mlog *l;
+	struct mlog *l2;		/* for the second reading thread */
 	struct mlog_cursor cur;
 	uint64_t saved;			/* seq rendered by the last run */
 	uint64_t last;			/* seq read */
@@ -124,6 +131,105 @@ on_rec(const struct mlog_rec *rec, void *arg)
 
 	f->d->mark = f->d->all || rec->seq > f->saved;
 	return f->fn(rec, f->d);
+}
+
+/* The grid's events of one segment, parsed apart from the model. */
+struct segjob {
+	struct mlog *l;
+	struct mlog_cursor cur;
+	struct event *ev;
+	size_t n, alloc;
+	uint64_t last;
+	int rc;
+	struct strbuf err;
+};
+
+static int
+collect(const struct mlog_rec *rec, void *arg)
+{
+	struct segjob *j = arg;
+
+	if (j->n == j->alloc) {
+		j->alloc = j->alloc != 0 ? j->alloc * 2 : 4096;
+		j->ev = xreallocarray(j->ev, j->alloc, sizeof(*j->ev));
+	}
+	if (model_event(rec, &j->ev[j->n]))
+		j->n++;
+	return 0;
+}
+
+static void *
+segjob_run(void *arg)
+{
+	struct segjob *j = arg;
+	struct mlog_sel sel = { NULL, NULL, 0, 0, 1 };
+
+	j->rc = mlog_each(j->l, &j->cur, &sel, collect, j, &j->err);
+	j->last = sel.last;
+	return NULL;
+}
+
+/*
+ * The sealed segments of the results log two at a time, parsed on two
+ * threads (parsing is most of a first run's reading), then applied in
+ * order.  What is left, the growing segment, is read as usual.
+ */
+static int
+read_pairs(struct follow *f, struct strbuf *err)
+{
+	struct segjob j[2];
+	pthread_t th;
+	long i;
+	size_t k, e;
+	int rc = RC_OK, started;
+
+	for (;;) {
+		i = mlog_find(f->l, f->cur.seg);
+		if (i < 0 || (size_t)i + 1 >= mlog_nsegs(f->l) ||
+		    !mlog_seg(f->l, (size_t)i)->sealed ||
+		    !mlog_seg(f->l, (size_t)i + 1)->sealed)
+			return RC_OK;
+		if (f->l2 == NULL &&
+		    (rc = mlog_open(&f->l2, mlog_dir(f->l), 0, err)) != RC_OK)
+			return rc;
+		if ((rc = mlog_scan(f->l2, err)) != RC_OK)
+			return rc;
+		memset(j, 0, sizeof(j));
+		for (k = 0; k < 2; k++)
+			strbuf_init(&j[k].err, 0);
+		j[0].l = f->l;
+		j[0].cur = f->cur;
+		j[1].l = f->l2;
+		j[1].cur.seg = mlog_seg(f->l, (size_t)i + 1)->number;
+		started = pthread_create(&th, NULL, segjob_run, &j[1]) == 0;
+		segjob_run(&j[0]);
+		if (started)
+			pthread_join(th, NULL);
+		else
+			segjob_run(&j[1]);
+		for (k = 0; k < 2; k++) {
+			if (j[k].rc != RC_OK && rc == RC_OK) {
+				rc = j[k].rc;
+				strbuf_addstr(err, j[k].err.buf);
+			}
+			for (e = 0; e < j[k].n; e++) {
+				if (rc == RC_OK) {
+					f->d->mark = f->d->all ||
+					    j[k].ev[e].seq > f->saved;
+					model_apply(f->d, &j[k].ev[e]);
+				}
+				model_event_free(&j[k].ev[e]);
+			}
+			free(j[k].ev);
+			strbuf_release(&j[k].err);
+			if (j[k].last > f->last)
+				f->last = j[k].last;
+		}
+		if (rc != RC_OK)
+			return rc;
+		f->cur.seg = j[1].cur.seg + 1;
+		f->cur.off = 0;
+	}
 }
 
 /* Read what is new in f's log (opening it once it exists). */
@@ -148,7 +254,9 @@ follow_read(struct follow *f, const char *dir, struct strbuf *err)
 		sel.type = "git";
 		sel.lit = "\"type\":\"git\"";
 	}
-	if ((rc = mlog_scan(f->l, err)) == RC_OK)
+	if ((rc = mlog_scan(f->l, err)) == RC_OK && f->place == FARM_RESULTS)
+		rc = read_pairs(f, err);
+	if (rc == RC_OK)
 		rc = mlog_each(f->l, &f->cur, &sel, on_rec, f, err);
 	if (sel.last > f->last)
 		f->last = sel.last;
@@ -255,6 +363,7 @@ main(int argc, char *argv[])
 			if ((rc = follow_read(&fl[i], d.dir, &err)) != RC_OK)
 				fatalx(rc, "%s", err.buf);
 		model_building(&d, &sv.building);
+		log_debug("read the logs in %lld ms", mono_ms() - t0);
 		if (d.all || d.any || fl[0].last != sv.corpus ||
 		    fl[1].last != sv.results) {
 			if (d.all || d.any) {

@@ -116,8 +116,26 @@ struct dash {
 
 /* model.c */
 void model_init(struct dash *d, const struct farmconf *fc);
+/* mlog_each callbacks: git records; result, attempt and retract */
 int model_git(const struct mlog_rec *rec, void *arg);
 int model_result(const struct mlog_rec *rec, void *arg);
+/*
+ * model_result in two steps, so that records can be parsed on other
+ * threads and applied in order: model_event (1 when the grid shows
+ * the record), model_apply (which marks what changes dirty when
+ * d->mark is set), model_event_free.
+ */
+struct event {
+	enum { EV_RESULT, EV_ATTEMPT, EV_RETRACT } type;
+	uint64_t seq;
+	char *builder, *repo, *buildlet, *time, *reason;
+	char rev[65], log[65];
+	int ok;
+	int64_t elapsed_ms, attempt;
+};
+int model_event(const struct mlog_rec *rec, struct event *ev);
+void model_apply(struct dash *d, struct event *ev);
+void model_event_free(struct event *ev);
 /*
  * Mark running builds: items of spool/work/cur with a live log in
  * state/schedule/live.  *set is "ITEM REPO REV BUILDER\n" lines, the

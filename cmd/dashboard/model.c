@@ -296,20 +296,25 @@ clear_attempts(struct cell *cl)
 	cl->natt = 0;
 }
 
-/* result, attempt, retract: one cell changes. */
+/*
+ * A result, attempt or retract record of the grid as an event: 1, or 0
+ * for records the grid does not show (try builds, bad fields).
+ */
 int
-model_result(const struct mlog_rec *rec, void *arg)
+model_event(const struct mlog_rec *rec, struct event *ev)
 {
-	struct dash *d = arg;
 	const struct json *o = rec->obj;
 	const char *builder, *repo, *rev, *log, *kind;
-	struct builder *b;
-	struct commit *c;
-	struct cell *cl;
-	struct attempt *at;
-	unsigned r, bi;
-	size_t i;
 
+	memset(ev, 0, sizeof(*ev));
+	if (strcmp(rec->type, "result") == 0)
+		ev->type = EV_RESULT;
+	else if (strcmp(rec->type, "attempt") == 0)
+		ev->type = EV_ATTEMPT;
+	else if (strcmp(rec->type, "retract") == 0)
+		ev->type = EV_RETRACT;
+	else
+		return 0;
 	builder = json_str(json_get(o, "builder"), NULL);
 	repo = json_str(json_get(o, "repo"), NULL);
 	rev = json_str(json_get(o, "rev"), NULL);
@@ -321,24 +326,62 @@ model_result(const struct mlog_rec *rec, void *arg)
 	if ((kind != NULL && strcmp(kind, "try") == 0) ||
 	    json_get(o, "change") != NULL)
 		return 0;
-	r = repo_index(d, repo, 1);
-	c = model_commit(d, r, rev, 1);
-	bi = builder_index(d, builder);
+	ev->seq = rec->seq;
+	ev->builder = xstrdup(builder);
+	ev->repo = xstrdup(repo);
+	snprintf(ev->rev, sizeof(ev->rev), "%s", rev);
+	log = json_str(json_get(o, "log"), NULL);
+	snprintf(ev->log, sizeof(ev->log), "%s",
+	    log != NULL && is_hex(log, 64) ? log : "");
+	ev->ok = json_kind(json_get(o, "ok")) == JK_TRUE;
+	ev->elapsed_ms = json_int(json_get(o, "elapsed_ms"));
+	ev->attempt = json_int(json_get(o, "attempt"));
+	ev->buildlet = dupstr(o, "buildlet");
+	ev->time = dupstr(o, "time");
+	ev->reason = dupstr(o, "reason");
+	return 1;
+}
+
+void
+model_event_free(struct event *ev)
+{
+	free(ev->builder);
+	free(ev->repo);
+	free(ev->buildlet);
+	free(ev->time);
+	free(ev->reason);
+	memset(ev, 0, sizeof(*ev));
+}
+
+/* One cell changes; the cell takes the strings it keeps from ev. */
+void
+model_apply(struct dash *d, struct event *ev)
+{
+	struct builder *b;
+	struct commit *c;
+	struct cell *cl;
+	struct attempt *at;
+	unsigned r, bi;
+	size_t i;
+
+	r = repo_index(d, ev->repo, 1);
+	c = model_commit(d, r, ev->rev, 1);
+	bi = builder_index(d, ev->builder);
 	b = &d->b[bi];
-	if (strcmp(rec->type, "result") == 0) {
+	switch (ev->type) {
+	case EV_RESULT:
 		cl = model_cell(d, c, bi, 1);
 		add_column(d, &d->repos[r], bi);
-		cl->state = json_kind(json_get(o, "ok")) == JK_TRUE ?
-		    CELL_OK : CELL_FAIL;
-		log = json_str(json_get(o, "log"), NULL);
-		snprintf(cl->log, sizeof(cl->log), "%s",
-		    log != NULL && is_hex(log, 64) ? log : "");
-		cl->elapsed_ms = json_int(json_get(o, "elapsed_ms"));
-		cl->attempt = json_int(json_get(o, "attempt"));
+		cl->state = ev->ok ? CELL_OK : CELL_FAIL;
+		memcpy(cl->log, ev->log, sizeof(cl->log));
+		cl->elapsed_ms = ev->elapsed_ms;
+		cl->attempt = ev->attempt;
 		free(cl->buildlet);
-		cl->buildlet = dupstr(o, "buildlet");
+		cl->buildlet = ev->buildlet;
+		ev->buildlet = NULL;
 		free(cl->time);
-		cl->time = dupstr(o, "time");
+		cl->time = ev->time;
+		ev->time = NULL;
 		if (b->nh == b->ah) {
 			b->ah = b->ah != 0 ? b->ah * 2 : 256;
 			b->h = xreallocarray(b->h, b->ah, sizeof(*b->h));
@@ -350,7 +393,8 @@ model_result(const struct mlog_rec *rec, void *arg)
 		b->nh++;
 		if (d->mark && cl->state == CELL_FAIL && cl->log[0] != '\0')
 			queue_log(d, cl->log);
-	} else if (strcmp(rec->type, "attempt") == 0) {
+		break;
+	case EV_ATTEMPT:
 		cl = model_cell(d, c, bi, 1);
 		if (cl->state != CELL_NONE)
 			clear_attempts(cl);	/* a rebuild after a retract */
@@ -360,12 +404,14 @@ model_result(const struct mlog_rec *rec, void *arg)
 			    sizeof(*cl->att));
 		}
 		at = &cl->att[cl->natt++];
-		at->buildlet = dupstr(o, "buildlet");
-		at->reason = dupstr(o, "reason");
-		at->n = json_int(json_get(o, "attempt"));
-	} else if (strcmp(rec->type, "retract") == 0) {
+		at->buildlet = ev->buildlet;
+		at->reason = ev->reason;
+		ev->buildlet = ev->reason = NULL;
+		at->n = ev->attempt;
+		break;
+	case EV_RETRACT:
 		if ((cl = model_cell(d, c, bi, 0)) == NULL)
-			return 0;
+			return;
 		if (cl->state != CELL_NONE)
 			cl->retracted++;
 		cl->state = CELL_NONE;
@@ -374,11 +420,22 @@ model_result(const struct mlog_rec *rec, void *arg)
 		for (i = b->nh; i > 0; i--)
 			if (b->h[i - 1].commit == (size_t)(c - d->c))
 				b->h[i - 1].retracted = 1;
-	} else
-		return 0;
+		break;
+	}
 	if (d->mark) {
 		b->dirty = 1;
 		model_dirty(d, c);
+	}
+}
+
+int
+model_result(const struct mlog_rec *rec, void *arg)
+{
+	struct event ev;
+
+	if (model_event(rec, &ev)) {
+		model_apply(arg, &ev);
+		model_event_free(&ev);
 	}
 	return 0;
 }
