@@ -226,6 +226,19 @@ test_expect_success 'a repository without commits: an index all the same' '
 	test_expect_code 1 dashboard -d empty
 '
 
+test_expect_success 'a results log of many segments: the same grid' '
+	mkdir -p many &&
+	cp "$BUILDFARM_DIR/config" many/ &&
+	cp -R "$BUILDFARM_DIR/corpus" "$BUILDFARM_DIR/buildlogs" many/ &&
+	maintlog -L results cat |
+	maintlog -d many -L results append -S 1024 >/dev/null &&
+	test $(ls many/results/*.jsonl | wc -l) -ge 4 &&
+	dashboard -d many &&
+	diff -r "$WWW/grid" many/www/grid &&
+	test_cmp "$WWW/failures.txt" many/www/failures.txt &&
+	test_cmp "$WWW/index.json" many/www/index.json
+'
+
 test_expect_success '-o and [dashboard] dir' '
 	dashboard -o elsewhere &&
 	test_path_is_file elsewhere/index.html &&
