@@ -136,6 +136,9 @@ test_expect_success 'index.json and failures.txt' '
 test_expect_success 'nothing new: exit 1, nothing written' '
 	ls -li --time-style=full-iso "$WWW/grid/go/master" >before &&
 	test_expect_code 1 dashboard &&
+	echo "{\"type\":\"gerrit\",\"change\":1}" |
+	maintlog -L corpus append >/dev/null &&
+	test_expect_code 1 dashboard &&
 	ls -li --time-style=full-iso "$WWW/grid/go/master" >after &&
 	test_cmp before after
 '

@@ -276,7 +276,7 @@ main(int argc, char *argv[])
 	static struct dash d;
 	const char *dflag = NULL, *oflag = NULL;
 	struct pollfd pfd[3];
-	int ch, fflag = 0, following = 0, lockfd, rc, i;
+	int ch, fflag = 0, following = 0, wrote, lockfd, rc, i;
 	long long t0;
 
 	prog_init(argv[0]);
@@ -364,25 +364,26 @@ main(int argc, char *argv[])
 				fatalx(rc, "%s", err.buf);
 		model_building(&d, &sv.building);
 		log_debug("read the logs in %lld ms", mono_ms() - t0);
-		if (d.all || d.any || fl[0].last != sv.corpus ||
+		wrote = d.all || d.any;
+		if (wrote) {
+			if ((rc = render(&d, &err)) != RC_OK)
+				fatalx(rc, "%s", err.buf);
+			if (syncfs(d.outfd) == -1)
+				fatal(RC_TEMP, "sync '%s'", esc(d.out));
+		}
+		if (wrote || fl[0].last != sv.corpus ||
 		    fl[1].last != sv.results) {
-			if (d.all || d.any) {
-				if ((rc = render(&d, &err)) != RC_OK)
-					fatalx(rc, "%s", err.buf);
-				if (syncfs(d.outfd) == -1)
-					fatal(RC_TEMP, "sync '%s'", esc(d.out));
-			}
 			sv.corpus = fl[0].last;
 			sv.results = fl[1].last;
 			if ((rc = save(&sv, st.buf, &err)) != RC_OK)
 				fatalx(rc, "%s", err.buf);
-			log_info("rendered in %lld ms", mono_ms() - t0);
 			for (i = 0; i < 2; i++)
 				fl[i].saved = fl[i].last;
-		} else if (!fflag)
-			break;
+		}
+		if (wrote)
+			log_info("rendered in %lld ms", mono_ms() - t0);
 		if (!fflag)
-			return RC_OK;
+			return wrote ? RC_OK : RC_NO;
 		if (!following) {
 			log_info("following the logs");
 			following = 1;
@@ -402,5 +403,5 @@ main(int argc, char *argv[])
 			if (fl[i].l != NULL)
 				(void)mlog_changed(fl[i].l);
 	}
-	return fflag ? RC_OK : RC_NO;
+	return RC_OK;
 }
