@@ -53,12 +53,14 @@ TOOLS += cmd/pollgerrit/pollgerrit
 TOOLS += cmd/gitmirror/gitmirror
 TOOLS += cmd/schedule/schedule
 TOOLS += cmd/dashboard/dashboard
+TOOLS += cmd/retrybuilds/retrybuilds
 MAN1 = man/maintlog.1
 MAN1 += man/buildlet.1
 MAN1 += man/pollgerrit.1
 MAN1 += man/gitmirror.1
 MAN1 += man/schedule.1
 MAN1 += man/dashboard.1
+MAN1 += man/retrybuilds.1
 MAN5 = man/maintlog.5
 MAN5 += man/buildfarm.conf.5
 MAN5 += man/spool.5
@@ -155,6 +157,7 @@ SCHEDULE_OBJ += cmd/schedule/pool.o
 SCHEDULE_OBJ += cmd/schedule/serve.o
 SCHEDULE_OBJ += cmd/schedule/status.o
 SCHEDULE_OBJ += cmd/schedule/www.o
+SCHEDULE_OBJ += cmd/schedule/try.o
 $(SCHEDULE_OBJ): $(LIBHDR) cmd/schedule/extern.h
 cmd/schedule/schedule: $(SCHEDULE_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(SCHEDULE_OBJ) $(LIB) $(MHD_LIBS) \
@@ -168,6 +171,15 @@ $(DASHBOARD_OBJ): $(LIBHDR) cmd/dashboard/extern.h
 cmd/dashboard/dashboard: $(DASHBOARD_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(DASHBOARD_OBJ) $(LIB) $(GIT2_LIBS) \
 	    $(JANSSON_LIBS) $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
+
+RETRYBUILDS_OBJ = cmd/retrybuilds/retrybuilds.o
+RETRYBUILDS_OBJ += cmd/retrybuilds/failed.o
+RETRYBUILDS_OBJ += cmd/retrybuilds/branch.o
+RETRYBUILDS_OBJ += cmd/retrybuilds/flaky.o
+$(RETRYBUILDS_OBJ): $(LIBHDR) cmd/retrybuilds/extern.h
+cmd/retrybuilds/retrybuilds: $(RETRYBUILDS_OBJ) $(LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $(RETRYBUILDS_OBJ) $(LIB) $(JANSSON_LIBS) \
+	    $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
 
 # Unit tests and test helpers.
 # each unit test binary depends on its own source

@@ -51,6 +51,7 @@ static const char *const places[FARM_NPLACES] = {
 	[FARM_WWW] = "www",
 	[FARM_KEYS] = "keys",
 	[FARM_MASTER_KEY] = "keys/master",
+	[FARM_FLAKY] = "flaky",
 };
 
 const char *

@@ -37,6 +37,7 @@ enum farm_place {
 	FARM_WWW,		/* www/                dashboard output */
 	FARM_KEYS,		/* keys/               master */
 	FARM_MASTER_KEY,	/* keys/master         32 bytes, mode 0600 */
+	FARM_FLAKY,		/* flaky               retrybuilds' patterns */
 	FARM_NPLACES,
 };
 

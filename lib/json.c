@@ -159,6 +159,30 @@ json_scalar_text(const struct json *j, struct strbuf *out)
 		json_dump(out, j);
 }
 
+/* Is there a real in v?  The walk without the path, for the common no. */
+static int
+has_real(json_t *v)
+{
+	const char *k;
+	json_t *e;
+	size_t i;
+
+	if (json_is_real(v))
+		return 1;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			if ((json_is_array(e) || json_is_object(e) ||
+			    json_is_real(e)) && has_real(e))
+				return 1;
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+			if ((json_is_array(e) || json_is_object(e) ||
+			    json_is_real(e)) && has_real(e))
+				return 1;
+	}
+	return 0;
+}
+
 int
 json_find_real(const struct json *j, struct strbuf *path)
 {
@@ -166,7 +190,8 @@ json_find_real(const struct json *j, struct strbuf *path)
 	const char *k;
 	json_t *v;
 
-	if (j == NULL)
+	/* the path is made only on the way to a real, which is rare */
+	if (j == NULL || !has_real(J(j)))
 		return 0;
 	if (json_is_real(J(j)))
 		return 1;

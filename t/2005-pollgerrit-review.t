@@ -120,4 +120,22 @@ test_expect_success 'query: no match is 1' '
 	test_must_be_empty out
 '
 
+test_expect_success 'review -s: the stamp once Gerrit acknowledged, not before' '
+	step 5 &&
+	echo "{}" >g/5/review.json &&
+	pollgerrit review -s stamp -m hi 101 current &&
+	echo posted >expect &&
+	test_cmp expect stamp &&
+	echo "POST /changes/*/revisions/*/review * review.json status=500" \
+	    >g/5/routes &&
+	test_expect_code 111 pollgerrit review -s stamp2 -m hi 101 current \
+	    2>err &&
+	test_path_is_missing stamp2 &&
+	echo "POST /changes/*/revisions/*/review * review.json status=403" \
+	    >g/5/routes &&
+	test_expect_code 100 pollgerrit review -s stamp2 -m hi 101 current \
+	    2>err &&
+	test_path_is_missing stamp2
+'
+
 test_done

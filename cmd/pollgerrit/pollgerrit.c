@@ -69,7 +69,7 @@ usage_to(FILE *fp, int rc)
 "                  [gerrit ...]\n"
 "       pollgerrit [-hnv] [-d dir] events [-j] [gerrit]\n"
 "       pollgerrit [-hnv] [-d dir] review [-F file | -m message] [-g gerrit]\n"
-"                  [-l label=value] change revision\n"
+"                  [-l label=value] [-s stamp] change revision\n"
 "       pollgerrit [-hnv] [-d dir] query [-j] [-g gerrit] query ...\n");
 	exit(rc);
 }
@@ -302,14 +302,15 @@ read_message(const char *path)
 static int
 cmd_review(int argc, char **argv)
 {
-	const char *gflag = NULL, *mflag = NULL, *Fflag = NULL;
+	const char *gflag = NULL, *mflag = NULL, *Fflag = NULL, *sflag = NULL;
+	struct strbuf err = STRBUF_INIT;
 	char **labels = NULL, *message = NULL;
 	size_t nlabels = 0, i;
 	struct server *s;
 	int ch, rc;
 
 	labels = xcalloc((size_t)argc + 1, sizeof(*labels));
-	while ((ch = getopt(argc, argv, "+F:g:l:m:")) != -1) {
+	while ((ch = getopt(argc, argv, "+F:g:l:m:s:")) != -1) {
 		switch (ch) {
 		case 'F':
 			Fflag = optarg;
@@ -335,6 +336,9 @@ cmd_review(int argc, char **argv)
 		case 'm':
 			mflag = optarg;
 			break;
+		case 's':
+			sflag = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -359,6 +363,14 @@ cmd_review(int argc, char **argv)
 		    Fflag != NULL ? "-F" : "-m");
 	rc = nflag ? RC_OK : review_post(s, argv[0], argv[1], labels, nlabels,
 	    message);
+	/*
+	 * The stamp tells a caller that died meanwhile that Gerrit has the
+	 * review; the review is posted whether or not it can be written.
+	 */
+	if (rc == RC_OK && !nflag && sflag != NULL &&
+	    atomic_write(AT_FDCWD, sflag, "posted\n", 7, 0644, &err) == -1)
+		log_warnx("%s", err.buf);
+	strbuf_release(&err);
 	free(message);
 	free(labels);
 	gerrit_release(s);

@@ -168,6 +168,9 @@ seen_rec(const struct mlog_rec *rec, void *arg)
 	}
 	if (strcmp(rec->type, "result") != 0)
 		return 0;
+	/* a try result tested a patch set, not the commit on its own */
+	if (wi->kind != WORK_TRY && json_get(rec->obj, "change") != NULL)
+		return 0;
 	if (wi->kind == WORK_TRY &&
 	    (!json_get_int(json_get(rec->obj, "change"), &change) ||
 	    !json_get_int(json_get(rec->obj, "patchset"), &patchset) ||
@@ -252,34 +255,36 @@ to_log(const void *buf, size_t len, void *arg)
 }
 
 /*
- * gitmirror beside this program: in the build tree that is
- * cmd/gitmirror/gitmirror next to cmd/schedule/schedule, once installed
- * the same directory; else whatever $PATH has.
+ * A tool beside this program: in the build tree that is
+ * cmd/NAME/NAME next to cmd/schedule/schedule, once installed the same
+ * directory; else whatever $PATH has.
  */
-static void
-gitmirror_path(struct strbuf *out)
+void
+tool_path(struct strbuf *out, const char *name)
 {
-	static const char *const rel[] = { "/../gitmirror/gitmirror",
-	    "/gitmirror" };
 	char self[PATH_MAX];
 	ssize_t n;
 	char *slash;
-	size_t i;
+	int i;
 
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/')) != NULL)
 			*slash = '\0';
-		for (i = 0; i < ARRAY_SIZE(rel); i++) {
+		for (i = 0; i < 2; i++) {
 			strbuf_reset(out);
-			strbuf_addf(out, "%s%s", self, rel[i]);
+			if (i == 0)
+				strbuf_addf(out, "%s/../%s/%s", self, name,
+				    name);
+			else
+				strbuf_addf(out, "%s/%s", self, name);
 			if (access(out->buf, X_OK) == 0)
 				return;
 		}
 	}
 	strbuf_reset(out);
-	strbuf_addstr(out, "gitmirror");
+	strbuf_addstr(out, name);
 }
 
 /*
@@ -302,12 +307,18 @@ put_source(struct build *bd, struct strbuf *err)
 			n--;
 		strbuf_addf(&url, "%.*s/%s.tar.gz?rev=%s", (int)n, src,
 		    bd->wi.repo, bd->wi.rev);
+		/* a patch set's commit: gitmirror may fetch its ref */
+		if (bd->wi.kind == WORK_TRY)
+			strbuf_addf(&url, "&ref=refs/changes/%02lld/%lld/%lld",
+			    (long long)(bd->wi.change % 100),
+			    (long long)bd->wi.change,
+			    (long long)bd->wi.patchset);
 		rc = bclient_writetgz_url(&bd->c, bd->b->dir, url.buf, NULL,
 		    err);
 		strbuf_release(&url);
 		return rc;
 	}
-	gitmirror_path(&prog);
+	tool_path(&prog, "gitmirror");
 	strvec_push(&p.args, prog.buf);
 	strvec_pushv(&p.args, (const char *[]){ "-d", cx.dir, "archive",
 	    bd->wi.repo, bd->wi.rev, NULL });

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "html.h"		/* html_esc, for the pages */
 #include "workitem.h"
 
 #include <pthread.h>
@@ -191,5 +192,47 @@ struct json *serve_status(void);
 /* status.c: the HTTP server's handler */
 struct httpd_req;
 void status_handle(struct httpd_req *req, void *arg);
+
+/* build.c: the path of a sibling tool (gitmirror, pollgerrit) */
+void tool_path(struct strbuf *out, const char *name);
+
+/*
+ * serve.c: kill the running build of item, which then ends in done/
+ * rather than being retried (a cancelled try build).
+ */
+void serve_cancel(const char *item);
+
+/*
+ * try.c: TryBot runs, one per item of spool/try, claimed by the daemon:
+ * a build per TryBot builder of the repo (spool/work items RUN.BUILDER
+ * of kind try), "TryBots beginning" and the TryBot-Result vote posted
+ * through pollgerrit review, exactly once across restarts; a later
+ * patch set, or the change merged or abandoned, cancels the run.  All
+ * under sched_mu.
+ *   try_init     at start-up, after the spools and logs are open:
+ *                requeue the runs of a dead daemon
+ *   try_tick     the loop's turn: adopt new items, follow the corpus
+ *                (corpus_changed: its watch fired), reap posters,
+ *                post, vote, cancel
+ *   try_result   a result record the daemon read
+ *   try_wants    should the try work item be built?  0 drops it (its
+ *                run is over) or keeps it waiting (not adopted yet)
+ *   try_pollfds, try_timeout   the posters, for the loop's poll
+ *   try_status   the runs as status.json's "try" array
+ *   try_html     that array as a table of the status page
+ *   try_page     /try/CHANGE/PATCHSET (rest is what follows /try/)
+ */
+struct mlog;
+struct spool;
+void try_init(struct spool *work, struct spool *trysp, struct mlog *corpus,
+    struct mlog *results);
+void try_tick(int corpus_changed);
+void try_result(const struct json *rec);
+int try_wants(const char *item);
+size_t try_pollfds(struct pollfd *pfd, size_t max);
+int try_timeout(void);
+struct json *try_status(void);
+void try_html(struct strbuf *out, const struct json *runs);
+void try_page(struct httpd_req *req, const char *rest);
 
 #endif

@@ -68,6 +68,7 @@ struct build {
 	int attempt;
 	long long start;	/* wall s */
 	long long wait_s;	/* in the queue before it */
+	int cancelled;		/* serve_cancel: ends in done/ */
 };
 
 struct sample {			/* a build that ended, for the medians */
@@ -277,7 +278,10 @@ child_done(struct build *b)
 	proc_clear(b->p);
 	free(b->p);
 	b->p = NULL;
-	if (code == 0 || code == 1) {
+	if (b->cancelled) {
+		log_info("item %s: cancelled", esc(b->item));
+		finish(b->item, "done");
+	} else if (code == 0 || code == 1) {
 		finish(b->item, "done");
 		sample(b, (time(NULL) - b->start) * 1000);
 	} else if (code == RC_PERM) {
@@ -297,6 +301,18 @@ child_done(struct build *b)
 		pool_release(m, infra);
 	build_free(b);
 	strbuf_release(&st);
+}
+
+void
+serve_cancel(const char *item)
+{
+	size_t i;
+
+	for (i = 0; i < nb; i++)
+		if (bv[i]->p != NULL && strcmp(bv[i]->item, item) == 0) {
+			bv[i]->cancelled = 1;
+			(void)proc_kill(bv[i]->p, SIGKILL);
+		}
 }
 
 /* An orphan's claim: once its holder is gone, requeue it. */
@@ -420,8 +436,9 @@ decide(void)
 		const struct work *w = v[i];
 		const struct hosttype_conf *ht;
 
-		/* try work is the try runs' (a later part) */
-		if (w->kind == WORK_TRY || w->builder == NULL ||
+		/* a try item of spool/try is a run's (try.c) */
+		if (w->builder == NULL ||
+		    (w->kind == WORK_TRY && !try_wants(w->item)) ||
 		    w->repo == NULL || (ht = w->builder->hosttype) == NULL)
 			continue;
 		if ((m = pool_idle(ht)) != NULL)
@@ -439,6 +456,7 @@ static int
 keep_result(const struct mlog_rec *rec, void *arg)
 {
 	(void)arg;
+	try_result(rec->obj);
 	json_free(lastres[nres % NRESULTS]);
 	lastres[nres % NRESULTS] = json_ref((struct json *)rec->obj);
 	nres++;
@@ -618,6 +636,7 @@ serve_status(void)
 		json_append(arr, json_ref(lastres[(nres - 1 - i) % NRESULTS]));
 	json_set(st, "results", arr);
 	json_set(st, "builders", stats_json(now));
+	json_set(st, "try", try_status());
 	pthread_mutex_unlock(&sched_mu);
 	return st;
 }
@@ -699,7 +718,7 @@ cmd_serve(int argc, char **argv)
 	long long last_orphan = 0;
 	ssize_t len;
 	size_t i, n;
-	int ch, rc, lockfd, sig, timeout;
+	int ch, rc, lockfd, sig, timeout, cchanged;
 
 	while ((ch = getopt_long_only(argc, argv, "+l:", longopts,
 	    NULL)) != -1) {
@@ -793,6 +812,8 @@ cmd_serve(int argc, char **argv)
 	log_warnx("listening on %.*s:%d%s, serving '%s'",
 	    (int)(strrchr(lflag, ':') - lflag), lflag, httpd_port(h),
 	    cert != NULL ? " with TLS" : "", esc(cx.dir));
+	/* after write_addr: without [farm] url, Gerrit links to it */
+	try_init(&work, &trysp, corpus, results);
 
 	pthread_mutex_lock(&sched_mu);
 	for (;;) {
@@ -818,7 +839,7 @@ cmd_serve(int argc, char **argv)
 		pool_tick();
 		spool_watch_drain(&work);
 		spool_watch_drain(&trysp);
-		(void)mlog_changed(corpus);
+		cchanged = mlog_changed(corpus);
 		strbuf_setlen(&err, 0);
 		rc = RC_OK;
 		if (mlog_changed(results) || logerr != NULL)
@@ -826,6 +847,7 @@ cmd_serve(int argc, char **argv)
 		if (rc == RC_OK)
 			rc = workq_update(q, &err);
 		logs_readable(rc, err.buf);
+		try_tick(cchanged);
 		if (logerr == NULL)
 			decide();
 
@@ -841,6 +863,8 @@ cmd_serve(int argc, char **argv)
 		pfd[n].fd = mlog_watch_fd(results);
 		pfd[n++].events = POLLIN;
 		timeout = pool_timeout();
+		if (try_timeout() < timeout)
+			timeout = try_timeout();
 		for (i = 0; i < nb && n < MAX_POLL / 2; i++) {
 			if (bv[i]->p == NULL)
 				continue;
@@ -852,6 +876,7 @@ cmd_serve(int argc, char **argv)
 			}
 		}
 		n += pool_pollfds(pfd + n, MAX_POLL - n);
+		n += try_pollfds(pfd + n, MAX_POLL - n);
 		pthread_mutex_unlock(&sched_mu);
 		if (poll(pfd, n, timeout) == -1 && errno != EINTR)
 			fatal(RC_TEMP, "poll");

@@ -145,6 +145,8 @@ html(struct strbuf *out, const struct json *st)
 	}
 	strbuf_addstr(out, "</table>\n");
 
+	try_html(out, json_get(st, "try"));
+
 	head(out, "queue", qkeys);
 	a = json_get(st, "queue");
 	for (i = 0; i < json_array_len(a); i++)
@@ -379,6 +381,8 @@ status_handle(struct httpd_req *req, void *arg)
 		serve_hash(req, p + 5);
 	else if (strncmp(p, "/log/", 5) == 0)
 		serve_item(req, p + 5);
+	else if (strncmp(p, "/try/", 5) == 0)
+		try_page(req, p + 5);
 	else if (!www_present() || !www_serve(req, p))
 		httpd_error(req, 404, "404 page not found");
 	strbuf_release(&sb);
@@ -389,7 +393,7 @@ static void
 print_lines(const struct json *st)
 {
 	static const char *const secs[] = { "running", "queue", "results",
-	    "builders" };
+	    "builders", "try" };
 	struct strbuf sb = STRBUF_INIT;
 	struct json *a, *o, *ms;
 	size_t i, j;
@@ -513,6 +517,18 @@ print_text(const struct json *st)
 		    json_kind(json_get(o, "ok")) == JK_TRUE ? "ok" : "FAIL",
 		    esc(str(o, "buildlet")),
 		    (double)json_int(json_get(o, "elapsed_ms")) / 1000);
+	}
+	printf("\n%-14s %-32s %s\n", "TRY", "STATE", "ELAPSED");
+	a = json_get(st, "try");
+	for (i = 0; i < json_array_len(a); i++) {
+		char cps[48];	/* two 64-bit numbers and a slash fit */
+
+		o = json_array_at(a, i);
+		(void)snprintf(cps, sizeof(cps), "%lld/%lld",
+		    (long long)json_int(json_get(o, "change")),
+		    (long long)json_int(json_get(o, "patchset")));
+		printf("%-14s %-32s %llds\n", cps, esc(str(o, "state")),
+		    (long long)json_int(json_get(o, "elapsed_s")));
 	}
 }
 

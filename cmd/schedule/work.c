@@ -381,6 +381,10 @@ on_result(const struct mlog_rec *rec, void *arg)
 	int done;
 	long i;
 
+	/* a try result tested a patch set: no post-submit result */
+	if (strcmp(rec->type, "result") == 0 &&
+	    json_get(rec->obj, "change") != NULL)
+		return 0;
 	if (strcmp(rec->type, "result") == 0)
 		done = 1;
 	else if (strcmp(rec->type, "retract") == 0)
