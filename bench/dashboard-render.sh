@@ -11,8 +11,10 @@
 #      by dashboard -v from the loop's wake-up to the saved state
 #      (reading the record, rendering its pages, syncfs, the state
 #      file); target <= 100 ms (median);
-#   3. for information: a run without -f after one new result, which
-#      reads both logs again but rewrites only the pages it touches.
+#   3. for information: a first run into a tmpfs (what the disk's file
+#      system costs: creating ten thousand files is much of a first
+#      run), and a run without -f after one new result, which reads
+#      both logs again but rewrites only the pages it touches.
 #
 # usage: sh bench/dashboard-render.sh
 . "$(dirname "$0")/lib.sh"
@@ -97,6 +99,14 @@ OUT=$TRASH/dash-www
 rm -rf "$TRASH"/dash-www.*
 # shellcheck disable=SC2086
 check "dashboard from scratch" "$(median $T_scratch)" "<=" 10 s
+# for information: how much of it the file system takes
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	SHM=$(mktemp -d /dev/shm/dash-bench.XXXXXX)
+	clean
+	t=$(timeit "$DASH" -d "$FARM" -o "$SHM/www")
+	rm -rf "$SHM"
+	echo "from scratch into a tmpfs (for information): $t s"
+fi
 
 # one new result at a time, followed
 : >"$TRASH/dash-f.log"
