@@ -3,7 +3,7 @@
 #
 # A farm of 10,000 commits on master and 40 builders, each with a
 # result on every commit (400,000 result records, 2% failures over 20
-# distinct logs), built once and kept in bench/trash/dash.  Then:
+# distinct logs), built once and kept in bench/trash/dashboard-farm.  Then:
 #   1. from scratch: "dashboard -o NEW" with no state, BENCH_RUNS times
 #      (medians; each round into a new directory); target <= 10 s;
 #   2. one new result: "dashboard -f" running, one result appended at a
@@ -21,7 +21,7 @@
 
 DASH=$TOP/cmd/dashboard/dashboard
 [ -x "$DASH" ] || { echo "bench: build the tools first (make)" >&2; exit 100; }
-FARM=$TRASH/dash
+FARM=$TRASH/dashboard-farm
 NC=10000
 NB=40
 
@@ -30,10 +30,10 @@ if [ ! -f "$FARM/.built" ]; then
 	mkdir -p "$FARM"
 	printf '[repo "go"]\n\tupstream = https://example.org/go\n\tbranch = master\n' \
 	    >"$FARM/config"
-	NC=$NC perl -e '
+	NC=$NC perl -MDigest::SHA=sha1_hex -e '
 	for my $i (1 .. $ENV{NC}) {
-		my $h = sprintf("%040x", $i);
-		my $p = $i > 1 ? sprintf("\"%040x\"", $i - 1) : "";
+		my $h = sha1_hex("commit $i");
+		my $p = $i > 1 ? "\"" . sha1_hex("commit " . ($i - 1)) . "\"" : "";
 		print "{\"author\":{\"email\":\"gopher$i\@example.org\",",
 		    "\"name\":\"Gopher $i\",\"time\":\"2017-07-30T09:09:47-07:00\"},",
 		    "\"branch\":\"master\",\"commit\":\"$h\",\"committer\":{",
@@ -53,14 +53,14 @@ if [ ! -f "$FARM/.built" ]; then
 		gzip -c "$TRASH/log.txt" >"$FARM/buildlogs/$(printf %.2s "$h")/$h.gz"
 		echo "$h"
 	done >"$TRASH/fail-logs"
-	NC=$NC NB=$NB perl -e '
+	NC=$NC NB=$NB perl -MDigest::SHA=sha1_hex -e '
 	open(my $f, "<", "'"$TRASH/fail-logs"'") or die; chomp(my @fl = <$f>);
 	my @os = qw(linux darwin windows freebsd openbsd netbsd plan9 solaris);
 	my @arch = qw(amd64 386 arm arm64 mips);
 	my @b = map { $os[$_ % 8] . "-" . $arch[int($_ / 8)] } 0 .. $ENV{NB} - 1;
 	my $n = 0;
 	for my $i (1 .. $ENV{NC}) {
-		my $h = sprintf("%040x", $i);
+		my $h = sha1_hex("commit $i");
 		for my $b (@b) {
 			$n++;
 			my $ok = $n % 50 ? "true" : "false";
@@ -121,7 +121,8 @@ done
 runs=$((BENCH_RUNS * 5))
 for i in $(seq 1 "$runs"); do
 	before=$(grep -c 'rendered in' "$TRASH/dash-f.log")
-	rev=$(printf '%040x' $((NC - i * 97)))
+	rev=$(perl -MDigest::SHA=sha1_hex -e 'print sha1_hex("commit $ARGV[0]")' \
+	    $((NC - i * 97)))
 	printf '{"attempt":1,"builder":"plan9-arm","buildlet":"b","elapsed_ms":1,"item":"x","kind":"post","log":"%064d","ok":false,"repo":"go","rev":"%s","type":"result"}\n' \
 	    0 "$rev" | "$MAINTLOG" -d "$FARM" -L results append >/dev/null
 	n=0
@@ -141,7 +142,8 @@ check "dashboard -f, one new result" \
     "$(median $(cat "$TRASH/dash-times") | awk '{ print $1 * 1000 }')" \
     "<=" 100 ms
 
-printf '{"attempt":1,"builder":"plan9-arm","buildlet":"b","elapsed_ms":1,"item":"x","kind":"post","log":"%064d","ok":true,"repo":"go","rev":"%040x","type":"result"}\n' \
-    0 "$NC" | "$MAINTLOG" -d "$FARM" -L results append >/dev/null
+rev=$(perl -MDigest::SHA=sha1_hex -e 'print sha1_hex("commit $ARGV[0]")' "$NC")
+printf '{"attempt":1,"builder":"plan9-arm","buildlet":"b","elapsed_ms":1,"item":"x","kind":"post","log":"%064d","ok":true,"repo":"go","rev":"%s","type":"result"}\n' \
+    0 "$rev" | "$MAINTLOG" -d "$FARM" -L results append >/dev/null
 t=$(timeit "$DASH" -d "$FARM" -o "$OUT")
 echo "one new result, a run without -f (reads both logs): $t s"
