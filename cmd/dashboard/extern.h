@@ -143,10 +143,15 @@ void model_event_free(struct event *ev);
  * when they change), the new one on return.
  */
 void model_building(struct dash *d, struct strbuf *set);
+/* Find (or with create, make) a commit or a commit's cell. */
 struct commit *model_commit(struct dash *d, unsigned repo,
     const char *hash, int create);
 struct cell *model_cell(struct dash *d, struct commit *c, unsigned b,
     int create);
+/* The same lookups for readers of the model (the renderer). */
+const struct commit *model_lookup(const struct dash *d, unsigned repo,
+    const char *hash);
+const struct cell *model_cell_of(const struct commit *c, unsigned b);
 void model_dirty(struct dash *d, struct commit *c);
 /* The original's grouping of builder names. */
 const char *builder_os(const char *name, struct strbuf *out);

@@ -117,22 +117,39 @@ grow_table(struct dash *d)
 	}
 }
 
-struct commit *
-model_commit(struct dash *d, unsigned repo, const char *hash, int create)
+const struct commit *
+model_lookup(const struct dash *d, unsigned repo, const char *hash)
 {
-	struct commit *c;
+	const struct commit *c;
 	size_t j;
 
 	if (d->ntab == 0)
-		grow_table(d);
+		return NULL;
 	for (j = slot(d, repo, hash); d->tab[j] != 0;
 	    j = (j + 1) & (d->ntab - 1)) {
 		c = &d->c[d->tab[j] - 1];
 		if (c->repo == repo && strcmp(c->hash, hash) == 0)
 			return c;
 	}
+	return NULL;
+}
+
+struct commit *
+model_commit(struct dash *d, unsigned repo, const char *hash, int create)
+{
+	const struct commit *found;
+	struct commit *c;
+	size_t j;
+
+	if ((found = model_lookup(d, repo, hash)) != NULL)
+		return &d->c[found - d->c];
 	if (!create)
 		return NULL;
+	if (d->ntab == 0)
+		grow_table(d);
+	for (j = slot(d, repo, hash); d->tab[j] != 0;
+	    j = (j + 1) & (d->ntab - 1))
+		;
 	if (d->nc == d->ac) {
 		d->ac = d->ac != 0 ? d->ac * 2 : 1024;
 		d->c = xreallocarray(d->c, d->ac, sizeof(*d->c));
@@ -192,15 +209,25 @@ add_column(struct dash *d, struct repo *r, unsigned b)
 		r->dirty = 1;
 }
 
-struct cell *
-model_cell(struct dash *d, struct commit *c, unsigned b, int create)
+const struct cell *
+model_cell_of(const struct commit *c, unsigned b)
 {
 	size_t i;
 
-	(void)d;
 	for (i = 0; i < c->ncells; i++)
 		if (c->cells[i].builder == b)
 			return &c->cells[i];
+	return NULL;
+}
+
+struct cell *
+model_cell(struct dash *d, struct commit *c, unsigned b, int create)
+{
+	const struct cell *found = model_cell_of(c, b);
+
+	(void)d;
+	if (found != NULL)
+		return &c->cells[found - c->cells];
 	if (!create)
 		return NULL;
 	if (c->ncells == c->acells) {

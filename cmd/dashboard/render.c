@@ -227,12 +227,12 @@ live_href(struct strbuf *sb, const struct dash *d, const char *item)
 	html_esc(sb, item);
 }
 
-/* One grid cell. */
+/* One grid cell (b NULL: not in a column of the grid). */
 static void
 cell_td(struct strbuf *sb, const struct dash *d, const char *root,
     const struct cell *cl, const struct builder *b)
 {
-	const char *u = b->unsupported ? " unsupported" : "";
+	const char *u = b != NULL && b->unsupported ? " unsupported" : "";
 
 	if (cl != NULL && cl->item != NULL) {
 		strbuf_addf(sb, "<td class=\"result building%s\"><a href=\"",
@@ -384,8 +384,7 @@ grid_page(struct strbuf *sb, const struct dash *d, size_t ri, size_t bi,
 		subject(sb, c->msg);
 		strbuf_addstr(sb, "</td>");
 		for (j = 0; j < r->ncols; j++)
-			cell_td(sb, d, root, model_cell((struct dash *)d,
-			    (struct commit *)c, r->cols[j], 0),
+			cell_td(sb, d, root, model_cell_of(c, r->cols[j]),
 			    &d->b[r->cols[j]]);
 		strbuf_addstr(sb, "</tr>\n");
 	}
@@ -449,8 +448,8 @@ commit_page(struct strbuf *sb, const struct dash *d, const struct commit *c)
 	strbuf_addstr(sb, "</td></tr>\n");
 	if (c->parent != NULL) {
 		strbuf_addstr(sb, "<tr><th>parent</th><td class=\"hash\">");
-		if ((p = model_commit((struct dash *)d, c->repo, c->parent,
-		    0)) != NULL && p->branch >= 0) {
+		if ((p = model_lookup(d, c->repo, c->parent)) != NULL &&
+		    p->branch >= 0) {
 			strbuf_addstr(sb, "<a href=\"");
 			commit_href(sb, root, d, p);
 			strbuf_addstr(sb, "\">");
@@ -467,8 +466,7 @@ commit_page(struct strbuf *sb, const struct dash *d, const struct commit *c)
 	    "</th><th>attempt</th><th>infrastructure failures</th>"
 	    "<th>time</th></tr></thead>\n<tbody>\n");
 	for (i = 0; i < r->ncols; i++) {
-		if ((cl = model_cell((struct dash *)d, (struct commit *)c,
-		    r->cols[i], 0)) == NULL)
+		if ((cl = model_cell_of(c, r->cols[i])) == NULL)
 			continue;
 		rows++;
 		strbuf_addstr(sb, "<tr><td><a href=\"");
@@ -476,7 +474,7 @@ commit_page(struct strbuf *sb, const struct dash *d, const struct commit *c)
 		strbuf_addstr(sb, "\">");
 		html_esc(sb, d->b[cl->builder].name);
 		strbuf_addstr(sb, "</a></td>");
-		cell_td(sb, d, root, cl, &(struct builder){ .unsupported = 0 });
+		cell_td(sb, d, root, cl, NULL);
 		strbuf_addstr(sb, "<td>");
 		if (cl->state != CELL_NONE)
 			elapsed(sb, cl->elapsed_ms);
@@ -627,8 +625,7 @@ builder_page(struct strbuf *sb, struct strbuf *svg, const struct dash *d,
 	    "</th><th>time</th></tr></thead>\n<tbody>\n");
 	for (i = n; i > 0; i--) {
 		c = &d->c[v[i - 1]->commit];
-		if ((cl = model_cell((struct dash *)d, (struct commit *)c,
-		    (unsigned)(b - d->b), 0)) == NULL)
+		if ((cl = model_cell_of(c, (unsigned)(b - d->b))) == NULL)
 			continue;
 		strbuf_addstr(sb, "<tr><td class=\"hash\">");
 		if (c->branch >= 0) {
@@ -749,8 +746,7 @@ index_json(struct strbuf *sb, const struct dash *d)
 				json_set_str(o, "desc", c->msg ? c->msg : "");
 				res = json_new_array();
 				for (j = 0; j < d->nb; j++) {
-					cl = model_cell((struct dash *)d,
-					    (struct commit *)c, j, 0);
+					cl = model_cell_of(c, j);
 					strbuf_reset(&t);
 					if (cl != NULL && cl->state == CELL_OK)
 						strbuf_addstr(&t, "ok");
