@@ -52,6 +52,7 @@ TOOLS += cmd/buildlet/buildlet
 TOOLS += cmd/pollgerrit/pollgerrit
 TOOLS += cmd/gitmirror/gitmirror
 TOOLS += cmd/schedule/schedule
+TOOLS += cmd/dashboard/dashboard
 TOOLS += cmd/retrybuilds/retrybuilds
 TOOLS += cmd/gomote/gomote
 MAN1 = man/maintlog.1
@@ -59,6 +60,7 @@ MAN1 += man/buildlet.1
 MAN1 += man/pollgerrit.1
 MAN1 += man/gitmirror.1
 MAN1 += man/schedule.1
+MAN1 += man/dashboard.1
 MAN1 += man/retrybuilds.1
 MAN1 += man/gomote.1
 MAN5 = man/maintlog.5
@@ -80,6 +82,7 @@ LIBOBJ += lib/httpd-accept.o
 LIBOBJ += lib/http-upgrade.o
 LIBOBJ += lib/bclient.o
 LIBOBJ += lib/utf8.o
+LIBOBJ += lib/html.o
 LIBHDR = lib/*.h
 LIB = lib/libbuildfarm.a
 
@@ -98,6 +101,7 @@ UNITS += t/unit/bin/u-httpd
 UNITS += t/unit/bin/u-bclient
 UNITS += t/unit/bin/u-subcmd
 UNITS += t/unit/bin/u-rc t/unit/bin/u-utf8
+UNITS += t/unit/bin/u-html
 
 all: $(TOOLS)
 
@@ -158,6 +162,7 @@ SCHEDULE_OBJ += cmd/schedule/blog.o
 SCHEDULE_OBJ += cmd/schedule/pool.o
 SCHEDULE_OBJ += cmd/schedule/serve.o
 SCHEDULE_OBJ += cmd/schedule/status.o
+SCHEDULE_OBJ += cmd/schedule/www.o
 SCHEDULE_OBJ += cmd/schedule/try.o
 SCHEDULE_OBJ += cmd/schedule/reverse.o
 SCHEDULE_OBJ += cmd/schedule/gomote.o
@@ -166,6 +171,14 @@ cmd/schedule/schedule: $(SCHEDULE_OBJ) $(LIB)
 	$(CC) $(ALLLDFLAGS) -o $@ $(SCHEDULE_OBJ) $(LIB) $(MHD_LIBS) \
 	    $(CURL_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(ARCHIVE_LIBS) \
 	    $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
+
+DASHBOARD_OBJ = cmd/dashboard/dashboard.o
+DASHBOARD_OBJ += cmd/dashboard/model.o
+DASHBOARD_OBJ += cmd/dashboard/render.o
+$(DASHBOARD_OBJ): $(LIBHDR) cmd/dashboard/extern.h
+cmd/dashboard/dashboard: $(DASHBOARD_OBJ) $(LIB)
+	$(CC) $(ALLLDFLAGS) -o $@ $(DASHBOARD_OBJ) $(LIB) $(GIT2_LIBS) \
+	    $(JANSSON_LIBS) $(Z_LIBS) $(DEFLATE_LIBS) $(SSL_LIBS) -lpthread
 
 RETRYBUILDS_OBJ = cmd/retrybuilds/retrybuilds.o
 RETRYBUILDS_OBJ += cmd/retrybuilds/failed.o
@@ -214,6 +227,7 @@ t/unit/bin/u-httpd: t/unit/u-httpd.c
 t/unit/bin/u-subcmd: t/unit/u-subcmd.c
 t/unit/bin/u-rc: t/unit/u-rc.c
 t/unit/bin/u-utf8: t/unit/u-utf8.c
+t/unit/bin/u-html: t/unit/u-html.c
 
 UNITLIBS = $(CURL_LIBS) $(MHD_LIBS) $(GIT2_LIBS) $(JANSSON_LIBS) $(SSL_LIBS) \
 	-lpthread
@@ -231,6 +245,7 @@ UNIT_STD += t/unit/bin/u-farmconf
 UNIT_STD += t/unit/bin/u-subcmd
 UNIT_STD += t/unit/bin/u-rc t/unit/bin/u-utf8
 UNIT_STD += t/unit/bin/u-httpd
+UNIT_STD += t/unit/bin/u-html
 $(UNIT_STD): t/unit/tap.o $(LIB) t/unit/tap.h
 	@mkdir -p t/unit/bin
 	$(CC) $(ALLCFLAGS) $(DEPCFLAGS) -It/unit -o $@ t/unit/$$(basename $@).c \

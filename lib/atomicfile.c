@@ -105,9 +105,9 @@ fsync_path(const char *dirpath)
 	return rc;
 }
 
-int
-atomic_write(int dirfd, const char *name, const void *data, size_t len,
-    mode_t mode, struct strbuf *err)
+static int
+publish(int dirfd, const char *name, const void *data, size_t len,
+    mode_t mode, int sync, struct strbuf *err)
 {
 	struct strbuf tmp = STRBUF_INIT;
 	const char *base;
@@ -130,7 +130,7 @@ atomic_write(int dirfd, const char *name, const void *data, size_t len,
 		goto out;
 	}
 	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 ||
-	    fsync(fd) < 0) {
+	    (sync && fsync(fd) < 0)) {
 		strbuf_addf(err, "write '%s': %s", tmp.buf, strerror(errno));
 		goto out;
 	}
@@ -146,6 +146,10 @@ atomic_write(int dirfd, const char *name, const void *data, size_t len,
 		goto out;
 	}
 	strbuf_reset(&tmp);
+	if (!sync) {
+		rc = 0;
+		goto out;
+	}
 	if (base != name) {
 		struct strbuf dir = STRBUF_INIT;
 		int dfd;
@@ -175,4 +179,18 @@ out:
 		unlinkat(dirfd, tmp.buf, 0);
 	strbuf_release(&tmp);
 	return rc;
+}
+
+int
+atomic_write(int dirfd, const char *name, const void *data, size_t len,
+    mode_t mode, struct strbuf *err)
+{
+	return publish(dirfd, name, data, len, mode, 1, err);
+}
+
+int
+atomic_write_nosync(int dirfd, const char *name, const void *data,
+    size_t len, mode_t mode, struct strbuf *err)
+{
+	return publish(dirfd, name, data, len, mode, 0, err);
 }

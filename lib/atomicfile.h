@@ -24,6 +24,14 @@ struct strbuf;
 
 int atomic_write(int dirfd, const char *name, const void *data, size_t len,
     mode_t mode, struct strbuf *err);
+/*
+ * atomic_write_nosync: the same, without the fsyncs: readers still see
+ * the old file or the new one, but a crash may lose either.  For many
+ * files that can be made again; the caller makes them durable at once
+ * with syncfs(2) before it records that they were written.
+ */
+int atomic_write_nosync(int dirfd, const char *name, const void *data,
+    size_t len, mode_t mode, struct strbuf *err);
 int fsync_dir(int dirfd);
 int fsync_path(const char *dirpath);
 

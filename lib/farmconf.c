@@ -61,6 +61,10 @@ static const struct key farm_keys[] = {
 	ONE("source", T_HTTPURL, farmconf, source),
 };
 
+static const struct key dashboard_keys[] = {
+	ONE("dir", T_PATH, farmconf, dashboard_dir),
+};
+
 static const struct key repo_keys[] = {
 	ONE("upstream", T_GITURL, repo_conf, upstream),
 	MANY("push", T_GITURL, repo_conf, push, npush),
@@ -682,6 +686,8 @@ check_builder(struct ld *ld, void *obj)
 static const struct section sections[] = {
 	{ "farm", FC_FARM, 0, farm_keys, ARRAY_SIZE(farm_keys), 0, 0, 0,
 	    NULL },
+	{ "dashboard", FC_FARM, 0, dashboard_keys, ARRAY_SIZE(dashboard_keys),
+	    0, 0, 0, NULL },
 	{ "repo", FC_REPO, 1, repo_keys, ARRAY_SIZE(repo_keys),
 	    O(farmconf, repos), O(farmconf, nrepos), sizeof(struct repo_conf),
 	    check_repo },
@@ -971,6 +977,7 @@ farmconf_free(struct farmconf *fc)
 	free(fc->builders);
 	free(fc->url);
 	free(fc->source);
+	free(fc->dashboard_dir);
 	free(fc->path);
 	free(fc);
 }
@@ -1030,4 +1037,17 @@ farmconf_builder(const struct farmconf *fc, const char *name)
 {
 	return by_name(fc->builders, fc->nbuilders, sizeof(*fc->builders),
 	    name);
+}
+
+void
+farmconf_www(struct strbuf *out, const struct farmconf *fc, const char *dir)
+{
+	const char *d = fc != NULL ? fc->dashboard_dir : NULL;
+
+	if (d == NULL)
+		farm_place(out, dir, FARM_WWW);
+	else if (*d == '/')
+		strbuf_addstr(out, d);
+	else
+		strbuf_addf(out, "%s/%s", dir, d);
 }

@@ -128,6 +128,7 @@ struct farmconf {
 	char *path;		/* the file */
 	char *url;		/* [farm] url, or NULL */
 	char *source;		/* [farm] source: gitmirror serve, or NULL */
+	char *dashboard_dir;	/* [dashboard] dir, or NULL */
 	struct repo_conf *repos;
 	size_t nrepos;
 	struct gerrit_conf *gerrits;
@@ -161,5 +162,14 @@ const struct hosttype_conf *farmconf_hosttype(const struct farmconf *fc,
     const char *name);
 const struct builder_conf *farmconf_builder(const struct farmconf *fc,
     const char *name);
+
+/*
+ * Append the dashboard's output directory (dashboard(1)): [dashboard]
+ * dir, relative to the state directory dir unless absolute, else
+ * farm_place(dir, FARM_WWW).  [dashboard] is read with FC_FARM; fc may
+ * be NULL (no config: the default).
+ */
+void farmconf_www(struct strbuf *out, const struct farmconf *fc,
+    const char *dir);
 
 #endif

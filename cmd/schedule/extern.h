@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "html.h"		/* html_esc, for the pages */
 #include "workitem.h"
 
 #include <pthread.h>
@@ -115,6 +116,18 @@ void blog_printf(struct blog *b, const char *fmt, ...)
 int blog_store(struct blog *b, const char *dir, char hash[65],
     struct strbuf *err);
 void blog_close(struct blog *b);
+
+/*
+ * www.c: the dashboard's output directory ([dashboard] dir) as static
+ * files.  www_present: does it hold index.html?  www_serve: reply with
+ * the regular file at the request's path under it (".../" means
+ * ".../index.html") and return 1, or return 0 without replying when
+ * there is none or the path is refused (a component starting with '.',
+ * a symlink on the way).
+ */
+struct httpd_req;
+int www_present(void);
+int www_serve(struct httpd_req *req, const char *path);
 
 /* the commands: argv[0] is the command's name */
 int cmd_add(int argc, char **argv);		/* find.c */
@@ -246,8 +259,6 @@ void reverse_status(const struct machine *m, struct json *o);
 /* status.c: the HTTP server's handler */
 struct httpd_req;
 void status_handle(struct httpd_req *req, void *arg);
-/* s escaped for HTML text and attribute values */
-void html_esc(struct strbuf *out, const char *s);
 
 /* build.c: the path of a sibling tool (gitmirror, pollgerrit) */
 void tool_path(struct strbuf *out, const char *name);

@@ -1,7 +1,8 @@
 /*
  * status.c: the daemon's HTTP pages, and schedule status.
  *
- *   /              HTML without JavaScript, refreshed every 5 s
+ *   /status        HTML without JavaScript, refreshed every 5 s; also
+ *                  at / unless the dashboard's site is there (www.c)
  *   /status.json   the same as JSON (schedule(1) lists the fields)
  *   /log/ITEM      a running build's live log, chunked, followed until
  *                  the build ends; a finished one's log by its result
@@ -26,6 +27,7 @@
 #include "extern.h"
 #include "farm.h"
 #include "gz.h"
+#include "html.h"
 #include "http.h"
 #include "httpd.h"
 #include "json.h"
@@ -36,31 +38,6 @@
 #include "xmalloc.h"
 
 #define FOLLOW_MS	100
-
-void
-html_esc(struct strbuf *out, const char *s)
-{
-	for (; s != NULL && *s != '\0'; s++)
-		switch (*s) {
-		case '<':
-			strbuf_addstr(out, "&lt;");
-			break;
-		case '>':
-			strbuf_addstr(out, "&gt;");
-			break;
-		case '&':
-			strbuf_addstr(out, "&amp;");
-			break;
-		case '"':
-			strbuf_addstr(out, "&quot;");
-			break;
-		case '\'':
-			strbuf_addstr(out, "&#39;");
-			break;
-		default:
-			strbuf_addch(out, *s);
-		}
-}
 
 /* One table cell of o's key: its text, escaped. */
 static void
@@ -403,9 +380,10 @@ status_handle(struct httpd_req *req, void *arg)
 		httpd_error(req, 405, "GET or HEAD only");
 		return;
 	}
-	if (strcmp(p, "/") == 0 || strcmp(p, "/status.json") == 0) {
+	if (strcmp(p, "/status") == 0 || strcmp(p, "/status.json") == 0 ||
+	    (strcmp(p, "/") == 0 && !www_present())) {
 		st = serve_status();
-		if (p[1] == '\0') {
+		if (strcmp(p, "/status.json") != 0) {
 			html(&sb, st);
 			httpd_reply(req, 200, "text/html; charset=utf-8",
 			    sb.buf, sb.len);
@@ -422,7 +400,7 @@ status_handle(struct httpd_req *req, void *arg)
 		serve_item(req, p + 5);
 	else if (strncmp(p, "/try/", 5) == 0)
 		try_page(req, p + 5);
-	else
+	else if (!www_present() || !www_serve(req, p))
 		httpd_error(req, 404, "404 page not found");
 	strbuf_release(&sb);
 }

@@ -248,6 +248,33 @@ t_mkdirs(void)
 	strbuf_release(&p);
 }
 
+/* The same publication without the fsyncs: rename, mode, no temp. */
+static void
+t_nosync(void)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct stat before, after, st;
+
+	check_int(mkdirat(dfd, "ns", 0755), ==, 0);
+	check_int(atomic_write_nosync(dfd, "ns/p", "one", 3, 0644, &err), ==,
+	    0);
+	check_str(contents("ns/p"), "one");
+	check_int(fstatat(dfd, "ns/p", &before, 0), ==, 0);
+	check_int(atomic_write_nosync(dfd, "ns/p", "two!", 4, 0644, &err), ==,
+	    0);
+	check_str(err.buf, "");
+	check_str(contents("ns/p"), "two!");
+	check_int(fstatat(dfd, "ns/p", &after, 0), ==, 0);
+	check(before.st_ino != after.st_ino);
+	check_int(after.st_mode & 07777, ==, 0644);
+	check_str(listing("ns"), "p");
+	check_int(atomic_write_nosync(dfd, "nodir/p", "x", 1, 0644, &err),
+	    ==, -1);
+	check(strstr(err.buf, "nodir/.p.") != NULL);
+	check_int(fstatat(dfd, "nodir", &st, 0), ==, -1);
+	strbuf_release(&err);
+}
+
 int
 main(void)
 {
@@ -269,6 +296,7 @@ main(void)
 	TEST(t_write_fail(), "a failed write keeps the old file, no temp");
 	TEST(t_helpers(), "write_all, pread_all, fsync_dir, fsync_path");
 	TEST(t_mkdirs(), "mkdirs makes parents, accepts existing, reports ENOTDIR");
+	TEST(t_nosync(), "atomic_write_nosync replaces by rename, leaves no temp");
 
 	close(dfd);
 	(void)nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -383,6 +383,39 @@ t_urls(void)
 	strbuf_release(&want);
 }
 
+static void
+t_www(void)
+{
+	struct strbuf warn = STRBUF_INIT, err = STRBUF_INIT, w = STRBUF_INIT;
+	struct farmconf *fc = NULL;
+
+	farmconf_www(&w, NULL, "/farm");
+	check_str(w.buf, "/farm/www");
+	write_config("[repo \"go\"]\n\tupstream = https://example.org/go\n");
+	check_int(farmconf_load(&fc, dir, FC_ALL, &warn, &err), ==, RC_OK);
+	check(fc->dashboard_dir == NULL);
+	strbuf_reset(&w);
+	farmconf_www(&w, fc, "/farm");
+	check_str(w.buf, "/farm/www");
+	farmconf_free(fc);
+	write_config("[dashboard]\n\tdir = site/out\n");
+	check_int(farmconf_load(&fc, dir, FC_FARM, &warn, &err), ==, RC_OK);
+	check_str(warn.buf, "");
+	strbuf_reset(&w);
+	farmconf_www(&w, fc, "/farm");
+	check_str(w.buf, "/farm/site/out");
+	farmconf_free(fc);
+	write_config("[dashboard]\n\tdir = /srv/www\n");
+	check_int(farmconf_load(&fc, dir, FC_FARM, &warn, &err), ==, RC_OK);
+	strbuf_reset(&w);
+	farmconf_www(&w, fc, "/farm");
+	check_str(w.buf, "/srv/www");
+	farmconf_free(fc);
+	strbuf_release(&warn);
+	strbuf_release(&err);
+	strbuf_release(&w);
+}
+
 int
 main(void)
 {
@@ -396,6 +429,7 @@ main(void)
 	TEST(t_problems(), "every problem of a file, a line each");
 	TEST(t_unknown(), "unknown sections and keys are warnings, each once");
 	TEST(t_urls(), "http URLs: host, IPv6 and port checked in full");
+	TEST(t_www(), "[dashboard] dir: the default, relative and absolute");
 	unlink(path);
 	rmdir(dir);
 	return test_done();
