@@ -266,10 +266,14 @@ string_option(int argc, char **argv, const char *name)
 
 /* ---- the coordinator's own endpoints ---- */
 
+/*
+ * A request to the coordinator: RC_OK, else said and its RC_*; with
+ * no404, a 404 is RC_NO, unsaid.
+ */
 static int
 coord_call(const char *method, const char *path, const struct strbuf *form,
     int (*on_body)(const void *, size_t, void *), void *arg,
-    struct http_resp *resp)
+    struct http_resp *resp, int no404)
 {
 	struct http_req req = HTTP_REQ_INIT;
 	struct http_opt opt = HTTP_OPT_INIT;
@@ -297,9 +301,9 @@ coord_call(const char *method, const char *path, const struct strbuf *form,
 	opt.max_body = 1 << 20;
 	cls = http_request(&req, &opt, resp, &err);
 	strbuf_release(&url);
-	if (cls == HTTP_OK) {
+	if (cls == HTTP_OK || (no404 && resp->status == 404)) {
 		strbuf_release(&err);
-		return RC_OK;
+		return cls == HTTP_OK ? RC_OK : RC_NO;
 	}
 	if (resp->status == 401 || resp->status == 403)
 		log_warnx("coordinator: %s (is the token of %s right?)",
@@ -310,16 +314,20 @@ coord_call(const char *method, const char *path, const struct strbuf *form,
 	return http_class_rc(cls);
 }
 
-/* The JSON array of GET path: the instance list, or the builders. */
+/*
+ * The JSON array of GET path, the instance list or the builders, into
+ * *out; coord_call's RC_*, *out NULL but for RC_OK.
+ */
 static int
-coord_array(const char *path, struct json **out)
+coord_array(const char *path, struct json **out, int no404)
 {
 	struct http_resp r = HTTP_RESP_INIT;
 	struct strbuf jerr = STRBUF_INIT;
 	int rc;
 
 	*out = NULL;
-	if ((rc = coord_call("GET", path, NULL, NULL, NULL, &r)) != RC_OK)
+	if ((rc = coord_call("GET", path, NULL, NULL, NULL, &r,
+	    no404)) != RC_OK)
 		goto out;
 	if ((*out = json_parse(r.body.buf, r.body.len, &jerr)) == NULL ||
 	    json_kind(*out) != JK_ARRAY) {
@@ -379,7 +387,7 @@ cmd_list(int argc, char **argv)
 		}
 	if (optind != argc)
 		usage();
-	if ((rc = coord_array("/buildlet/list", &a)) != RC_OK)
+	if ((rc = coord_array("/buildlet/list", &a, 0)) != RC_OK)
 		return rc;
 	for (i = 0; i < json_array_len(a); i++) {
 		o = json_array_at(a, i);
@@ -447,6 +455,18 @@ builder_match(const struct json *a, const char *arg)
 	return n == 1 ? match : NULL;
 }
 
+/*
+ * The coordinator's builders (GET /buildlet/builders) into *a, or NULL
+ * when it is the original, which has none: RC_OK, else said.
+ */
+static int
+builders(struct json **a)
+{
+	int rc = coord_array("/buildlet/builders", a, 1);
+
+	return rc == RC_NO ? RC_OK : rc;
+}
+
 /* gomote create without a builder: the builders and their host types */
 static int
 list_builders(void)
@@ -455,8 +475,10 @@ list_builders(void)
 	size_t i;
 	int rc;
 
-	if ((rc = coord_array("/buildlet/builders", &a)) != RC_OK)
+	if ((rc = builders(&a)) != RC_OK)
 		return rc;
+	if (a == NULL)
+		usage();	/* the original's client knew them itself */
 	for (i = 0; i < json_array_len(a); i++) {
 		o = json_array_at(a, i);
 		printf("%s\t%s\n", esc(field(o, "name")),
@@ -567,15 +589,20 @@ cmd_create(int argc, char **argv)
 		usage();
 	if (argc == 0 && hold == NULL)
 		return list_builders();
-	/* a held machine is of the failed build's builder: no matching */
+	/*
+	 * a held machine is of the failed build's builder: no matching;
+	 * nor with the original coordinator, which names no builders
+	 */
 	if (argc > 0 && hold == NULL) {
-		if ((rc = coord_array("/buildlet/builders", &a)) != RC_OK)
+		if ((rc = builders(&a)) != RC_OK)
 			return rc;
-		if ((b = builder_match(a, argv[0])) == NULL) {
+		if (a == NULL)
+			bt = argv[0];
+		else if ((b = builder_match(a, argv[0])) == NULL) {
 			json_free(a);
 			return RC_PERM;
-		}
-		bt = field(b, "name");
+		} else
+			bt = field(b, "name");
 	} else if (argc > 0)
 		bt = argv[0];
 	strbuf_addstr(&form, "builderType=");
@@ -586,7 +613,7 @@ cmd_create(int argc, char **argv)
 	}
 	strbuf_addstr(&form, "&version=" CREATE_VERSION);
 	rc = coord_call("POST", "/buildlet/create", &form, create_body, &c,
-	    &r);
+	    &r, 0);
 	if (rc == RC_OK) {
 		create_lines(&c, 1);
 		o = c.inst;
@@ -931,8 +958,14 @@ builder_env(const char *inst, const char *b, struct strvec *env)
 	size_t i;
 	int rc;
 
-	if ((rc = coord_array("/buildlet/builders", &a)) != RC_OK)
+	if ((rc = builders(&a)) != RC_OK)
 		return rc;
+	if (a == NULL) {
+		log_warnx("the coordinator names no builders: -builderenv %s "
+		    "sets GO_BUILDER_NAME alone", esc(b));
+		strvec_pushf(env, "GO_BUILDER_NAME=%s", b);
+		return RC_OK;
+	}
 	ib = builder_of(inst);
 	io = ib != NULL ? builder_find(a, ib) : NULL;
 	if ((bo = builder_find(a, b)) == NULL) {
