@@ -25,6 +25,10 @@ test_expect_success 'setup: a command pool and a static buildlet' '
 		hosttype = loc
 	[builder "sb"]
 		hosttype = st
+		env = GOOS=linux
+		env = GO_TEST_SHORT=two words
+	[builder "alb"]
+		hosttype = loc
 	EOF
 	start_daemon serve schedule serve -l 127.0.0.1:0 &&
 	daemon_port serve >/dev/null
@@ -43,6 +47,44 @@ test_expect_success 'no credentials: 400; a wrong token or user: 401' '
 	curl -s -o out -w "%{http_code}\n" -u "user-bob:$(token alice)" \
 	    "$(addr)/buildlet/list" >code &&
 	test_cmp want code
+'
+
+test_expect_success 'builders: 400 without credentials, 401 with wrong ones' '
+	curl -s -o out -w "%{http_code}\n" "$(addr)/buildlet/builders" >code &&
+	echo 400 >want && test_cmp want code &&
+	curl -s -o out -w "%{http_code}\n" -u user-alice:00 \
+	    "$(addr)/buildlet/builders" >code &&
+	echo 401 >want && test_cmp want code &&
+	test_grep "bad username or password" out
+'
+
+test_expect_success 'builders: every builder by name, its host type and env' '
+	gapi alice /buildlet/builders -f >out &&
+	cat >want <<-\EOF &&
+	[
+	  {
+	    "env": [],
+	    "hosttype": "loc",
+	    "name": "alb"
+	  },
+	  {
+	    "env": [],
+	    "hosttype": "loc",
+	    "name": "lb"
+	  },
+	  {
+	    "env": [
+	      "GOOS=linux",
+	      "GO_TEST_SHORT=two words"
+	    ],
+	    "hosttype": "st",
+	    "name": "sb"
+	  }
+	]
+	EOF
+	test_cmp want out &&
+	gapi alice /buildlet/builders -X POST -o out -w "%{http_code}\n" >code &&
+	echo 400 >want && test_cmp want code
 '
 
 test_expect_success 'create: bad requests are 400' '

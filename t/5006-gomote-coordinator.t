@@ -14,8 +14,19 @@ test_expect_success 'setup: schedule serve with a static buildlet' '
 	[hosttype "st"]
 		pool = static
 		buildlet = $url
+	[hosttype "cmd"]
+		pool = command
+		create = $ENV_LOCAL/create %n
+		destroy = $ENV_LOCAL/destroy %n
 	[builder "linux-st"]
 		hosttype = st
+		env = GOFLAGS=-short
+	[builder "windows-cmd"]
+		hosttype = cmd
+	[builder "linux-st-race"]
+		hosttype = st
+		env = GO_RACE=1
+		env = GOFLAGS=-race
 	EOF
 	start_daemon serve schedule serve -l 127.0.0.1:0 &&
 	daemon_port serve >/dev/null &&
@@ -25,15 +36,32 @@ test_expect_success 'setup: schedule serve with a static buildlet' '
 	export GOMOTE_COORDINATOR
 '
 
-test_expect_success COORD 'create: the instance'"'"'s name on stdout' '
+test_expect_success COORD 'create without a builder: the builders, host types' '
+	gomote -user alice create >out &&
+	printf "linux-st\tst\nlinux-st-race\tst\nwindows-cmd\tcmd\n" >expect &&
+	test_cmp expect out &&
+	test_expect_code 100 gomote -user alice create linux-st windows-cmd \
+	    2>err &&
+	grep "^usage: gomote" err
+'
+
+test_expect_success COORD 'create: the instance'"'"'s name on stdout; the exact name wins' '
 	gomote -user alice create linux-st >name &&
 	echo user-alice-linux-st-0 >expect &&
 	test_cmp expect name
 '
 
+test_expect_success COORD 'create: an ambiguous prefix is 100, naming the builders' '
+	test_expect_code 100 gomote -user alice create linux >out 2>err &&
+	test_must_be_empty out &&
+	echo "gomote: builder '"'"'linux'"'"' is ambiguous: linux-st, linux-st-race" \
+	    >expect &&
+	test_cmp expect err
+'
+
 test_expect_success COORD 'list: name, builder, host type, expiry; -j' '
 	gomote -user alice list >out &&
-	grep "^user-alice-linux-st-0	linux-st	st	expires in [0-9]*m" out &&
+	grep "^user-alice-linux-st-0	linux-st	st	expires in [0-9][0-9]*[smh]$" out &&
 	gomote -user alice list -j >out &&
 	grep "^{.*\"Name\": *\"user-alice-linux-st-0\"" out &&
 	gomote -user bob list >out &&
@@ -47,6 +75,46 @@ test_expect_success COORD 'run through the proxy: output, exit code, builder env
 	echo linux-st >expect &&
 	test_cmp expect out &&
 	test_expect_code 137 gomote -user alice run $i /bin/sh -c "kill -9 \$\$"
+'
+
+test_expect_success COORD 'run -builderenv: that builder'"'"'s env, GO_BUILDER_NAME, then -e' '
+	i=user-alice-linux-st-0 &&
+	cmd="echo \$GO_BUILDER_NAME \$GO_RACE \$GOFLAGS" &&
+	gomote -user alice run -builderenv linux-st-race $i /bin/sh -c "$cmd" \
+	    >out &&
+	echo "linux-st-race 1 -race" >expect &&
+	test_cmp expect out &&
+	gomote -user alice run -builderenv linux-st-race -e GOFLAGS=-v $i \
+	    /bin/sh -c "$cmd" >out &&
+	echo "linux-st-race 1 -v" >expect &&
+	test_cmp expect out &&
+	gomote -user alice run -builderenv linux-st $i /bin/sh -c "$cmd" >out &&
+	echo "linux-st -short" >expect &&
+	test_cmp expect out &&
+	gomote -user alice run $i /bin/sh -c "$cmd" >out &&
+	echo "linux-st" >expect &&
+	test_cmp expect out
+'
+
+test_expect_success COORD 'run -builderenv: another host type or no such builder: 100' '
+	i=user-alice-linux-st-0 &&
+	test_expect_code 100 gomote -user alice run -builderenv windows-cmd \
+	    $i /bin/true 2>err &&
+	echo "gomote: -builderenv windows-cmd: host type cmd, but $i is of host type st" \
+	    >expect &&
+	test_cmp expect err &&
+	test_expect_code 100 gomote -user alice run -builderenv linux-st-r \
+	    $i /bin/true 2>err &&
+	echo "gomote: no builder '"'"'linux-st-r'"'"' on the coordinator" >expect &&
+	test_cmp expect err
+'
+
+test_expect_success COORD 'run -builderenv in direct mode: GO_BUILDER_NAME only, no coordinator' '
+	GOMOTE_COORDINATOR=http://127.0.0.1:1 gomote run \
+	    -builderenv linux-st-race linux-st@127.0.0.1:$port /bin/sh -c \
+	    "echo \$GO_BUILDER_NAME \$GO_RACE" >out &&
+	echo linux-st-race >expect &&
+	test_cmp expect out
 '
 
 test_expect_success COORD 'put, puttar, ls, gettar, push, rm through the proxy' '
@@ -82,15 +150,14 @@ test_expect_success COORD 'a wrong token: 100, saying so' '
 
 test_expect_success COORD 'an unknown builder: 100' '
 	test_expect_code 100 gomote -user alice create nope 2>err &&
-	grep "no builder .nope. on the coordinator" err
+	echo "gomote: no builder '"'"'nope'"'"' on the coordinator" >expect &&
+	test_cmp expect err
 '
 
 test_expect_success COORD 'create -hold of a result with no machine held: 100' '
 	h=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef &&
 	test_expect_code 100 gomote -user alice create -hold $h 2>err &&
-	grep "no machine is held for that result" err &&
-	test_expect_code 100 gomote -user alice create 2>err &&
-	grep "^usage: gomote" err
+	grep "no machine is held for that result" err
 '
 
 test_expect_success COORD 'destroy; then the instance is said to be gone' '
@@ -100,6 +167,13 @@ test_expect_success COORD 'destroy; then the instance is said to be gone' '
 	grep "instance user-alice-linux-st-0 does not exist: it expired or was destroyed" err &&
 	gomote -user alice list >out &&
 	test_must_be_empty out
+'
+
+test_expect_success COORD 'create: a unique prefix' '
+	gomote -user alice create linux-st-r >name &&
+	echo user-alice-linux-st-race-0 >expect &&
+	test_cmp expect name &&
+	gomote -user alice destroy user-alice-linux-st-race-0
 '
 
 test_expect_success COORD 'create waits for a busy machine, telling so' '

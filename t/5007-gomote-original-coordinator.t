@@ -30,6 +30,14 @@ test_expect_success 'an expired instance is said to be gone: 100' '
 	grep "^gomote: instance user-alice-linux-amd64-0 does not exist: it expired or was destroyed" err
 '
 
+test_expect_success 'no /buildlet/builders: create needs a builder, -builderenv only names it' '
+	test_expect_code 100 gomote -user alice create 2>err &&
+	grep "^usage: gomote" err &&
+	test_expect_code 100 gomote -user alice run -builderenv linux-386 \
+	    user-alice-linux-amd64-0 /bin/true 2>err &&
+	grep "^gomote: the coordinator names no builders: -builderenv linux-386 sets GO_BUILDER_NAME alone$" err
+'
+
 test_expect_success 'a wrong token: 100' '
 	echo wrong >.config/gomote/user-alice.token &&
 	test_expect_code 100 gomote -user alice list 2>err &&

@@ -5,8 +5,9 @@
  * serve: POST /buildlet/create, GET /buildlet/list, then the buildlet
  * protocol with X-Buildlet-Proxy: NAME), or, in direct mode, a buildlet
  * named BUILDER@HOST[:PORT] that gomote talks to itself.  Either way the
- * talking is lib/bclient's; the coordinator's own two endpoints are
- * here.
+ * talking is lib/bclient's; the coordinator's own endpoints (those two
+ * and GET /buildlet/builders, for create's prefix and run -builderenv)
+ * are here.
  *
  *   gomote.c    identity, configuration, create, list and the commands
  *               that are one buildlet call each
@@ -265,10 +266,14 @@ string_option(int argc, char **argv, const char *name)
 
 /* ---- the coordinator's own endpoints ---- */
 
+/*
+ * A request to the coordinator: RC_OK, else said and its RC_*; with
+ * no404, a 404 is RC_NO, unsaid.
+ */
 static int
 coord_call(const char *method, const char *path, const struct strbuf *form,
     int (*on_body)(const void *, size_t, void *), void *arg,
-    struct http_resp *resp)
+    struct http_resp *resp, int no404)
 {
 	struct http_req req = HTTP_REQ_INIT;
 	struct http_opt opt = HTTP_OPT_INIT;
@@ -296,9 +301,9 @@ coord_call(const char *method, const char *path, const struct strbuf *form,
 	opt.max_body = 1 << 20;
 	cls = http_request(&req, &opt, resp, &err);
 	strbuf_release(&url);
-	if (cls == HTTP_OK) {
+	if (cls == HTTP_OK || (no404 && resp->status == 404)) {
 		strbuf_release(&err);
-		return RC_OK;
+		return cls == HTTP_OK ? RC_OK : RC_NO;
 	}
 	if (resp->status == 401 || resp->status == 403)
 		log_warnx("coordinator: %s (is the token of %s right?)",
@@ -309,21 +314,24 @@ coord_call(const char *method, const char *path, const struct strbuf *form,
 	return http_class_rc(cls);
 }
 
-/* The instance list, an array of objects. */
+/*
+ * The JSON array of GET path, the instance list or the builders, into
+ * *out; coord_call's RC_*, *out NULL but for RC_OK.
+ */
 static int
-list_instances(struct json **out)
+coord_array(const char *path, struct json **out, int no404)
 {
 	struct http_resp r = HTTP_RESP_INIT;
 	struct strbuf jerr = STRBUF_INIT;
 	int rc;
 
 	*out = NULL;
-	if ((rc = coord_call("GET", "/buildlet/list", NULL, NULL, NULL,
-	    &r)) != RC_OK)
+	if ((rc = coord_call("GET", path, NULL, NULL, NULL, &r,
+	    no404)) != RC_OK)
 		goto out;
 	if ((*out = json_parse(r.body.buf, r.body.len, &jerr)) == NULL ||
 	    json_kind(*out) != JK_ARRAY) {
-		log_warnx("coordinator: /buildlet/list: bad answer: %s",
+		log_warnx("coordinator: %s: bad answer: %s", path,
 		    jerr.len > 0 ? jerr.buf : "not an array");
 		json_free(*out);
 		*out = NULL;
@@ -379,7 +387,7 @@ cmd_list(int argc, char **argv)
 		}
 	if (optind != argc)
 		usage();
-	if ((rc = list_instances(&a)) != RC_OK)
+	if ((rc = coord_array("/buildlet/list", &a, 0)) != RC_OK)
 		return rc;
 	for (i = 0; i < json_array_len(a); i++) {
 		o = json_array_at(a, i);
@@ -400,6 +408,83 @@ cmd_list(int argc, char **argv)
 	}
 	json_free(a);
 	strbuf_release(&sb);
+	return fflush(stdout) == EOF ? RC_TEMP : RC_OK;
+}
+
+/* The builder of the array a named name, or NULL. */
+static const struct json *
+builder_find(const struct json *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_len(a); i++)
+		if (strcmp(field(json_array_at(a, i), "name"), name) == 0)
+			return json_array_at(a, i);
+	return NULL;
+}
+
+/*
+ * The builder that arg means, as the original: the one of that name,
+ * else the one whose name it is a prefix of; NULL, said, when there is
+ * none or more than one.
+ */
+static const struct json *
+builder_match(const struct json *a, const char *arg)
+{
+	const struct json *o, *match;
+	struct strbuf names = STRBUF_INIT;
+	size_t i, n = 0, len = strlen(arg);
+
+	if ((match = builder_find(a, arg)) != NULL)
+		return match;
+	for (i = 0; i < json_array_len(a); i++) {
+		o = json_array_at(a, i);
+		if (strncmp(field(o, "name"), arg, len) != 0)
+			continue;
+		strbuf_addf(&names, "%s%s", n > 0 ? ", " : "",
+		    esc(field(o, "name")));
+		match = o;
+		n++;
+	}
+	if (n == 0)
+		log_warnx("no builder '%s' on the coordinator", esc(arg));
+	else if (n > 1)
+		log_warnx("builder '%s' is ambiguous: %s", esc(arg),
+		    names.buf);
+	strbuf_release(&names);
+	return n == 1 ? match : NULL;
+}
+
+/*
+ * The coordinator's builders (GET /buildlet/builders) into *a, or NULL
+ * when it is the original, which has none: RC_OK, else said.
+ */
+static int
+builders(struct json **a)
+{
+	int rc = coord_array("/buildlet/builders", a, 1);
+
+	return rc == RC_NO ? RC_OK : rc;
+}
+
+/* gomote create without a builder: the builders and their host types */
+static int
+list_builders(void)
+{
+	struct json *a, *o;
+	size_t i;
+	int rc;
+
+	if ((rc = builders(&a)) != RC_OK)
+		return rc;
+	if (a == NULL)
+		usage();	/* the original's client knew them itself */
+	for (i = 0; i < json_array_len(a); i++) {
+		o = json_array_at(a, i);
+		printf("%s\t%s\n", esc(field(o, "name")),
+		    esc(field(o, "hosttype")));
+	}
+	json_free(a);
 	return fflush(stdout) == EOF ? RC_TEMP : RC_OK;
 }
 
@@ -492,24 +577,43 @@ cmd_create(int argc, char **argv)
 	struct http_resp r = HTTP_RESP_INIT;
 	struct strbuf form = STRBUF_INIT;
 	struct create c = { STRBUF_INIT, NULL };
-	struct json *o;
+	const struct json *b;
+	struct json *o, *a = NULL;
 	const char *hold = string_option(argc, argv, "hold");
+	const char *bt = "";
 	int rc;
 
 	argc -= optind;
 	argv += optind;
-	/* a held machine is of the failed build's builder */
-	if (argc > 1 || (argc == 0 && hold == NULL))
+	if (argc > 1)
 		usage();
+	if (argc == 0 && hold == NULL)
+		return list_builders();
+	/*
+	 * a held machine is of the failed build's builder: no matching;
+	 * nor with the original coordinator, which names no builders
+	 */
+	if (argc > 0 && hold == NULL) {
+		if ((rc = builders(&a)) != RC_OK)
+			return rc;
+		if (a == NULL)
+			bt = argv[0];
+		else if ((b = builder_match(a, argv[0])) == NULL) {
+			json_free(a);
+			return RC_PERM;
+		} else
+			bt = field(b, "name");
+	} else if (argc > 0)
+		bt = argv[0];
 	strbuf_addstr(&form, "builderType=");
-	http_urlencode(&form, argc > 0 ? argv[0] : "");
+	http_urlencode(&form, bt);
 	if (hold != NULL) {
 		strbuf_addstr(&form, "&hold=");
 		http_urlencode(&form, hold);
 	}
 	strbuf_addstr(&form, "&version=" CREATE_VERSION);
 	rc = coord_call("POST", "/buildlet/create", &form, create_body, &c,
-	    &r);
+	    &r, 0);
 	if (rc == RC_OK) {
 		create_lines(&c, 1);
 		o = c.inst;
@@ -521,7 +625,8 @@ cmd_create(int argc, char **argv)
 			printf("%s\n", esc(field(o, "Name")));
 	} else if (argc > 0 && r.status == 400 &&
 	    strstr(r.body.buf, "unknown builder") != NULL)
-		log_warnx("no builder '%s' on the coordinator", esc(argv[0]));
+		log_warnx("no builder '%s' on the coordinator", esc(bt));
+	json_free(a);
 	json_free(c.inst);
 	strbuf_release(&c.pending);
 	strbuf_release(&form);
@@ -838,6 +943,52 @@ cmd_gettar(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * run -builderenv b through the coordinator: GO_BUILDER_NAME and the
+ * env of b's configuration into env, as a build of b has them.  b must
+ * have the host type of the instance's builder, as the original wanted.
+ */
+static int
+builder_env(const char *inst, const char *b, struct strvec *env)
+{
+	const struct json *bo, *io, *e;
+	const char *s;
+	struct json *a;
+	char *ib;
+	size_t i;
+	int rc;
+
+	if ((rc = builders(&a)) != RC_OK)
+		return rc;
+	if (a == NULL) {
+		log_warnx("the coordinator names no builders: -builderenv %s "
+		    "sets GO_BUILDER_NAME alone", esc(b));
+		strvec_pushf(env, "GO_BUILDER_NAME=%s", b);
+		return RC_OK;
+	}
+	ib = builder_of(inst);
+	io = ib != NULL ? builder_find(a, ib) : NULL;
+	if ((bo = builder_find(a, b)) == NULL) {
+		log_warnx("no builder '%s' on the coordinator", esc(b));
+		rc = RC_PERM;
+	} else if (io != NULL && strcmp(field(io, "hosttype"),
+	    field(bo, "hosttype")) != 0) {
+		log_warnx("-builderenv %s: host type %s, but %s is of host "
+		    "type %s", esc(b), esc(field(bo, "hosttype")), esc(inst),
+		    esc(field(io, "hosttype")));
+		rc = RC_PERM;
+	} else {
+		strvec_pushf(env, "GO_BUILDER_NAME=%s", b);
+		e = json_get(bo, "env");
+		for (i = 0; i < json_array_len(e); i++)
+			if ((s = json_str(json_array_at(e, i), NULL)) != NULL)
+				strvec_push(env, s);
+	}
+	free(ib);
+	json_free(a);
+	return rc;
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
@@ -855,7 +1006,7 @@ cmd_run(int argc, char **argv)
 	struct strvec env = STRVEC_INIT, eflag = STRVEC_INIT;
 	struct strvec path = STRVEC_INIT;
 	const char *benv = NULL;
-	char *builder;
+	char *builder = NULL;
 	struct bclient c;
 	int ch, rc, pflag = 0;
 
@@ -893,9 +1044,12 @@ cmd_run(int argc, char **argv)
 		usage();
 	instance(argv[0], &c);
 	c.silence_s = 0;	/* a quiet command is no dead buildlet */
-	builder = benv != NULL ? xstrdup(benv) : builder_of(argv[0]);
 	/* first, so that -e can override it */
-	if (builder != NULL)
+	if (benv != NULL && strchr(argv[0], '@') == NULL) {
+		if ((rc = builder_env(argv[0], benv, &env)) != RC_OK)
+			goto out;
+	} else if ((builder = benv != NULL ? xstrdup(benv) :
+	    builder_of(argv[0])) != NULL)
 		strvec_pushf(&env, "GO_BUILDER_NAME=%s", builder);
 	strvec_pushv(&env, (const char *const *)eflag.v);
 	x.cmd = argv[1];
@@ -914,6 +1068,7 @@ cmd_run(int argc, char **argv)
 			log_warnx("%s: %s", esc(argv[1]), esc(res.state));
 		rc = res.code;
 	}
+out:
 	free(builder);
 	strvec_clear(&env);
 	strvec_clear(&eflag);

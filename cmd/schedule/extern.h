@@ -210,7 +210,8 @@ const char *machine_state_name(enum machine_state s);
 
 /*
  * gomote.c: the remote-buildlet API (gomote(1) and schedule(1) say it):
- * /buildlet/create, /buildlet/list and the X-Buildlet-Proxy proxy.
+ * /buildlet/create, /buildlet/list, /buildlet/builders and the
+ * X-Buildlet-Proxy proxy.
  *   gomote_init       after pool_init: the master key, and the instances
  *                     recorded in state/schedule/gomote found again
  *   gomote_route      from the HTTP handler: 1 when the request was the

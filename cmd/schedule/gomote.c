@@ -6,6 +6,7 @@
  *                           the builder's host type, leased to the caller
  *                           as the instance user-LOGIN-BUILDER-N
  *   GET  /buildlet/list     the caller's instances
+ *   GET  /buildlet/builders the farm's builders, their host types and env
  *   X-Buildlet-Proxy: NAME  any buildlet request, passed on to NAME's
  *                           buildlet with its password; POST /halt
  *                           destroys the instance instead
@@ -734,6 +735,54 @@ list(struct httpd_req *req, const char *user)
 	qsort(v, n, sizeof(*v), cmp_inst);
 	for (i = 0; i < n; i++)
 		json_append(arr, inst_json(v[i]));
+	pthread_mutex_unlock(&sched_mu);
+	free(v);
+	reply_json(req, arr);
+	json_free(arr);
+}
+
+static int
+cmp_builder(const void *a, const void *b)
+{
+	return strcmp((*(const struct builder_conf *const *)a)->name,
+	    (*(const struct builder_conf *const *)b)->name);
+}
+
+/*
+ * The farm's builders, by name, with their host type and env: what
+ * gomote create matches a prefix against and run -builderenv sets.
+ * serve reads the config once and never replaces it; it is read under
+ * sched_mu all the same, as every table the loop owns, so that a
+ * reload by the loop would need no other lock here.
+ */
+static void
+builders(struct httpd_req *req)
+{
+	const struct builder_conf **v;
+	struct json *arr, *o, *env;
+	size_t i, k, n;
+
+	if (strcmp(httpd_method(req), "GET") != 0) {
+		httpd_error(req, 400, "GET required");
+		return;
+	}
+	arr = json_new_array();
+	pthread_mutex_lock(&sched_mu);
+	n = cx.conf->nbuilders;
+	v = xcalloc(n + 1, sizeof(*v));
+	for (i = 0; i < n; i++)
+		v[i] = &cx.conf->builders[i];
+	qsort(v, n, sizeof(*v), cmp_builder);
+	for (i = 0; i < n; i++) {
+		o = json_new_object();
+		json_set_str(o, "name", v[i]->name);
+		json_set_str(o, "hosttype", v[i]->hosttype->name);
+		env = json_new_array();
+		for (k = 0; k < v[i]->nenv; k++)
+			json_append(env, json_new_str(v[i]->env[k]));
+		json_set(o, "env", env);
+		json_append(arr, o);
+	}
 	pthread_mutex_unlock(&sched_mu);
 	free(v);
 	reply_json(req, arr);
@@ -1593,7 +1642,8 @@ gomote_route(struct httpd_req *req)
 	char *user;
 
 	if (name == NULL && strcmp(p, "/buildlet/create") != 0 &&
-	    strcmp(p, "/buildlet/list") != 0)
+	    strcmp(p, "/buildlet/list") != 0 &&
+	    strcmp(p, "/buildlet/builders") != 0)
 		return 0;
 	if ((user = auth(req)) == NULL)
 		return 1;
@@ -1601,6 +1651,8 @@ gomote_route(struct httpd_req *req)
 		proxy(req, user, name);
 	else if (strcmp(p, "/buildlet/create") == 0)
 		create(req, user);
+	else if (strcmp(p, "/buildlet/builders") == 0)
+		builders(req);
 	else
 		list(req, user);
 	free(user);
