@@ -293,6 +293,12 @@ check:
 	$(MAKE) tests
 	cd t && $(PROVE) -j$(PROVE_JOBS) --timer *.t unit/bin/*
 
+# Go's make.bash through the whole farm (minutes; not part of check)
+check-slow:
+	scripts/install-deps slow
+	$(MAKE) all
+	cd t && $(PROVE) -v --timer slow/*.t
+
 check-asan:
 	scripts/install-deps
 	$(MAKE) clean
@@ -338,7 +344,7 @@ clean:
 	rm -f lib/*.o $(LIB) cmd/*/*.o $(TOOLS) t/unit/*.o
 	rm -rf t/unit/bin t/trash.* bench/trash fuzz/bin
 
-.PHONY: all demo tests check check-asan check-tsan lint bench install uninstall clean
+.PHONY: all demo tests check check-slow check-asan check-tsan lint bench install uninstall clean
 
 # libFuzzer targets (not part of check): make fuzz, then run for example
 # sh fuzz/run.sh 600 (seeds the corpora in fuzz/trash, runs each target)
