@@ -17,9 +17,16 @@ left () {
 	test_must_be_empty "$1.left"
 }
 
+# built DIR: the commits the demo in DIR built, what its first sync
+# recorded and the new one
+built () {
+	cut -d" " -f3 "$1/commits" &&
+	git -C "$1/upstream" rev-parse main
+}
+
 # grid_rows OUT: the rows of the grid the demo printed, without the header
 grid_rows () {
-	awk '/^commit  *subject  *local-make$/ { g = 1; next }
+	awk '/^commit  *subject  *local-make  *reverse-make$/ { g = 1; next }
 	    g && !/^[0-9a-f]+ / { g = 0 } g' "$1"
 }
 
@@ -48,21 +55,27 @@ test_expect_success 'every expected build recorded, ok, in the grid' '
 	grid_rows out >rows &&
 	test_line_count = 6 rows &&
 	head -n 1 rows >first &&
-	test_grep "^[0-9a-f]\{10\} demo: a new commit, built within seconds  *ok$" first &&
-	test_grep ! -v " ok$" rows &&
-	git -C demo/upstream log -6 --format=%h --abbrev=10 | sort >want &&
+	test_grep "^[0-9a-f]\{10\} demo: a new commit, built within seconds  *ok  *ok$" first &&
+	sed -n 2p rows >second &&
+	test_grep " ok  *ok$" second &&
+	sed 1,2d rows >older &&
+	test_grep ! -v " ok  *-$" older &&
+	built demo | cut -c1-10 | sort >want &&
 	cut -d" " -f1 rows | sort >got &&
 	test_cmp want got &&
 	cat demo/farm/results/*.jsonl | grep -c "\"type\":\"result\"" >n &&
-	echo 6 >six && test_cmp six n
+	echo 8 >eight && test_cmp eight n
 '
 
 test_expect_success 'the events: mirrored, started on both machines, done' '
 	test_grep "mirror: new commit buildfarm main $(git -C demo/upstream rev-parse main)" out &&
 	test_grep "build: local-make [0-9a-f]* started on local-1" out &&
 	test_grep "build: local-make [0-9a-f]* started on local-2" out &&
-	test_grep "status page   http://127.0.0.1:[0-9]*/$" out &&
-	test $(grep -c "build: local-make [0-9a-f]* ok in .* s, log http" out) = 6
+	test_grep "build: reverse-make [0-9a-f]* started on reverse-demo" out &&
+	test_grep "dashboard     http://127.0.0.1:[0-9]*/ " out &&
+	test_grep "status page   http://127.0.0.1:[0-9]*/status$" out &&
+	test $(grep -c "build: local-make [0-9a-f]* ok in .* s, log http" out) = 6 &&
+	test $(grep -c "build: reverse-make [0-9a-f]* ok in .* s, log http" out) = 2
 '
 
 test_expect_success 'the build logs hold the step and its make' '
@@ -70,8 +83,8 @@ test_expect_success 'the build logs hold the step and its make' '
 	do
 		gzip -dc "$f" || return 1
 	done >logs &&
-	test $(grep -c "^+ $STEP$" logs) = 6 &&
-	test $(grep -c "(step 1: ok, " logs) = 6
+	test $(grep -c "^+ $STEP$" logs) = 8 &&
+	test $(grep -c "(step 1: ok, " logs) = 8
 '
 
 test_expect_success 'every process it started is gone, every machine too' '
@@ -79,20 +92,27 @@ test_expect_success 'every process it started is gone, every machine too' '
 	test_path_is_missing demo/local/local-1 demo/local/local-2
 '
 
-test_lazy_prereq DASHBOARD 'test -x "$BUILDFARM_TOP/cmd/dashboard/dashboard"'
-test_expect_success DASHBOARD 'the dashboard page holds the commits' '
+test_expect_success 'the dashboard page holds the commits' '
+	test_grep "dashboard: drawn, with the new commit" out &&
 	test_path_is_file demo/farm/www/index.html &&
-	for c in $(git -C demo/upstream log -6 --format=%H)
+	for c in $(built demo)
 	do
 		grep "${c%${c#??????????}}" demo/farm/www/index.html || return 1
 	done
+'
+
+test_expect_success 'a gomote instance borrowed, used and given back' '
+	test_grep "gomote: created user-demo-local-make-0$" out &&
+	test_grep "^    Linux x86_64$" out &&
+	test_grep "gomote: destroyed user-demo-local-make-0$" out &&
+	test_grep "gomote -user demo create local-make$" out
 '
 
 test_expect_success 'without a .git: a generated repository; TERM stops all' '
 	mkdir -p fake/scripts fake/env &&
 	cp "$DEMO" fake/scripts/ &&
 	cp -R "$BUILDFARM_TOP/env/local" fake/env/ &&
-	for t in gitmirror schedule maintlog buildlet
+	for t in gitmirror schedule maintlog buildlet dashboard gomote
 	do
 		mkdir -p fake/cmd/$t &&
 		ln -s "$BUILDFARM_TOP/cmd/$t/$t" fake/cmd/$t/$t || return 1
@@ -108,7 +128,7 @@ test_expect_success 'without a .git: a generated repository; TERM stops all' '
 	test_grep "no .git here; a small generated repository" gen.out &&
 	grid_rows gen.out >rows &&
 	test_line_count = 6 rows &&
-	test_grep "hello: version 5  *ok$" rows &&
+	test_grep "hello: version 5  *ok  *ok$" rows &&
 	test "$(tail -n 1 gen.out)" = "scratch: $TRASH_DIRECTORY/gen" &&
 	left gen
 '
