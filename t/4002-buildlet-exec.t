@@ -176,12 +176,15 @@ test_expect_success 'size limits: 10 MiB of form, 65536 values, 1 MiB a value' '
 	printf "413\nrequest body too large\n" >expect &&
 	test_cmp expect out &&
 	perl -e "print q(mode=sys&cmd=/bin/true), q(&env=A) x 65537" >many &&
-	curl -sS -o body -w "%{http_code}\n" --data-binary @many \
+	curl -sS -D hdr -o body -w "%{http_code}\n" --data-binary @many \
 	    "$url/exec" >code &&
 	cat code body >out &&
 	printf "400\ntoo many '\''env'\'' parameters (at most 65536)\n" \
 	    >expect &&
 	test_cmp expect out &&
+	tr -d "\r" <hdr >h &&
+	test_grep "^Transfer-Encoding: chunked$" h &&
+	test_grep "^Trailer: Process-State$" h &&
 	perl -e "print q(mode=sys&cmd=/bin/true&cmdArg=), q(x) x (1 << 20), q(y)" \
 	    >long &&
 	curl -sS -o body -w "%{http_code}\n" --data-binary @long \

@@ -235,12 +235,11 @@ exec_prepare(struct httpd_req *req, struct exec_spec *spec, int *status,
 		}
 	}
 	/* cmdArg, env and path come from the form body only */
-	if ((nargs = form_values(req, "cmdArg", &args)) == -1 ||
-	    (nenv = form_values(req, "env", &env)) == -1 ||
-	    (npath = form_values(req, "path", &path)) == -1) {
+	if ((nargs = form_values(req, "cmdArg", &args, msg)) == -1 ||
+	    (nenv = form_values(req, "env", &env, msg)) == -1 ||
+	    (npath = form_values(req, "path", &path, msg)) == -1) {
 		free(abscmd);
 		exec_spec_free(spec);
-		*status = 0;	/* form_values has answered */
 		return -1;
 	}
 	if (nargs + nenv + npath > MAX_VALUES) {

@@ -54,9 +54,12 @@ enum httpd_body_mode body_mode(struct httpd_req *req, void *arg);
 int workdir_open(struct httpd_req *req);
 /* 400 when a request parameter held a NUL byte or a bad %-escape */
 int params_have_nul(struct httpd_req *req);
-/* the values of a repeatable field, or -1 after a 400 (too many) */
+/*
+ * The values of a repeatable field, or -1 with why filled (too many,
+ * too long: a 400, which the caller sends as its endpoint sends errors)
+ */
 ssize_t form_values(struct httpd_req *req, const char *key,
-    const char *const **vals);
+    const char *const **vals, struct strbuf *why);
 void halt_later(void);
 
 /* exec.c */

@@ -589,8 +589,10 @@ handle_removeall(struct httpd_req *req)
 		httpd_error(req, 400, "requires POST method");
 		goto out;
 	}
-	if ((n = form_values(req, "path", &paths)) == -1)
+	if ((n = form_values(req, "path", &paths, &m)) == -1) {
+		httpd_error(req, 400, m.buf);
 		goto out;
+	}
 	if (n == 0) {
 		httpd_error(req, 400, "requires 'path' parameter");
 		goto out;

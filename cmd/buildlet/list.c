@@ -481,8 +481,10 @@ handle_ls(struct httpd_req *req)
 	if ((s = httpd_form(req, "digest")) == NULL ||
 	    parse_bool(s, &l->digest) == -1)
 		l->digest = 0;
-	if ((n = form_values(req, "skip", &l->skip)) == -1)
+	if ((n = form_values(req, "skip", &l->skip, &m)) == -1) {
+		httpd_error(req, 400, m.buf);
 		goto fail;
+	}
 	l->nskip = (size_t)n;
 	if ((wfd = workdir_open(req)) == -1)
 		goto fail;

@@ -138,24 +138,20 @@ params_have_nul(struct httpd_req *req)
 }
 
 ssize_t
-form_values(struct httpd_req *req, const char *key, const char *const **vals)
+form_values(struct httpd_req *req, const char *key, const char *const **vals,
+    struct strbuf *why)
 {
 	size_t n = httpd_form_all(req, key, vals), i;
-	struct strbuf m = STRBUF_INIT;
 
 	if (n > MAX_VALUES) {
-		strbuf_addf(&m, "too many '%s' parameters (at most %d)", key,
+		strbuf_addf(why, "too many '%s' parameters (at most %d)", key,
 		    MAX_VALUES);
-		httpd_error(req, 400, m.buf);
-		strbuf_release(&m);
 		return -1;
 	}
 	for (i = 0; i < n; i++)
 		if (strlen((*vals)[i]) > MAX_FIELD) {
-			strbuf_addf(&m, "'%s' parameter longer than %d bytes",
+			strbuf_addf(why, "'%s' parameter longer than %d bytes",
 			    key, MAX_FIELD);
-			httpd_error(req, 400, m.buf);
-			strbuf_release(&m);
 			return -1;
 		}
 	return (ssize_t)n;
