@@ -19,7 +19,7 @@ test_expect_success 'setup: upstream, mirror, a local buildlet pool' '
 	[builder "disk"]
 		hosttype = loc
 		repo = go
-		run = "if test -e $TRASH_DIRECTORY/second; then echo built; else : >$TRASH_DIRECTORY/second; echo No space left on device; exit 1; fi"
+		run = "if test -e $TRASH_DIRECTORY/space; then echo built; else echo No space left on device; exit 1; fi"
 	EOF
 	gitmirror sync >/dev/null
 '
@@ -35,6 +35,7 @@ test_expect_success 'the first build fails, and is not built again' '
 '
 
 test_expect_success 'retrybuilds -redo-flaky retracts it; schedule builds it again' '
+	: >space &&
 	retrybuilds -redo-flaky >out &&
 	echo "go $R1 disk flaky: No space left on device" >want &&
 	test_cmp want out &&
