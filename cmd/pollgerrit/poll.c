@@ -206,7 +206,8 @@ dedupe(struct fetch *f)
 {
 	size_t i, j;
 
-	qsort(f->p, f->n, sizeof(*f->p), cmp_number_updated);
+	if (f->n > 1)	/* f->p is NULL when nothing came */
+		qsort(f->p, f->n, sizeof(*f->p), cmp_number_updated);
 	for (i = j = 0; i < f->n; i++) {
 		if (i + 1 < f->n &&
 		    f->p[i + 1].c->number == f->p[i].c->number) {
@@ -217,7 +218,8 @@ dedupe(struct fetch *f)
 		f->p[j++] = f->p[i];
 	}
 	f->n = j;
-	qsort(f->p, f->n, sizeof(*f->p), cmp_pending);
+	if (f->n > 1)
+		qsort(f->p, f->n, sizeof(*f->p), cmp_pending);
 }
 
 /* One line per record: as stored with -j, else the text form. */
