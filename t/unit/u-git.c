@@ -198,10 +198,13 @@ t_ignore(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const char *tmp = getenv("TMPDIR");
+	int rc;
 
+	if ((rc = gitx_child_main(argc, argv, NULL)) != -1)
+		return rc;
 	snprintf(root, sizeof(root), "%s/u-git.XXXXXX", tmp ? tmp : "/tmp");
 	if (mkdtemp(root) == NULL) {
 		perror("mkdtemp");
