@@ -120,7 +120,9 @@ int gitx_push(const char *path, const struct gitx_remote *rm, int mirror,
  * fork of a process with threads may not run libgit2.  So a program
  * that calls them calls this first thing in main: it returns -1 when
  * argv[1] is not GITX_CHILD_ARG, else runs the transfer and returns the
- * child's exit code, for main to return.  want is the push filter (see
+ * child's exit code, for main to pass to _exit (no exit handlers: the
+ * child writes no stdio, and libgit2 keeps allocations that a leak
+ * checker at exit would report).  want is the push filter (see
  * gitx_push); NULL if the program does not push.
  */
 #define GITX_CHILD_ARG	"--gitx-child"

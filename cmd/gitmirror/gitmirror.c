@@ -334,7 +334,7 @@ main(int argc, char **argv)
 	int ch, rc;
 
 	if ((rc = gitx_child_main(argc, argv, push_wanted)) != -1)
-		return rc;
+		_exit(rc);
 	prog_init(argv[0]);
 	while ((ch = getopt(argc, argv, "+d:hv")) != -1) {
 		switch (ch) {

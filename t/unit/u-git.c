@@ -227,7 +227,7 @@ main(int argc, char **argv)
 	int rc;
 
 	if ((rc = gitx_child_main(argc, argv, NULL)) != -1)
-		return rc;
+		_exit(rc);
 	snprintf(root, sizeof(root), "%s/u-git.XXXXXX", tmp ? tmp : "/tmp");
 	if (mkdtemp(root) == NULL) {
 		perror("mkdtemp");
