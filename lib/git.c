@@ -727,49 +727,92 @@ out:
 	return rc;
 }
 
-/* What the transfer child needs. */
-struct xchild {
-	const char *path;
-	struct xfer *x;
-	struct pushx *p;
-};
+/*
+ * The transfer child is this program again, exec'd (see git.h): a fork
+ * of a process with threads may not run libgit2.  Its arguments after
+ * GITX_CHILD_ARG, none secret; the URL, which may hold a password, is
+ * in the environment.
+ */
+enum { XA_OP = 2, XA_PATH, XA_NETRC, XA_SSHKEY, XA_KNOWNHOSTS, XA_SRC,
+	XA_DST, XA_MIRROR, XA_BATCH, XA_N };
+#define XENV_URL	"BUILDFARM_GITX_URL"
+
+/* "" for NULL, since an argument cannot be NULL */
+static const char *
+arg_or_null(const char *s)
+{
+	return *s == '\0' ? NULL : s;
+}
 
 /*
- * The transfer, in a function child of lib/proc: any error text goes
- * to its stdout (our pipe), and a push ends with "#N", the number of
- * refs it updated.
+ * The transfer: any error text goes to its stdout (our pipe), and a
+ * push ends with "#N", the number of refs it updated.
  */
-static int
-xfer_child(void *arg)
+int
+gitx_child_main(int argc, char **argv, int (*want)(const char *name))
 {
-	struct xchild *c = arg;
+	struct gitx_remote rm = { NULL, 0, NULL, NULL, NULL };
+	struct pushx p = { want, 0, 1, 0, 0, 1 };
+	struct xfer x = { &rm, 0, 0, 0, NULL, NULL, NULL };
 	git_repository *repo;
-	char buf[64];
+	const char *op, *u;
+	char *url, buf[64];
 	int rc, n;
 
+	if (argc < 2 || strcmp(argv[1], GITX_CHILD_ARG) != 0)
+		return -1;
 	signal(SIGPIPE, SIG_IGN);
-	if (git_repository_open_bare(&repo, c->path) < 0) {
+	if (argc != XA_N || (u = getenv(XENV_URL)) == NULL) {
+		static const char bad[] = "transfer child: bad arguments";
+
+		return write_all(1, bad, sizeof(bad) - 1) < 0 ? RC_TEMP :
+		    RC_PERM;
+	}
+	url = xstrdup(u);
+	unsetenv(XENV_URL);
+	op = argv[XA_OP];
+	rm.url = url;
+	rm.netrc = arg_or_null(argv[XA_NETRC]);
+	rm.sshkey = arg_or_null(argv[XA_SSHKEY]);
+	rm.knownhosts = arg_or_null(argv[XA_KNOWNHOSTS]);
+	pthread_once(&once, init);
+	if (git_repository_open_bare(&repo, argv[XA_PATH]) < 0) {
 		child_err(1, "open");
+		free(url);
 		return RC_TEMP;
 	}
-	if (c->x->src != NULL) {
-		rc = do_fetch_ref(repo, c->x, 1);
-	} else if (c->p == NULL) {
-		rc = do_fetch(repo, c->x, 1);
-	} else {
-		c->p->efd = 1;
-		rc = do_push(repo, c->x);
-		n = snprintf(buf, sizeof(buf), "\n#%zu", c->p->npushed);
+	if (strcmp(op, "fetch-ref") == 0) {
+		x.src = argv[XA_SRC];
+		x.dst = argv[XA_DST];
+		rc = do_fetch_ref(repo, &x, 1);
+	} else if (strcmp(op, "push") == 0 && want == NULL) {
+		child_err(1, "push: no ref filter given to gitx_child_main");
+		rc = RC_PERM;
+	} else if (strcmp(op, "push") == 0) {
+		p.mirror = strcmp(argv[XA_MIRROR], "1") == 0;
+		p.batch = strtoul(argv[XA_BATCH], NULL, 10);
+		if (p.batch == 0)
+			p.batch = 1;
+		x.p = &p;
+		rc = do_push(repo, &x);
+		n = snprintf(buf, sizeof(buf), "\n#%zu", p.npushed);
 		if (n > 0 && write_all(1, buf, (size_t)n) < 0)
-			_exit(RC_TEMP);
+			rc = RC_TEMP;
+	} else if (strcmp(op, "fetch") == 0) {
+		rc = do_fetch(repo, &x, 1);
+	} else {
+		child_err(1, "transfer child: no such operation");
+		rc = RC_PERM;
 	}
 	git_repository_free(repo);
+	free(url);
 	return rc;
 }
 
 /*
- * Fetch (x->p NULL), fetch one ref (x->src set) or push in a child that
- * is killed (SIGKILL) at the deadline, and with us if we are killed.
+ * Fetch (x->p NULL), fetch one ref (x->src set) or push in a child,
+ * this program exec'd (gitx_child_main), that is killed (SIGKILL) at the
+ * deadline, and with us if we are killed.
  */
 static int
 run_child(const char *path, struct xfer *x, struct strbuf *err)
@@ -777,15 +820,23 @@ run_child(const char *path, struct xfer *x, struct strbuf *err)
 	struct strbuf out = STRBUF_INIT;
 	const struct gitx_remote *rm = x->rm;
 	struct pushx *p = x->p;
-	struct xchild c = { path, x, p };
 	struct proc cp = PROC_INIT;
 	struct pollfd pfd;
+	const char *op = x->src != NULL ? "fetch-ref" : p != NULL ? "push" :
+	    "fetch";
 	char buf[4096];
 	ssize_t n;
 	int st, rc;
 
-	cp.fn = xfer_child;
-	cp.arg = &c;
+	/* the file we run, even if it was replaced or removed since */
+	cp.path = "/proc/self/exe";
+	strvec_pushv(&cp.args, (const char *[]){ cp.path, GITX_CHILD_ARG, op,
+	    path, rm->netrc ? rm->netrc : "", rm->sshkey ? rm->sshkey : "",
+	    rm->knownhosts ? rm->knownhosts : "", x->src ? x->src : "",
+	    x->dst ? x->dst : "", p != NULL && p->mirror ? "1" : "0",
+	    NULL });
+	strvec_pushf(&cp.args, "%zu", p != NULL ? p->batch : 1);
+	strvec_pushf(&cp.env, "%s=%s", XENV_URL, rm->url);
 	cp.io[1].how = PROC_PIPE;
 	/* a sync killed with -9 takes its transfer with it */
 	cp.pdeathsig = SIGKILL;
@@ -887,11 +938,10 @@ gitx_fetch_ref(const char *path, const struct gitx_remote *rm,
 }
 
 int
-gitx_push(const char *path, const struct gitx_remote *rm,
-    int (*want)(const char *name), int mirror, size_t batch,
-    size_t *npushed, struct strbuf *err)
+gitx_push(const char *path, const struct gitx_remote *rm, int mirror,
+    size_t batch, size_t *npushed, struct strbuf *err)
 {
-	struct pushx p = { want, mirror, batch ? batch : 1, 0, 0, -1 };
+	struct pushx p = { NULL, mirror, batch ? batch : 1, 0, 0, -1 };
 	struct xfer x = { rm, 0, 0, 0, &p, NULL, NULL };
 	int rc;
 

@@ -107,12 +107,26 @@ int gitx_fetch_ref(const char *path, const struct gitx_remote *rm,
  * Push to rm: every local ref for which want(name) is 1 and that the
  * remote lacks or has elsewhere (forced); when mirror is set, also
  * delete remote refs for which want(name) is 1 that the local
- * repository lacks.  At most batch refs per push.  *npushed gets the
+ * repository lacks.  want is the program's filter, given to
+ * gitx_child_main.  At most batch refs per push.  *npushed gets the
  * number of refs updated or deleted.
  */
-int gitx_push(const char *path, const struct gitx_remote *rm,
-    int (*want)(const char *name), int mirror, size_t batch,
-    size_t *npushed, struct strbuf *err);
+int gitx_push(const char *path, const struct gitx_remote *rm, int mirror,
+    size_t batch, size_t *npushed, struct strbuf *err);
+
+/*
+ * The transfers above run in a child that is this program exec'd again
+ * (/proc/self/exe) with GITX_CHILD_ARG as its first argument, since a
+ * fork of a process with threads may not run libgit2.  So a program
+ * that calls them calls this first thing in main: it returns -1 when
+ * argv[1] is not GITX_CHILD_ARG, else runs the transfer and returns the
+ * child's exit code, for main to pass to _exit (no exit handlers: the
+ * child writes no stdio, and libgit2 keeps allocations that a leak
+ * checker at exit would report).  want is the push filter (see
+ * gitx_push); NULL if the program does not push.
+ */
+#define GITX_CHILD_ARG	"--gitx-child"
+int gitx_child_main(int argc, char **argv, int (*want)(const char *name));
 
 /*
  * History.  gitx_walk lists the commits reachable from tip and from

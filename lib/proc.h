@@ -32,8 +32,10 @@
  *
  * A function child (fn set) is a fork() that runs fn(arg) after the
  * same reset and exits with its return value.  It is a copy of a
- * process that may have threads: fn should do what the child of such a
- * fork may (libgit2's calls on a repository it opens itself do).
+ * process that may have threads: fn may do only what the child of such
+ * a fork may (no lock another thread may hold, so no malloc or stdio,
+ * and no threads); anything more, such as libgit2, execs a program
+ * (see gitx_child_main in git.h).
  *
  * Deadline: with timeout_ms > 0, once that much time has passed since
  * the start, the child's group (its process group when group is

@@ -333,6 +333,8 @@ main(int argc, char **argv)
 	struct strbuf err = STRBUF_INIT;
 	int ch, rc;
 
+	if ((rc = gitx_child_main(argc, argv, push_wanted)) != -1)
+		_exit(rc);
 	prog_init(argv[0]);
 	while ((ch = getopt(argc, argv, "+d:hv")) != -1) {
 		switch (ch) {

@@ -828,7 +828,7 @@ sync_repo(struct repo_conf *r)
 		log_info("%s: push to %s", r->name, esc(r->push[i]));
 		strbuf_reset(&err);
 		npushed = 0;
-		prc = gitx_push(path.buf, &pm, push_wanted, r->mirror,
+		prc = gitx_push(path.buf, &pm, r->mirror,
 		    PUSH_BATCH, &npushed, &err);
 		total += npushed;
 		if (prc != RC_OK) {

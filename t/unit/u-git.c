@@ -96,6 +96,29 @@ t_fetch_missing(void)
 	strbuf_release(&err);
 }
 
+/*
+ * The transfer child is this binary exec'd: main's gitx_child_main
+ * call runs it, and it knows no push filter here.
+ */
+static void
+t_child(void)
+{
+	char path[PATH_MAX + 16], url[PATH_MAX + 32];
+	char *args[] = { "u-git", "--gitx-childish", NULL };
+	struct strbuf err = STRBUF_INIT;
+	struct gitx_remote rm = { url, 5, NULL, NULL };
+	size_t n = 99;
+
+	check_int(gitx_child_main(1, args, NULL), ==, -1);
+	check_int(gitx_child_main(2, args, NULL), ==, -1);
+	snprintf(path, sizeof(path), "%s/m.git", root);
+	snprintf(url, sizeof(url), "file://%s/m.git", root);
+	check_int(gitx_push(path, &rm, 0, 1, &n, &err), ==, RC_PERM);
+	check(strstr(err.buf, "push: no ref filter") != NULL);
+	check_int(n, ==, 0);
+	strbuf_release(&err);
+}
+
 /* the output of the shell command cmd, one line, into out */
 static void
 sh_line(const char *cmd, char *out, size_t n)
@@ -198,10 +221,13 @@ t_ignore(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const char *tmp = getenv("TMPDIR");
+	int rc;
 
+	if ((rc = gitx_child_main(argc, argv, NULL)) != -1)
+		_exit(rc);
 	snprintf(root, sizeof(root), "%s/u-git.XXXXXX", tmp ? tmp : "/tmp");
 	if (mkdtemp(root) == NULL) {
 		perror("mkdtemp");
@@ -210,6 +236,7 @@ main(void)
 	TEST(t_netrc(), "netrc: machine, layout, default, missing");
 	TEST(t_empty_mirror(), "init, open, refs and resolve on an empty mirror");
 	TEST(t_fetch_missing(), "a fetch from a missing repository fails, 111");
+	TEST(t_child(), "the transfer child runs from main, no filter no push");
 	TEST(t_fetch_ref(), "fetch one ref; prune spares ours; reaches; "
 	    "expire");
 	TEST(t_ignore(), "ignore rules of a work tree, from the top and below");
