@@ -1085,24 +1085,21 @@ werr(struct tar_writer *w, struct strbuf *err, const char *what,
 	return -1;
 }
 
-int
-tar_writer_add(struct tar_writer *w, const char *name, const struct stat *st,
-    const char *linkname, int fd, struct strbuf *err)
+/* The header for name, its name (with a directory's '/') left in nm. */
+static int
+add_header(struct tar_writer *w, const char *name, const struct stat *st,
+    const char *linkname, struct strbuf *nm, struct strbuf *err)
 {
-	struct strbuf nm = STRBUF_INIT;
-	off_t left;
-	ssize_t n;
-	int ret = -1;
-
 	if (w->failed) {
 		strbuf_addstr(err, "tar stream already failed");
 		return -1;
 	}
-	strbuf_addstr(&nm, name);
-	if (S_ISDIR(st->st_mode) && (nm.len == 0 || nm.buf[nm.len - 1] != '/'))
-		strbuf_addch(&nm, '/');
+	strbuf_addstr(nm, name);
+	if (S_ISDIR(st->st_mode) && (nm->len == 0 ||
+	    nm->buf[nm->len - 1] != '/'))
+		strbuf_addch(nm, '/');
 	archive_entry_clear(w->e);
-	archive_entry_copy_pathname(w->e, nm.buf);
+	archive_entry_copy_pathname(w->e, nm->buf);
 	archive_entry_set_mode(w->e, st->st_mode);
 	archive_entry_set_uid(w->e, st->st_uid);
 	archive_entry_set_gid(w->e, st->st_gid);
@@ -1116,10 +1113,22 @@ tar_writer_add(struct tar_writer *w, const char *name, const struct stat *st,
 		    "");
 	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
 		archive_entry_set_rdev(w->e, st->st_rdev);
-	if (archive_write_header(w->a, w->e) < ARCHIVE_WARN) {
-		werr(w, err, "write header for", nm.buf);
+	if (archive_write_header(w->a, w->e) < ARCHIVE_WARN)
+		return werr(w, err, "write header for", nm->buf);
+	return 0;
+}
+
+int
+tar_writer_add(struct tar_writer *w, const char *name, const struct stat *st,
+    const char *linkname, int fd, struct strbuf *err)
+{
+	struct strbuf nm = STRBUF_INIT;
+	off_t left;
+	ssize_t n;
+	int ret = -1;
+
+	if (add_header(w, name, st, linkname, &nm, err) < 0)
 		goto out;
-	}
 	if (S_ISREG(st->st_mode)) {
 		for (left = st->st_size; left > 0; left -= n) {
 			n = read(fd, w->buf, left < WBUF ? (size_t)left : WBUF);
@@ -1144,6 +1153,38 @@ tar_writer_add(struct tar_writer *w, const char *name, const struct stat *st,
 				goto out;
 			}
 		}
+	}
+	ret = 0;
+out:
+	strbuf_release(&nm);
+	return ret;
+}
+
+int
+tar_writer_add_mem(struct tar_writer *w, const char *name, mode_t mode,
+    long long mtime, const void *data, size_t len, struct strbuf *err)
+{
+	struct strbuf nm = STRBUF_INIT;
+	const unsigned char *p = data;
+	struct stat st;
+	la_ssize_t n;
+	int ret = -1;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | (mode & 07777);
+	st.st_size = (off_t)len;
+	st.st_mtim.tv_sec = (time_t)mtime;
+	if (add_header(w, name, &st, NULL, &nm, err) < 0)
+		goto out;
+	/* libarchive takes at most SSIZE_MAX a call: pieces of WBUF */
+	while (len > 0) {
+		n = archive_write_data(w->a, p, len < WBUF ? len : WBUF);
+		if (n <= 0) {
+			werr(w, err, "write", nm.buf);
+			goto out;
+		}
+		p += n;
+		len -= (size_t)n;
 	}
 	ret = 0;
 out:

@@ -168,7 +168,10 @@ int tar_create_file(int dirfd, const char *leaf, mode_t mode);
  * file's st_size bytes are read from fd (which the caller closes): a
  * file that grew is cut at st_size, one that shrank is an error.
  * Other types (devices, FIFOs, sockets) are written as headers only.
- * Each call returns 0 or -1 with a message in err.
+ * tar_writer_add_mem adds a regular file whose len bytes are in memory,
+ * with permission bits mode and mtime (seconds), owned by 0:0 — what
+ * "git archive" writes for a blob.  Each call returns 0 or -1 with a
+ * message in err.
  */
 struct tar_writer;
 
@@ -176,6 +179,8 @@ struct tar_writer *tar_writer_new(int (*out)(void *arg, const void *p,
     size_t n), void *arg);
 int tar_writer_add(struct tar_writer *w, const char *name,
     const struct stat *st, const char *linkname, int fd, struct strbuf *err);
+int tar_writer_add_mem(struct tar_writer *w, const char *name, mode_t mode,
+    long long mtime, const void *data, size_t len, struct strbuf *err);
 int tar_writer_close(struct tar_writer *w, struct strbuf *err);
 void tar_writer_free(struct tar_writer *w);
 

@@ -2,7 +2,7 @@
  * archive.c: the tar.gz of a commit's tree.
  *
  * Byte-stable by construction: entries come in Git's tree order, every
- * entry has the commit's time, owner 0 and no owner names, modes are
+ * entry has the commit's time, owner 0 named root, modes are
  * 0755 for directories and executables and 0644 for other files, and
  * the gzip members (lib/gz.c) carry no time stamp and are cut at fixed
  * input offsets, so the bytes do not depend on the number of threads.
@@ -11,7 +11,6 @@
  */
 #include "compat.h"
 
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <errno.h>
 #include <pthread.h>
@@ -35,7 +34,6 @@ struct producer {
 	const char *prefix;
 	struct pgz *z;
 	struct tar_writer *w;
-	int memfd;
 	struct strbuf name, subs, link, err;
 	int rc;
 };
@@ -55,21 +53,12 @@ st_init(struct stat *st, mode_t mode, off_t size, long long mtime)
 	st->st_mtim.tv_sec = (time_t)mtime;
 }
 
-/* a regular file's contents, through a memory file the tar writer reads */
 static int
 add_file(struct producer *p, const char *name, mode_t mode, const void *data,
     size_t len)
 {
-	struct stat st;
-
-	if (ftruncate(p->memfd, 0) < 0 || lseek(p->memfd, 0, SEEK_SET) < 0 ||
-	    (len > 0 && write_all(p->memfd, data, len) < 0) ||
-	    lseek(p->memfd, 0, SEEK_SET) < 0) {
-		strbuf_addf(&p->err, "%s: %s", name, strerror(errno));
-		return -1;
-	}
-	st_init(&st, S_IFREG | mode, (off_t)len, p->mtime);
-	return tar_writer_add(p->w, name, &st, NULL, p->memfd, &p->err);
+	return tar_writer_add_mem(p->w, name, mode, p->mtime, data, len,
+	    &p->err);
 }
 
 static int
@@ -140,17 +129,13 @@ archive_write_tree(struct gitx_repo *g, const char *tree, long long mtime,
     const char *prefix, int fd, int threads, struct strbuf *err)
 {
 	struct pgz_opt o = PGZ_OPT_INIT;
-	struct producer p = { g, tree, mtime, prefix, NULL, NULL, -1,
+	struct producer p = { g, tree, mtime, prefix, NULL, NULL,
 	    STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, RC_OK };
 	pthread_t t;
 	char *buf;
 	ssize_t n;
 	int rc = RC_OK, e;
 
-	if ((p.memfd = memfd_create("gitmirror-blob", MFD_CLOEXEC)) < 0) {
-		strbuf_addf(err, "memfd_create: %s", strerror(errno));
-		return RC_TEMP;
-	}
 	o.threads = threads;
 	/*
 	 * Level 6, as gzip's and pigz's default: libdeflate's members
@@ -164,7 +149,6 @@ archive_write_tree(struct gitx_repo *g, const char *tree, long long mtime,
 		strbuf_addf(err, "pthread_create: %s", strerror(e));
 		tar_writer_free(p.w);
 		pgz_free(p.z);
-		close(p.memfd);
 		return RC_TEMP;
 	}
 	buf = malloc(1 << 16);
@@ -189,7 +173,6 @@ archive_write_tree(struct gitx_repo *g, const char *tree, long long mtime,
 	free(buf);
 	tar_writer_free(p.w);
 	pgz_free(p.z);
-	close(p.memfd);
 	strbuf_release(&p.name);
 	strbuf_release(&p.subs);
 	strbuf_release(&p.link);

@@ -359,6 +359,52 @@ t_limits(void)
 	strbuf_release(&err);
 }
 
+/* a file from memory is the same entry as the same file from an fd */
+static void
+t_mem(void)
+{
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT, err = STRBUF_INIT;
+	size_t n = 3 * 1024 * 1024 + 17, i;	/* more than one write piece */
+	char *data = malloc(n);
+	struct tar_writer *w;
+	struct stat st;
+	int fd;
+
+	for (i = 0; i < n; i++)
+		data[i] = (char)(i * 7 + i / 4096);
+	w = tar_writer_new(to_sb, &a);
+	check_int(tar_writer_add_mem(w, "d/big", 0755, 1000000000, data, n,
+	    &err), ==, 0);
+	check_int(tar_writer_add_mem(w, "d/empty", 0644, 1000000000, "", 0,
+	    &err), ==, 0);
+	check_int(tar_writer_close(w, &err), ==, 0);
+	tar_writer_free(w);
+
+	w = tar_writer_new(to_sb, &b);
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | 0755;
+	st.st_size = (off_t)n;
+	st.st_mtim.tv_sec = 1000000000;
+	fd = memfile(data, n);
+	check_int(tar_writer_add(w, "d/big", &st, NULL, fd, &err), ==, 0);
+	close(fd);
+	st.st_mode = S_IFREG | 0644;
+	st.st_size = 0;
+	check_int(tar_writer_add(w, "d/empty", &st, NULL, -1, &err), ==, 0);
+	check_int(tar_writer_close(w, &err), ==, 0);
+	tar_writer_free(w);
+
+	check_int(a.len, ==, b.len);
+	check_int(a.len > n, ==, 1);
+	check_int(memcmp(a.buf, b.buf, a.len < b.len ? a.len : b.len), ==, 0);
+	if (err.len)
+		test_msg("%s", err.buf);
+	free(data);
+	strbuf_release(&a);
+	strbuf_release(&b);
+	strbuf_release(&err);
+}
+
 int
 main(void)
 {
@@ -376,6 +422,7 @@ main(void)
 	TEST(t_roundtrip(), "written archives extract as they were");
 	TEST(t_hostile(), "hostile names, types and planted links are refused");
 	TEST(t_limits(), "the byte limit; an empty input");
+	TEST(t_mem(), "a file from memory is written as one from an fd");
 	close(topfd);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	if (system(cmd) != 0)
