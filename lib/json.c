@@ -341,11 +341,28 @@ json_object_each(const struct json *obj,
 	return rc;
 }
 
+/*
+ * jansson calls this for every token, often a byte or two: while there
+ * is room, a plain copy, the NUL written once at the end (dump_end).
+ */
 static int
 dump_cb(const char *buf, size_t size, void *data)
 {
-	strbuf_add(data, buf, size);
+	struct strbuf *sb = data;
+
+	if (sb->alloc - sb->len > size) {
+		memcpy(sb->buf + sb->len, buf, size);
+		sb->len += size;
+	} else
+		strbuf_add(sb, buf, size);
 	return 0;
+}
+
+static void
+dump_end(struct strbuf *out)
+{
+	if (out->alloc)
+		strbuf_setlen(out, out->len);
 }
 
 void
@@ -354,6 +371,7 @@ json_dump(struct strbuf *out, const struct json *j)
 	json_dump_callback(J(j), dump_cb, out,
 	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
 	    JSON_REAL_PRECISION(17));
+	dump_end(out);
 }
 
 void
@@ -361,6 +379,7 @@ json_dump_pretty(struct strbuf *out, const struct json *j)
 {
 	json_dump_callback(J(j), dump_cb, out,
 	    JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	dump_end(out);
 }
 
 void
@@ -369,5 +388,6 @@ json_quote(struct strbuf *out, const char *s, size_t n)
 	json_t *j = J(json_new_strn(s, n));
 
 	json_dump_callback(j, dump_cb, out, JSON_ENCODE_ANY);
+	dump_end(out);
 	json_decref(j);
 }
