@@ -125,6 +125,7 @@ worker(void *arg)
 	struct chunk *c;
 	int skip;
 
+	json_scratch_begin();	/* each record is parsed and freed here */
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
 		while (a->todo == NULL && !a->eof)
@@ -145,6 +146,7 @@ worker(void *arg)
 		pthread_cond_broadcast(&a->cv);
 	}
 	pthread_mutex_unlock(&a->mu);
+	json_scratch_end();
 	return NULL;
 }
 
