@@ -46,7 +46,10 @@ struct mlog {
 	off_t wsize;
 	off_t synced;		/* wsize as of the last fsync */
 	uint64_t synced_seq;	/* last_seq as of then */
+	struct strbuf wbuf;	/* mlog_put_prep's lines, kept for the next */
 };
+
+#define WBUF_KEEP (4u << 20)	/* a larger wbuf is freed after use */
 
 const char *
 mlog_dir(const struct mlog *l)
@@ -125,6 +128,7 @@ mlog_open(struct mlog **lp, const char *dir, int flags, struct strbuf *err)
 	l->dirfd = fd;
 	l->lockfd = l->wfd = -1;
 	l->seal_size = MLOG_SEAL_SIZE;
+	strbuf_init(&l->wbuf, 0);
 	*lp = l;
 	return RC_OK;
 }
@@ -139,6 +143,7 @@ mlog_close(struct mlog *l)
 	close(l->dirfd);
 	free(l->segs);
 	free(l->dir);
+	strbuf_release(&l->wbuf);
 	free(l);
 }
 
@@ -1049,7 +1054,7 @@ int
 mlog_put_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
     size_t to, uint64_t *first_seq, struct strbuf *err)
 {
-	struct strbuf out = STRBUF_INIT, ts = STRBUF_INIT;
+	struct strbuf *lines = &l->wbuf, ts = STRBUF_INIT;
 	uint64_t seq = l->last_seq;
 	size_t *ends, i, done = 0;
 	int rc = RC_OK;
@@ -1064,11 +1069,11 @@ mlog_put_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
 	}
 	time_rfc3339(&ts, time_now(), 1);
 	ends = xcalloc(to - from + 1, sizeof(*ends));
-	strbuf_grow(&out, (from < to ? p->ends[to - 1] -
+	strbuf_grow(lines, (from < to ? p->ends[to - 1] -
 	    (from ? p->ends[from - 1] : 0) : 0) + (to - from) * 40);
 	for (i = from; i < to; i++) {
-		splice_rec(&out, p, i, seq + (i - from) + 1, ts.buf, ts.len);
-		ends[i - from] = out.len;
+		splice_rec(lines, p, i, seq + (i - from) + 1, ts.buf, ts.len);
+		ends[i - from] = lines->len;
 	}
 	/* write, sealing where the next record would pass the seal size */
 	for (i = 0; i < to - from; i++) {
@@ -1077,7 +1082,7 @@ mlog_put_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
 		if (l->wsize + (off_t)(b - done) > 0 &&
 		    (uint64_t)(l->wsize + (off_t)(ends[i] - done)) >
 		    l->seal_size) {
-			if ((rc = flush(l, out.buf + done, b - done, err)) !=
+			if ((rc = flush(l, lines->buf + done, b - done, err)) !=
 			    RC_OK)
 				goto out;
 			/* sealing makes the records before i durable */
@@ -1087,13 +1092,16 @@ mlog_put_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
 			done = b;
 		}
 	}
-	if ((rc = flush(l, out.buf + done, out.len - done, err)) != RC_OK)
+	if ((rc = flush(l, lines->buf + done, lines->len - done, err)) != RC_OK)
 		goto out;
 	*first_seq = seq + 1;
 	l->last_seq = seq + (to - from);
 out:
 	free(ends);
-	strbuf_release(&out);
+	if (lines->alloc > WBUF_KEEP)
+		strbuf_release(lines);
+	else
+		strbuf_reset(lines);
 	strbuf_release(&ts);
 	return rc;
 }
