@@ -5,10 +5,12 @@
  * "field=value" can only match a line that contains value as JSON writes
  * it.  The record loop (mlog_each) memmems the mapped segment for the
  * longest such literal and parses only the lines it hits; lines without
- * it are never parsed.  What is left is the parse of the lines it hits,
- * so a grep through more than one segment (not -f) parses on every CPU
- * (at most 4), a segment at a time, each thread with its own struct
- * mlog, and writes the segments' matches in order.
+ * it are never parsed.  Of the lines it hits, those whose top-level
+ * fields decide every expression (line_test) are not parsed either.
+ * What is left is the parse of the rest (dotted paths, lists, regular
+ * expressions), so a grep through more than one segment (not -f) parses
+ * on every CPU (at most 4), a segment at a time, each thread with its
+ * own struct mlog, and writes the segments' matches in order.
  */
 #include "compat.h"
 
