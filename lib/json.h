@@ -101,4 +101,17 @@ void json_dump_pretty(struct strbuf *out, const struct json *j);
 /* Append s as a JSON string literal, quotes included. */
 void json_quote(struct strbuf *out, const char *s, size_t n);
 
+/*
+ * Scratch mode, for a thread that parses, uses and frees many small
+ * values one after the other (maintlog append): between
+ * json_scratch_begin and json_scratch_end, the library's allocations in
+ * this thread are cut from a block of this thread's (256 KiB), and
+ * freeing them costs nothing; the block is rewound whenever all that was
+ * cut from it is freed.  What does not fit comes from malloc as usual.
+ * A value made in scratch mode must be freed in the same thread, and
+ * before json_scratch_end (which frees the block).
+ */
+void json_scratch_begin(void);
+void json_scratch_end(void);
+
 #endif

@@ -46,7 +46,10 @@ struct mlog {
 	off_t wsize;
 	off_t synced;		/* wsize as of the last fsync */
 	uint64_t synced_seq;	/* last_seq as of then */
+	struct strbuf wbuf;	/* mlog_put_prep's lines, kept for the next */
 };
+
+#define WBUF_KEEP (4u << 20)	/* a larger wbuf is freed after use */
 
 const char *
 mlog_dir(const struct mlog *l)
@@ -125,6 +128,7 @@ mlog_open(struct mlog **lp, const char *dir, int flags, struct strbuf *err)
 	l->dirfd = fd;
 	l->lockfd = l->wfd = -1;
 	l->seal_size = MLOG_SEAL_SIZE;
+	strbuf_init(&l->wbuf, 0);
 	*lp = l;
 	return RC_OK;
 }
@@ -139,6 +143,7 @@ mlog_close(struct mlog *l)
 	close(l->dirfd);
 	free(l->segs);
 	free(l->dir);
+	strbuf_release(&l->wbuf);
 	free(l);
 }
 
@@ -416,6 +421,95 @@ mlog_line_seq(const char *line, size_t len)
 		v = 0;
 	json_free(j);
 	return (uint64_t)v;
+}
+
+/*
+ * The scan behind mlog_line_member.  p is at the opening quote of a
+ * string: past its closing quote, or NULL.  A quote ends the string
+ * unless an odd number of backslashes stands before it.
+ */
+static const char *
+skip_string(const char *p, const char *e)
+{
+	const char *q, *b;
+
+	for (p++; p < e; p = q + 1) {
+		if ((q = memchr(p, '"', (size_t)(e - p))) == NULL)
+			return NULL;
+		for (b = q; b > p && b[-1] == '\\'; b--)
+			;
+		if ((q - b) % 2 == 0)
+			return q + 1;
+	}
+	return NULL;
+}
+
+/* Past the value at p (a member's), or NULL. */
+static const char *
+skip_value(const char *p, const char *e)
+{
+	size_t depth = 0;
+
+	if (p >= e)
+		return NULL;
+	if (*p == '"')
+		return skip_string(p, e);
+	if (*p != '{' && *p != '[') {
+		/* an integer, true, false or null */
+		while (p < e && ((*p >= '0' && *p <= '9') || *p == '-' ||
+		    (*p >= 'a' && *p <= 'z')))
+			p++;
+		return p;
+	}
+	while (p < e) {
+		switch (*p) {
+		case '"':
+			if ((p = skip_string(p, e)) == NULL)
+				return NULL;
+			continue;
+		case '{':
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			if (--depth == 0)
+				return p + 1;
+			break;
+		}
+		p++;
+	}
+	return NULL;
+}
+
+int
+mlog_line_member(const char *line, size_t len, const char *qkey,
+    size_t qklen, const char **vp, size_t *vlenp)
+{
+	const char *p = line + 1, *e = line + len - 1, *k, *v;
+
+	if (len < 2 || line[0] != '{' || *e != '}')
+		return -1;
+	if (p == e)
+		return 0;
+	for (;;) {
+		k = p;
+		if (*p != '"' || (p = skip_string(p, e)) == NULL || p >= e ||
+		    *p != ':')
+			return -1;
+		v = ++p;
+		if ((p = skip_value(p, e)) == NULL || p == v)
+			return -1;
+		if ((size_t)(v - 1 - k) == qklen && memcmp(k, qkey, qklen) == 0) {
+			*vp = v;
+			*vlenp = (size_t)(p - v);
+			return 1;
+		}
+		if (p == e)
+			return 0;
+		if (*p++ != ',')
+			return -1;
+	}
 }
 
 /* seq of the last line in fd[0..end); 0 when empty; -1 on damage. */
@@ -960,7 +1054,7 @@ int
 mlog_put_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
     size_t to, uint64_t *first_seq, struct strbuf *err)
 {
-	struct strbuf out = STRBUF_INIT, ts = STRBUF_INIT;
+	struct strbuf *lines = &l->wbuf, ts = STRBUF_INIT;
 	uint64_t seq = l->last_seq;
 	size_t *ends, i, done = 0;
 	int rc = RC_OK;
@@ -975,11 +1069,11 @@ mlog_put_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
 	}
 	time_rfc3339(&ts, time_now(), 1);
 	ends = xcalloc(to - from + 1, sizeof(*ends));
-	strbuf_grow(&out, (from < to ? p->ends[to - 1] -
+	strbuf_grow(lines, (from < to ? p->ends[to - 1] -
 	    (from ? p->ends[from - 1] : 0) : 0) + (to - from) * 40);
 	for (i = from; i < to; i++) {
-		splice_rec(&out, p, i, seq + (i - from) + 1, ts.buf, ts.len);
-		ends[i - from] = out.len;
+		splice_rec(lines, p, i, seq + (i - from) + 1, ts.buf, ts.len);
+		ends[i - from] = lines->len;
 	}
 	/* write, sealing where the next record would pass the seal size */
 	for (i = 0; i < to - from; i++) {
@@ -988,7 +1082,7 @@ mlog_put_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
 		if (l->wsize + (off_t)(b - done) > 0 &&
 		    (uint64_t)(l->wsize + (off_t)(ends[i] - done)) >
 		    l->seal_size) {
-			if ((rc = flush(l, out.buf + done, b - done, err)) !=
+			if ((rc = flush(l, lines->buf + done, b - done, err)) !=
 			    RC_OK)
 				goto out;
 			/* sealing makes the records before i durable */
@@ -998,13 +1092,16 @@ mlog_put_prep(struct mlog *l, const struct mlog_prep *p, size_t from,
 			done = b;
 		}
 	}
-	if ((rc = flush(l, out.buf + done, out.len - done, err)) != RC_OK)
+	if ((rc = flush(l, lines->buf + done, lines->len - done, err)) != RC_OK)
 		goto out;
 	*first_seq = seq + 1;
 	l->last_seq = seq + (to - from);
 out:
 	free(ends);
-	strbuf_release(&out);
+	if (lines->alloc > WBUF_KEEP)
+		strbuf_release(lines);
+	else
+		strbuf_reset(lines);
 	strbuf_release(&ts);
 	return rc;
 }
@@ -1315,6 +1412,8 @@ struct each {
 	struct strbuf *err;
 	const char *pre, *sec;	/* byte searches: first, then in the line */
 	size_t prelen, seclen;
+	const char *tval;	/* sel->type as JSON text, for sel->test */
+	size_t tvallen;
 	uint64_t prev;		/* seq of the last line parsed */
 	const char *prevline;	/* that line, within the current chunk */
 	int stopped;
@@ -1399,6 +1498,43 @@ bad:
 	return NULL;
 }
 
+/*
+ * sel->test on line [ls, le), and the envelope read by mlog_line_member
+ * when it says 1: 0 skip the line, 1 take it unparsed (*seqp set), -1
+ * parse it.
+ */
+static int
+each_test(struct each *e, const char *ls, const char *le, uint64_t *seqp)
+{
+	const char *v;
+	size_t vl, i;
+	uint64_t seq = 0;
+	int r;
+
+	if ((r = e->sel->test(ls, (size_t)(le - ls), e->arg)) != 1)
+		return r;
+	if (mlog_line_member(ls, (size_t)(le - ls), "\"seq\"", 5, &v,
+	    &vl) != 1 || vl == 0 || vl > 19 || v[0] == '0')
+		return -1;
+	for (i = 0; i < vl; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		seq = seq * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (seq <= e->prev)
+		return -1;	/* the parse says what is wrong */
+	if (e->tval != NULL) {
+		if (mlog_line_member(ls, (size_t)(le - ls), "\"type\"", 6, &v,
+		    &vl) != 1 || v[0] != '"')
+			return -1;
+		if (vl != e->tvallen || memcmp(v, e->tval, vl) != 0)
+			return 0;
+	}
+	e->prev = *seqp = seq;
+	e->prevline = ls;
+	return 1;
+}
+
 static int
 each_chunk(const char *buf, size_t len, void *arg)
 {
@@ -1426,10 +1562,16 @@ each_chunk(const char *buf, size_t len, void *arg)
 		if (e->sec != NULL && memmem(ls, (size_t)(le - ls), e->sec,
 		    e->seclen) == NULL)
 			continue;
-		if ((j = each_parse(e, buf, ls, le, &seq, &type)) == NULL)
+		j = NULL;
+		type = NULL;
+		r = e->sel->test != NULL ? each_test(e, ls, le, &seq) : -1;
+		if (r == 0)
+			continue;
+		if (r < 0 &&
+		    (j = each_parse(e, buf, ls, le, &seq, &type)) == NULL)
 			return RC_PERM;
-		if ((e->sel->type != NULL && strcmp(type, e->sel->type) != 0) ||
-		    seq <= e->sel->after) {
+		if ((type != NULL && e->sel->type != NULL &&
+		    strcmp(type, e->sel->type) != 0) || seq <= e->sel->after) {
 			json_free(j);
 			continue;
 		}
@@ -1485,6 +1627,8 @@ mlog_each(struct mlog *l, struct mlog_cursor *cur, struct mlog_sel *sel,
 		/* how canonical JSON spells it; nested "type"s pass too */
 		strbuf_addstr(&tlit, "\"type\":");
 		json_quote(&tlit, sel->type, strlen(sel->type));
+		e.tval = tlit.buf + 7;
+		e.tvallen = tlit.len - 7;
 	}
 	/* search the longer literal first: it rules out more */
 	if (sel->lit != NULL && strlen(sel->lit) >= tlit.len) {

@@ -226,7 +226,16 @@ int mlog_read_seg(struct mlog *l, struct mlog_cursor *cur,
  * sets its seq to it.
  *
  * rec->obj is the parsed record and rec->line its stored text (without
- * the '\n'); both are valid only during the call.  A non-zero return
+ * the '\n'); both are valid only during the call.
+ *
+ *   test   an exact check cheaper than a parse, called (with arg) on
+ *          each line the literals let through: 0 the record is not
+ *          wanted (not parsed), 1 it is, -1 undecided (parsed as
+ *          usual).  A record taken on a 1 reaches fn unparsed:
+ *          rec->obj and rec->type are NULL, rec->seq comes from the
+ *          line (mlog_line_member), and sel->type is checked the same
+ *          way; a line whose "seq" or "type" the scan cannot read, or
+ *          whose seq is not above the previous one, is parsed instead.  A non-zero return
  * from fn stops the loop with *cur just past that record, and is
  * returned (use values other than the RC_* codes, or set err).
  *
@@ -252,6 +261,7 @@ struct mlog_sel {
 	uint64_t after;
 	uint64_t last;		/* out */
 	int one;
+	int (*test)(const char *line, size_t len, void *arg);
 };
 int mlog_each(struct mlog *l, struct mlog_cursor *cur, struct mlog_sel *sel,
     int (*fn)(const struct mlog_rec *rec, void *arg), void *arg,
@@ -286,6 +296,22 @@ int mlog_changed(struct mlog *l);
 
 /* seq of a stored line (parses it); 0 when the line has none. */
 uint64_t mlog_line_seq(const char *line, size_t len);
+/*
+ * Where a top-level member of a stored line is, without a parse: 1 and
+ * [*vp, *vp + *vlenp) the text of the value of the member whose key,
+ * as JSON text with its quotes, is qkey[0..qklen) ("\"type\""); 0 when
+ * the record has no such member; -1 when the line does not look like a
+ * stored record (parse it to know).
+ *
+ * This is no JSON parser: it relies on the line being what mlog_write
+ * wrote (canonical, maintlog(5): compact, one object, strings as
+ * json_dump writes them, so a key or a string has one spelling), which
+ * every writer guarantees and the literal prefilter (sel->lit) already
+ * relies on.  It only walks the top-level members, skipping each value
+ * by its quotes and brackets; it checks nothing it skips.
+ */
+int mlog_line_member(const char *line, size_t len, const char *qkey,
+    size_t qklen, const char **vp, size_t *vlenp);
 /* Segment file names. */
 void mlog_growing_name(struct strbuf *out, unsigned n);
 void mlog_sealed_name(struct strbuf *out, unsigned n, const char *sha224);

@@ -77,6 +77,56 @@ test_expect_success 'a bad line past the first 8 MiB in memory stops the append 
 	test $(maintlog -d longlog cat | wc -l) = 100000
 '
 
+test_expect_success 'lines of every size keep their order and bytes across chunks and batches' '
+	perl -e "for my \$i (1..20000) {
+		my \$n = \$i % 1000 == 0 ? 300000 + \$i : \$i % 7 * 50;
+		\$n = 1000000 if \$i == 10000;
+		print qq({\"n\":\$i,\"pad\":\"), q(x) x \$n, qq(\",\"type\":\"x\"}\n) }" >sizes &&
+	maintlog -d sizelog append -b 700 <sizes >acked &&
+	test_seq 1 20000 >expect &&
+	test_cmp expect acked &&
+	maintlog -d sizelog cat >stored &&
+	sed "s/,\"seq\":[0-9]*,\"time\":\"[^\"]*\"//" stored >got &&
+	test_cmp sizes got &&
+	sed "s/.*\"seq\":\([0-9]*\).*/\1/" stored >seqs &&
+	test_cmp expect seqs
+'
+
+test_lazy_prereq NOT_ASAN '
+	! ldd "$(command -v maintlog)" | grep -q libasan
+'
+
+test_expect_success NOT_ASAN 'memory stays within 32 MiB with 1 MB lines among small ones' '
+	cat >peak.pl <<-\EOF &&
+	# peak.pl IN OUT CMD...: CMD <IN >OUT, then its peak RSS in kB
+	my ($in, $out, @cmd) = @ARGV;
+	my $pid = fork // die "fork: $!";
+	if (!$pid) {
+		open STDIN, "<", $in or die "$in: $!";
+		open STDOUT, ">", $out or die "$out: $!";
+		exec @cmd or die "exec: $!";
+	}
+	my $peak = 0;
+	while (waitpid($pid, 1) == 0) {
+		if (open my $f, "<", "/proc/$pid/status") {
+			while (<$f>) {
+				$peak = $1 if /^VmHWM:\s+(\d+)/ && $1 > $peak;
+			}
+		}
+		select undef, undef, undef, 0.005;
+	}
+	exit 1 if $?;
+	print "$peak\n";
+	EOF
+	perl -e "for (1..40) { print qq({\"type\":\"x\",\"pad\":\"), q(y) x 1000000,
+		qq(\"}\n), map qq({\"type\":\"x\",\"n\":\$_}\n), 1..2000 }" >huge &&
+	perl peak.pl huge acked maintlog -d hugelog append -b 100000 >peak &&
+	test_line_count = 80040 acked &&
+	echo "peak RSS $(cat peak) kB" &&
+	test $(cat peak) -gt 0 &&
+	test $(cat peak) -le 32768
+'
+
 test_expect_success 'a record over 1 MiB is refused; one of just under is taken' '
 	perl -e "print q({\"type\":\"git\",\"x\":\"), q(a) x (1048576 - 20), qq(\"}\n)" >big &&
 	test_expect_code 100 maintlog -d log append <big 2>err &&

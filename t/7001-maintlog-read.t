@@ -126,6 +126,41 @@ test_expect_success 'grep over many segments keeps the order of the log' '
 	test_cmp expect out
 '
 
+test_expect_success 'grep decides top-level members from the canonical text' '
+	cat >kinds.in <<-\EOF &&
+	{"type":"k","v":"5"}
+	{"type":"k","v":5}
+	{"type":"k","v":["5","6"]}
+	{"type":"k","v":{"k":"5"}}
+	{"type":"k","v":"a\"b\\"}
+	{"type":"k","n":{"v":"5"},"w":"v"}
+	{"type":"k","v":"\u00e9"}
+	{"type":"k","v":"x\ny"}
+	{"type":"k","v":true}
+	{"type":"j","v":"5"}
+	EOF
+	maintlog -d kinds append -S 1k <kinds.in >/dev/null &&
+	seqs () {
+		maintlog -d kinds grep "$@" >out &&
+		sed "s/.*\"seq\":\([0-9]*\).*/\1/" out | tr "\n" " "
+	} &&
+	test "$(seqs v=5)" = "1 2 3 10 " &&
+	test "$(seqs -t k v=5)" = "1 2 3 " &&
+	test "$(seqs type=k v=6)" = "3 " &&
+	test "$(seqs "v=[ \"5\", \"6\" ]")" = "3 " &&
+	test "$(seqs "v={ \"k\": \"5\" }")" = "4 " &&
+	test "$(seqs "v=a\"b\\")" = "5 " &&
+	test "$(seqs "v=$(printf "\303\251")")" = "7 " &&
+	test "$(seqs "v=x
+y")" = "8 " &&
+	test "$(seqs v=true)" = "9 " &&
+	test "$(seqs v type=k)" = "1 2 3 4 5 7 8 9 " &&
+	test "$(seqs n.v=5)" = "6 " &&
+	test "$(seqs "v~^[0-9]$")" = "1 2 3 10 " &&
+	test_expect_code 1 maintlog -d kinds grep v=k &&
+	test_expect_code 1 maintlog -d kinds grep "v=$(printf "\351")"
+'
+
 test_expect_success 'grep rejects bad expressions with 100' '
 	test_expect_code 100 maintlog -d log grep "msg~(" 2>err &&
 	grep "bad regular expression" err &&

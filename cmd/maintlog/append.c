@@ -27,6 +27,8 @@
 #define BUDGET (8u << 20)	/* input and encoded records in memory */
 #define IDLE_MS 200	/* input stalled this long: release the lock */
 #define BIG_LINE (64u << 10)	/* parsed one at a time */
+#define SPARES 32	/* buffers kept for reuse */
+#define SPARE_MAX (512u << 10)	/* larger ones (big lines) are freed */
 
 /*
  * append streams: a reader thread cuts stdin into chunks of whole lines,
@@ -35,7 +37,10 @@
  * splices the seqs in under the lock and writes the chunks in order,
  * fsyncing and printing the seqs at the end of each batch of bflag
  * records (mlog_put_prep, mlog_sync).  The chunks in memory are bounded
- * by BUDGET: the reader waits for the writer.
+ * by BUDGET: the reader waits for the writer.  Their buffers (the input
+ * and the encoded text) go back to a pool for the next chunks, so that
+ * memory once mapped is not mapped, faulted in and zeroed again: the
+ * pool never holds more than the chunks in flight once did.
  *
  * The writer starts only once all that was read is encoded and the input
  * has ended or the budget is full, so that a bad line in an input that
@@ -45,8 +50,8 @@
  */
 struct chunk {
 	struct chunk *next;
-	char *buf;		/* its lines; the last may lack its '\n' */
-	size_t len, nlines;
+	struct strbuf in;	/* its lines; the last may lack its '\n' */
+	size_t nlines;
 	size_t line0;		/* number of its first line, from 1 */
 	size_t cost;		/* its share of BUDGET */
 	int done;		/* encoded, or failed */
@@ -71,17 +76,46 @@ struct app {
 	int blocked;		/* the reader waits for room in the budget */
 	int stop;		/* a bad line: read and encode no more */
 	const char *tflag;
+	struct strbuf spare[SPARES];	/* the pool, under mu */
+	size_t nspare;
 };
+
+/* A buffer from the pool (or a new one) with room for need bytes. */
+static void
+pool_get(struct app *a, struct strbuf *sb, size_t need)
+{
+	pthread_mutex_lock(&a->mu);
+	if (a->nspare > 0)
+		*sb = a->spare[--a->nspare];
+	else
+		strbuf_init(sb, 0);
+	pthread_mutex_unlock(&a->mu);
+	strbuf_grow(sb, need);
+}
+
+/* Give sb's buffer back to the pool; sb is left empty. */
+static void
+pool_put(struct app *a, struct strbuf *sb)
+{
+	pthread_mutex_lock(&a->mu);
+	if (sb->alloc > 0 && sb->alloc <= SPARE_MAX && a->nspare < SPARES) {
+		strbuf_reset(sb);
+		a->spare[a->nspare++] = *sb;
+		strbuf_init(sb, 0);
+	}
+	pthread_mutex_unlock(&a->mu);
+	strbuf_release(sb);
+}
 
 static void
 encode(struct chunk *c, struct app *a)
 {
 	struct strbuf err = STRBUF_INIT;
-	const char *s = c->buf, *end = c->buf + c->len;
+	const char *s = c->in.buf, *end = c->in.buf + c->in.len;
 	size_t i;
 
 	/* the encoded text is about the input plus the envelope */
-	strbuf_grow(&c->prep.text, c->len + 128 * c->nlines);
+	pool_get(a, &c->prep.text, c->in.len + 128 * c->nlines);
 	for (i = 0; i < c->nlines; i++) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		size_t n = nl != NULL ? (size_t)(nl - s) : (size_t)(end - s);
@@ -125,6 +159,7 @@ worker(void *arg)
 	struct chunk *c;
 	int skip;
 
+	json_scratch_begin();	/* each record is parsed and freed here */
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
 		while (a->todo == NULL && !a->eof)
@@ -136,8 +171,7 @@ worker(void *arg)
 		pthread_mutex_unlock(&a->mu);
 		if (!skip)
 			encode(c, a);
-		free(c->buf);	/* the input is not needed any more */
-		c->buf = NULL;
+		pool_put(a, &c->in);	/* not needed any more */
 		pthread_mutex_lock(&a->mu);
 		if (c->bad || c->rerr)
 			a->stop = 1;
@@ -145,6 +179,7 @@ worker(void *arg)
 		pthread_cond_broadcast(&a->cv);
 	}
 	pthread_mutex_unlock(&a->mu);
+	json_scratch_end();
 	return NULL;
 }
 
@@ -154,15 +189,17 @@ chunk_new(size_t line0)
 	struct chunk *c = xcalloc(1, sizeof(*c));
 
 	c->line0 = line0;
+	strbuf_init(&c->in, 0);
 	mlog_prep_init(&c->prep);
 	strbuf_init(&c->why, 0);
 	return c;
 }
 
 static void
-chunk_free(struct chunk *c)
+chunk_free(struct app *a, struct chunk *c)
 {
-	free(c->buf);
+	pool_put(a, &c->in);
+	pool_put(a, &c->prep.text);
 	mlog_prep_release(&c->prep);
 	strbuf_release(&c->why);
 	free(c);
@@ -174,7 +211,7 @@ queue(struct app *a, struct chunk *c)
 {
 	int ok, last = c->bad || c->rerr;
 
-	c->cost = sizeof(*c) + 2 * c->len + 128 * c->nlines;
+	c->cost = sizeof(*c) + 2 * c->in.len + 128 * c->nlines;
 	pthread_mutex_lock(&a->mu);
 	while (a->inflight > 0 && a->inflight + c->cost > BUDGET &&
 	    !a->stop) {
@@ -196,7 +233,7 @@ queue(struct app *a, struct chunk *c)
 	}
 	pthread_mutex_unlock(&a->mu);
 	if (!ok)
-		chunk_free(c);
+		chunk_free(a, c);
 	return ok && !last;
 }
 
@@ -224,7 +261,7 @@ cut(struct app *a, struct strbuf *in, size_t *line, int eof)
 			p = in->len;	/* the last line, without its '\n' */
 			n = 1;
 		} else if (n == 0 && in->len <= MLOG_MAX_LINE) {
-			chunk_free(c);
+			chunk_free(a, c);
 			return 1;	/* a long line: read on */
 		} else if (n == 0) {
 			c->bad = *line;
@@ -232,8 +269,8 @@ cut(struct app *a, struct strbuf *in, size_t *line, int eof)
 			    MLOG_MAX_LINE);
 			return queue(a, c);
 		}
-		c->buf = xmemdupz(in->buf, p);
-		c->len = p;
+		pool_get(a, &c->in, p);
+		strbuf_add(&c->in, in->buf, p);
 		c->nlines = n;
 		*line += n;
 		memmove(in->buf, in->buf + p, in->len - p);
@@ -512,7 +549,7 @@ cmd_append(int argc, char **argv)
 		a.inflight -= c->cost;
 		pthread_cond_broadcast(&a.cv);
 		pthread_mutex_unlock(&a.mu);
-		chunk_free(c);
+		chunk_free(&a, c);
 		pthread_mutex_lock(&a.mu);
 	}
 	pthread_mutex_unlock(&a.mu);
@@ -524,6 +561,8 @@ cmd_append(int argc, char **argv)
 			give_up(&w, RC_TEMP, w.err.buf);
 		mlog_unlock(w.l);
 	}
+	while (a.nspare > 0)
+		strbuf_release(&a.spare[--a.nspare]);
 	pthread_mutex_destroy(&a.mu);
 	pthread_mutex_destroy(&a.big);
 	pthread_cond_destroy(&a.cv);

@@ -5,10 +5,12 @@
  * "field=value" can only match a line that contains value as JSON writes
  * it.  The record loop (mlog_each) memmems the mapped segment for the
  * longest such literal and parses only the lines it hits; lines without
- * it are never parsed.  What is left is the parse of the lines it hits,
- * so a grep through more than one segment (not -f) parses on every CPU
- * (at most 4), a segment at a time, each thread with its own struct
- * mlog, and writes the segments' matches in order.
+ * it are never parsed.  Of the lines it hits, those whose top-level
+ * fields decide every expression (line_test) are not parsed either.
+ * What is left is the parse of the rest (dotted paths, lists, regular
+ * expressions), so a grep through more than one segment (not -f) parses
+ * on every CPU (at most 4), a segment at a time, each thread with its
+ * own struct mlog, and writes the segments' matches in order.
  */
 #include "compat.h"
 
@@ -26,6 +28,7 @@
 #include "num.h"
 #include "rc.h"
 #include "strbuf.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 enum op { OP_PRESENT, OP_EQ, OP_RE };
@@ -35,6 +38,11 @@ struct expr {
 	char *field;
 	char *value;
 	regex_t re;
+	/*
+	 * For line_test: a top-level field's key and an OP_EQ value as
+	 * canonical JSON spells them in a string; NULL when it cannot say.
+	 */
+	struct strbuf qfield, qvalue;
 };
 
 struct grep {
@@ -118,6 +126,82 @@ rec_matches(const struct grep *g, const struct json *j)
 	return m;
 }
 
+/*
+ * The exact check on a stored line, without a parse (mlog_sel's test):
+ * the log is canonical (maintlog(5)), so a top-level member's value has
+ * one spelling, and "field=value" holds when that text is the value as
+ * json_dump writes it: the JSON string of value, or value itself for a
+ * number, true, false, null or an object (whose scalar text is its
+ * canonical JSON), or an array when value is one.  An array otherwise,
+ * a regular expression, a dotted path or a line the scan cannot read
+ * is left to the parse (-1).
+ */
+static int
+line_test(const char *line, size_t len, void *arg)
+{
+	const struct grep *g = ((const struct sink *)arg)->g;
+	const struct expr *e;
+	const char *v;
+	size_t i, vl;
+	int r = 1, m;
+
+	for (i = 0; i < g->ne; i++) {
+		e = &g->e[i];
+		if (e->qfield.len == 0) {
+			r = -1;
+			continue;
+		}
+		m = mlog_line_member(line, len, e->qfield.buf, e->qfield.len,
+		    &v, &vl);
+		if (m == 0)
+			return 0;	/* no such field: no match */
+		if (m < 0 || e->op == OP_RE) {
+			r = -1;
+			continue;
+		}
+		if (e->op == OP_PRESENT)
+			continue;
+		if (v[0] == '"' && e->qvalue.len == 0)
+			r = -1;
+		else if (v[0] == '"')
+			m = vl == e->qvalue.len && memcmp(v, e->qvalue.buf,
+			    vl) == 0;
+		else if (v[0] == '[' && e->value[0] != '[')
+			r = -1;	/* a list: any element may match */
+		else
+			m = vl == strlen(e->value) && memcmp(v, e->value,
+			    vl) == 0;
+		if (m == 0)
+			return 0;
+	}
+	return r;
+}
+
+/* Is s valid UTF-8 (what every key and string in a log is)? */
+static int
+valid_utf8(const char *s)
+{
+	size_t n = strlen(s), l;
+
+	for (; n > 0; s += l, n -= l)
+		if ((l = utf8_decode(s, n, NULL)) == 0)
+			return 0;
+	return 1;
+}
+
+/* The JSON texts line_test compares with, where it can. */
+static void
+prep_test(struct expr *e)
+{
+	strbuf_init(&e->qfield, 0);
+	strbuf_init(&e->qvalue, 0);
+	if (strchr(e->field, '.') != NULL || !valid_utf8(e->field))
+		return;
+	json_quote(&e->qfield, e->field, strlen(e->field));
+	if (e->op == OP_EQ && valid_utf8(e->value))
+		json_quote(&e->qvalue, e->value, strlen(e->value));
+}
+
 static void
 flush_sink(struct sink *s)
 {
@@ -131,7 +215,8 @@ grep_rec(const struct mlog_rec *r, void *arg)
 {
 	struct sink *s = arg;
 
-	if (!rec_matches(s->g, r->obj))
+	/* no obj: line_test said it matches */
+	if (r->obj != NULL && !rec_matches(s->g, r->obj))
 		return 0;
 	s->matches++;
 	if (s->g->cflag)
@@ -151,6 +236,7 @@ grep_step(struct mlog *l, struct mlog_cursor *cur, void *arg,
 	int rc;
 
 	sel.lit = s->g->lit.len ? s->g->lit.buf : NULL;
+	sel.test = line_test;
 	rc = mlog_each(l, cur, &sel, grep_rec, s, err);
 	flush_sink(s);
 	return rc;
@@ -184,6 +270,7 @@ part_worker(void *arg)
 
 			sel.lit = p->sink.g->lit.len ? p->sink.g->lit.buf :
 			    NULL;
+			sel.test = line_test;
 			p->rc = mlog_each(l, &cur, &sel, grep_rec, &p->sink,
 			    &p->err);
 		}
@@ -370,6 +457,8 @@ cmd_grep(int argc, char **argv)
 		g.e[i].field = xstrdup("type");
 		g.e[i].value = xstrdup(tflag);
 	}
+	for (i = 0; i < g.ne; i++)
+		prep_test(&g.e[i]);
 	/* the longest literal filters best */
 	for (i = 0; i < g.ne; i++) {
 		literal(&g.e[i], &lit);
@@ -398,6 +487,8 @@ cmd_grep(int argc, char **argv)
 			regfree(&g.e[i].re);
 		free(g.e[i].field);
 		free(g.e[i].value);
+		strbuf_release(&g.e[i].qfield);
+		strbuf_release(&g.e[i].qvalue);
 	}
 	free(g.e);
 	strbuf_release(&g.lit);

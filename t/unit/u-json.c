@@ -1,11 +1,14 @@
 #include "compat.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "tap.h"
 #include "json.h"
 #include "strbuf.h"
+#include "xmalloc.h"
 
 /* Parse a literal; NULL on error (err then says why). */
 static struct json *
@@ -347,6 +350,71 @@ t_find_real(void)
 	strbuf_release(&path);
 }
 
+/* A literal, parsed; NULL when it does not parse. */
+static struct json *
+P(const char *s)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct json *j = json_parse(s, strlen(s), &err);
+
+	strbuf_release(&err);
+	return j;
+}
+
+/* scratch mode in a thread: values intact while alive, big ones fit */
+static void *
+scratch_thread(void *arg)
+{
+	struct strbuf out = STRBUF_INIT, big = STRBUF_INIT;
+	struct json *kept, *j, *outside = arg;
+	int i, *ok = xcalloc(1, sizeof(*ok));
+
+	*ok = 1;
+	json_scratch_begin();
+	kept = P("{\"k\":\"kept\",\"n\":[1,2,3]}");
+	for (i = 0; i < 20000; i++) {
+		j = P("{\"type\":\"x\",\"s\":\"a string long enough to "
+		    "need a block of its own\",\"o\":{\"a\":[1,{}]}}");
+		json_set_str(j, "i", "v");
+		json_free(j);
+	}
+	/* more than the block: the rest comes from malloc */
+	strbuf_addch(&big, '[');
+	for (i = 0; i < 100000; i++)
+		strbuf_addstr(&big, i ? ",\"xx\"" : "\"xx\"");
+	strbuf_addch(&big, ']');
+	j = json_parse(big.buf, big.len, &out);
+	if (j == NULL || json_array_len(j) != 100000)
+		*ok = 0;
+	json_free(j);
+	json_dump(&out, kept);
+	if (strcmp(out.buf, "{\"k\":\"kept\",\"n\":[1,2,3]}") != 0)
+		*ok = 0;
+	json_free(kept);
+	json_free(outside);	/* made before, outside scratch mode */
+	json_scratch_end();
+	strbuf_release(&out);
+	strbuf_release(&big);
+	return ok;
+}
+
+static void
+t_scratch(void)
+{
+	pthread_t tid[2];
+	void *r;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		check_int(pthread_create(&tid[i], NULL, scratch_thread,
+		    P("{\"made\":\"outside\"}")), ==, 0);
+	for (i = 0; i < 2; i++) {
+		check_int(pthread_join(tid[i], &r), ==, 0);
+		check_int(*(int *)r, ==, 1);
+		free(r);
+	}
+}
+
 int
 main(void)
 {
@@ -359,5 +427,6 @@ main(void)
 	TEST(t_strn(), "new_strn and quote with invalid UTF-8 and NULs");
 	TEST(t_each_ref(), "object_each in key order; json_ref");
 	TEST(t_find_real(), "find_real names the first real's path");
+	TEST(t_scratch(), "scratch mode: per-thread blocks, rewound when all is freed");
 	return test_done();
 }

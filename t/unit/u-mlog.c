@@ -361,6 +361,163 @@ t_each(void)
 	strbuf_release(&g.s);
 }
 
+/* mlog_line_member against jansson on canonical lines, and refusals */
+static void
+t_line_member(void)
+{
+	static const char *recs[] = {
+		"{\"type\":\"git\",\"seq\":12,\"time\":\"t\"}",
+		"{\"a\":\"x\\\"y\",\"b\":\"\\\\\",\"c\":\"\\\\\\\"}{[\","
+		    "\"type\":\"r\"}",
+		"{\"n\":{\"type\":\"inner\",\"l\":[1,\"]\",{\"x\":[]}]},"
+		    "\"type\":\"outer\",\"z\":[\"a,b\",\"}\"]}",
+		"{\"e\":{},\"f\":[],\"g\":true,\"h\":null,\"i\":-5,"
+		    "\"j\":\"\\n\\u0001\xc3\xa9\"}",
+		"{}",
+	};
+	static const char *keys[] = {
+		"type", "seq", "time", "a", "b", "c", "n", "l", "x", "z",
+		"e", "f", "g", "h", "i", "j", "inner",
+	};
+	static const char *bad[] = {
+		"", "{", "[1]", "{\"a\":1", "{\"a\"1}", "{\"a\":}",
+		"{\"a\":\"x}", "{\"a\":[1}", "{a:1}", "{\"a\":1;\"b\":2}",
+	};
+	struct strbuf err = STRBUF_INIT, line = STRBUF_INIT, want = STRBUF_INIT;
+	struct strbuf qk = STRBUF_INIT;
+	const char *v;
+	size_t i, k, vl;
+	int ok = 1, r;
+
+	for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+		struct json *j = json_parse(recs[i], strlen(recs[i]), &err);
+
+		check(j != NULL);
+		strbuf_reset(&line);
+		json_dump(&line, j);
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			struct json *m = json_get(j, keys[k]);
+
+			strbuf_reset(&qk);
+			json_quote(&qk, keys[k], strlen(keys[k]));
+			strbuf_reset(&want);
+			if (m != NULL)
+				json_dump(&want, m);
+			r = mlog_line_member(line.buf, line.len, qk.buf, qk.len,
+			    &v, &vl);
+			if (r != (m != NULL) || (r == 1 && (vl != want.len ||
+			    memcmp(v, want.buf, vl) != 0))) {
+				test_msg("line %s key %s: %d", line.buf,
+				    keys[k], r);
+				ok = 0;
+			}
+		}
+		json_free(j);
+	}
+	check(ok);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = mlog_line_member(bad[i], strlen(bad[i]), "\"b\"", 3, &v,
+		    &vl);
+		if (r != -1)
+			test_msg("bad line %s: %d", bad[i], r);
+		check_int(r, ==, -1);
+	}
+	strbuf_release(&err);
+	strbuf_release(&line);
+	strbuf_release(&want);
+	strbuf_release(&qk);
+}
+
+/* mlog_each with sel->test: "seq:p" parsed, "seq:u" taken unparsed */
+static int
+collect_test(const struct mlog_rec *r, void *arg)
+{
+	strbuf_addf(arg, "%llu:%c ", (unsigned long long)r->seq,
+	    r->obj != NULL ? 'p' : 'u');
+	if (r->obj == NULL && r->type != NULL)
+		strbuf_addstr(arg, "(type) ");
+	return 0;
+}
+
+/* 0 for "skip", 1 for "take", -1 for anything else */
+static int
+test_by_repo(const char *line, size_t len, void *arg)
+{
+	(void)arg;
+	if (memmem(line, len, "\"repo\":\"skip\"", 13) != NULL)
+		return 0;
+	if (memmem(line, len, "\"repo\":\"take\"", 13) != NULL)
+		return 1;
+	return -1;
+}
+
+static void
+t_each_test(void)
+{
+	char d[96];
+	struct strbuf err = STRBUF_INIT, got = STRBUF_INIT, p = STRBUF_INIT;
+	struct mlog_cursor cur = { 0, 0 };
+	struct mlog_sel sel = { NULL, NULL, 0, 0, 0, test_by_repo };
+	const char *two =
+	    "{\"repo\":\"take\",\"seq\":2,\"time\":\"t\",\"type\":\"a\"}\n"
+	    "{\"repo\":\"take\",\"seq\":2,\"time\":\"t\",\"type\":\"a\"}\n";
+	struct mlog *l = NULL;
+	struct json *r[5];
+	uint64_t first;
+	size_t i;
+	int fd;
+
+	snprintf(d, sizeof(d), "%s-test", dir);
+	check_int(mlog_open(&l, d, MLOG_CREATE, &err), ==, RC_OK);
+	r[0] = rec("{\"type\":\"git\",\"repo\":\"take\"}");
+	r[1] = rec("{\"type\":\"git\",\"repo\":\"skip\"}");
+	r[2] = rec("{\"type\":\"git\",\"repo\":\"other\"}");
+	r[3] = rec("{\"type\":\"gerrit\",\"repo\":\"take\"}");
+	r[4] = rec("{\"type\":\"git\",\"repo\":\"take\"}");
+	check_int(mlog_append(l, r, 5, NULL, &first, &err), ==, RC_OK);
+	for (i = 0; i < 5; i++)
+		json_free(r[i]);
+	check_int(mlog_scan(l, &err), ==, RC_OK);
+	check_int(mlog_each(l, &cur, &sel, collect_test, &got, &err), ==,
+	    RC_OK);
+	check_str(got.buf, "1:u 3:p 4:u 5:u ");
+	check_int(sel.last, ==, 5);
+
+	/* the type and after hold for records taken unparsed too */
+	strbuf_reset(&got);
+	cur.off = 0;
+	sel.type = "git";
+	sel.after = 1;
+	check_int(mlog_each(l, &cur, &sel, collect_test, &got, &err), ==,
+	    RC_OK);
+	check_str(got.buf, "3:p 5:u ");
+	check_int(sel.last, ==, 5);
+	mlog_close(l);
+
+	/* a seq out of order is parsed, so named, even where test says 1 */
+	strbuf_addf(&p, "%s-test-bad", dir);
+	check_int(mkdir(p.buf, 0755), ==, 0);
+	strbuf_addstr(&p, "/0000.jsonl");
+	fd = open(p.buf, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	check_int(write(fd, two, strlen(two)), ==, (long long)strlen(two));
+	close(fd);
+	strbuf_setlen(&p, p.len - strlen("/0000.jsonl"));
+	check_int(mlog_open(&l, p.buf, 0, &err), ==, RC_OK);
+	check_int(mlog_scan(l, &err), ==, RC_OK);
+	cur.off = 0;
+	sel.type = NULL;
+	sel.after = 0;
+	strbuf_reset(&got);
+	check_int(mlog_each(l, &cur, &sel, collect_test, &got, &err), ==,
+	    RC_PERM);
+	check(strstr(err.buf, "segment 0000 line 2: seq 2 after 2") != NULL);
+	check_str(got.buf, "2:u ");
+	mlog_close(l);
+	strbuf_release(&err);
+	strbuf_release(&got);
+	strbuf_release(&p);
+}
+
 static void
 t_check_rec(void)
 {
@@ -464,6 +621,8 @@ main(void)
 	TEST(t_watch(), "inotify wait wakes on another process's append");
 	TEST(t_each(), "mlog_each: filters, after, last, stop, bad lines");
 	TEST(t_check_rec(), "mlog_check_rec: the validation every writer uses");
+	TEST(t_line_member(), "mlog_line_member finds top-level members");
+	TEST(t_each_test(), "mlog_each: sel->test skips, takes or parses");
 	TEST(t_watch_shared(), "one watch shared by many waiting threads");
 	snprintf(cmd, sizeof(cmd), "rm -rf /tmp/u-mlog.%ld", (long)getpid());
 	if (system(cmd) != 0)
