@@ -242,7 +242,7 @@ test_expect_success 'stdin is /dev/null; big binary output arrives whole' '
 	cmp sent out.body
 '
 
-test_expect_success 'a command starts clean: signals, fds 0-2, own session, all CPUs (and so do our threads)' '
+test_expect_success 'a command starts clean: signals, fds 0-2, own group in our session, all CPUs (and so do our threads)' '
 	bl_exec out -d mode=sys -d cmd=/bin/cat -d cmdArg=/proc/self/status &&
 	grep -E "^Sig(Blk|Ign):" out.body >got &&
 	printf "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n" >expect &&
@@ -271,7 +271,8 @@ test_expect_success 'a command starts clean: signals, fds 0-2, own session, all 
 	printf "0\n1\n2\n3\n" >expect &&
 	test_cmp expect out.body &&
 	bl_exec out -d mode=sys -d cmd=/bin/cat -d cmdArg=/proc/self/stat &&
-	awk "{ print (\$1 == \$5 && \$1 == \$6) ? \"leader\" : \$0 }" \
+	sid=$(ps -o sid= -p $(cat bl.pid)) &&
+	awk -v sid=$sid "{ print (\$1 == \$5 && \$6 == sid) ? \"leader\" : \$0 }" \
 	    out.body >got &&
 	echo leader >expect &&
 	test_cmp expect got
