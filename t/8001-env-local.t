@@ -100,7 +100,10 @@ test_expect_success BWRAP 'bwrap: no build reads or signals another' '
 test_expect_success BWRAP 'bwrap: the rest of the file system is read-only' '
 	mk c &&
 	on c "touch $TRASH_DIRECTORY/outside || echo refused" &&
-	test_grep refused c.out.body &&
+	case $TRASH_DIRECTORY in
+	/tmp/*) ;;	# written in the private /tmp
+	*) test_grep refused c.out.body ;;
+	esac &&
 	test_path_is_missing outside &&
 	"$ENV_LOCAL/destroy" c
 '
