@@ -9,7 +9,7 @@
  * certificate checks), and this file writes the request head and reads
  * the response head itself, one byte at a time so that nothing behind
  * the blank line is consumed.  Over https the TLS session stays
- * libcurl's: a detached pump thread moves bytes between it
+ * libcurl's: a pump thread moves bytes between it
  * (curl_easy_send/recv) and one end of a unix socket pair, whose other
  * end the caller gets.
  */
@@ -204,7 +204,71 @@ struct pump {
 	CURL *c;
 	curl_socket_t s;	/* libcurl's socket, to poll */
 	int fd;			/* our end of the pair */
+	pthread_t t;
+	int done;		/* under pumps_mu: t is about to return */
+	struct pump *next;
 };
+
+/*
+ * The pumps, joined (not detached) so that http_upgrade_wait can know
+ * that each has ended, its thread's TLS state freed included: the TLS
+ * library's exit handlers must not run beside one.
+ */
+static pthread_mutex_t pumps_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct pump *pumps;
+
+/*
+ * Join the pumps that are done, or with deadline >= 0 all of them,
+ * until deadline (CLOCK_REALTIME ms): 0, or -1 if some still run.
+ */
+static int
+pumps_join(long long deadline)
+{
+	struct pump **pp, *p, *kept = NULL;
+	struct timespec ts;
+	int done, r = 0;
+
+	ts.tv_sec = (time_t)(deadline / 1000);
+	ts.tv_nsec = (long)(deadline % 1000) * 1000000;
+	pthread_mutex_lock(&pumps_mu);
+	for (pp = &pumps; (p = *pp) != NULL; ) {
+		if (!p->done && deadline < 0) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		done = p->done;
+		pthread_mutex_unlock(&pumps_mu);
+		if ((done ? pthread_join(p->t, NULL) :
+		    pthread_timedjoin_np(p->t, NULL, &ts)) == 0)
+			free(p);
+		else {
+			/* still running: given up on, kept for later */
+			p->next = kept;
+			kept = p;
+			r = -1;
+		}
+		pthread_mutex_lock(&pumps_mu);
+		pp = &pumps;	/* the list may have changed meanwhile */
+	}
+	while ((p = kept) != NULL) {
+		kept = p->next;
+		p->next = pumps;
+		pumps = p;
+	}
+	pthread_mutex_unlock(&pumps_mu);
+	return r;
+}
+
+int
+http_upgrade_wait(long long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return pumps_join(ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 +
+	    (ms > 0 ? ms : 0));
+}
 
 static void *
 pump_main(void *arg)
@@ -291,7 +355,9 @@ pump_main(void *arg)
 	close(p->fd);
 	free(up);
 	free(down);
-	free(p);
+	pthread_mutex_lock(&pumps_mu);
+	p->done = 1;
+	pthread_mutex_unlock(&pumps_mu);
 	return NULL;
 }
 
@@ -436,16 +502,19 @@ http_upgrade(const char *method, const char *url, const char *proto,
 		goto io_err;
 	{
 		struct pump *p = xmalloc(sizeof(*p));
-		pthread_attr_t attr;
-		pthread_t t;
 
+		(void)pumps_join(-1);
 		p->c = c;
 		p->s = s;
 		p->fd = sv[1];
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		r = pthread_create(&t, &attr, pump_main, p);
-		pthread_attr_destroy(&attr);
+		p->done = 0;
+		pthread_mutex_lock(&pumps_mu);
+		r = pthread_create(&p->t, NULL, pump_main, p);
+		if (r == 0) {
+			p->next = pumps;
+			pumps = p;
+		}
+		pthread_mutex_unlock(&pumps_mu);
 		if (r != 0) {
 			free(p);
 			close(sv[0]);

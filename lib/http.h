@@ -194,6 +194,13 @@ void http_conn_free(struct http_conn *hc);
 enum http_class http_upgrade(const char *method, const char *url,
     const char *proto, const struct http_opt *opt, int *fd,
     struct http_resp *resp, struct strbuf *err);
+/*
+ * http_upgrade_wait(ms): wait, at most ms, for the pump threads of
+ * https upgrades to end (each ends once its *fd is closed): 0, or -1 if
+ * some still run.  A program calls it before it exits: the TLS
+ * library's exit handlers free what a running pump still uses.
+ */
+int http_upgrade_wait(long long ms);
 
 enum http_class http_get(const char *url, const struct http_opt *opt,
     struct http_resp *resp, struct strbuf *err);

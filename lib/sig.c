@@ -65,25 +65,33 @@ sig_next(void)
 }
 
 static long long
-now_ms(void)
+now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/*
+ * The deadline is kept in nanoseconds and each nap rounded up to the
+ * next millisecond: in whole milliseconds both ends would be truncated,
+ * and the wait could end up to 1 ms before ms had passed.
+ */
 int
 sig_wait(long long ms)
 {
 	struct pollfd p;
-	long long end = ms < 0 ? -1 : now_ms() + ms, left;
+	long long end, left;
 	int s, r;
 
+	if (ms > 1000000000000LL)	/* 31 years: as good as none */
+		ms = -1;
+	end = ms < 0 ? -1 : now_ns() + ms * 1000000;
 	for (;;) {
 		if ((s = sig_next()) != 0)
 			return s;
-		left = end < 0 ? -1 : end - now_ms();
+		left = end < 0 ? -1 : end - now_ns();
 		if (end >= 0 && left <= 0)
 			return 0;
 		if (sfd < 0) {
@@ -91,12 +99,14 @@ sig_wait(long long ms)
 			struct timespec ts;
 
 			if (left < 0)
-				left = 1000;
-			ts.tv_sec = (time_t)(left / 1000);
-			ts.tv_nsec = (long)(left % 1000) * 1000000;
+				left = 1000000000LL;
+			ts.tv_sec = (time_t)(left / 1000000000LL);
+			ts.tv_nsec = (long)(left % 1000000000LL);
 			nanosleep(&ts, NULL);
 			continue;
 		}
+		if (left > 0)
+			left = (left + 999999) / 1000000;
 		p.fd = sfd;
 		p.events = POLLIN;
 		r = poll(&p, 1, left < 0 ? -1 : left > 0x7fffffff ?

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "extern.h"
+#include "http.h"
 #include "httpd.h"
 #include "log.h"
 #include "num.h"
@@ -632,6 +633,8 @@ main(int argc, char *argv[])
 	if (pthread_create(&wd, NULL, watchdog, NULL) == 0)
 		pthread_detach(wd);
 	httpd_stop(bl.h);
+	/* reverse mode's TLS pumps end with their connections: before exit */
+	(void)http_upgrade_wait(STOP_GRACE_S * 1000);
 	atomic_store(&stopped, 1);
 	if (halting && bl.halt_cmd != NULL)
 		run_halt_cmd(bl.halt_cmd);

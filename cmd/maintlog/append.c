@@ -326,6 +326,8 @@ struct writer {
 	size_t inbatch;		/* records put in this batch */
 	size_t appended;	/* records durable, so lines 1.. appended */
 	struct strbuf err;
+	pthread_t tid[5];	/* the reader and the workers */
+	size_t ntid;
 };
 
 /*
@@ -356,7 +358,14 @@ static void BF_NORETURN
 give_up(struct writer *w, int rc, const char *msg)
 {
 	struct strbuf m = STRBUF_INIT;
+	size_t i;
 
+	/*
+	 * The threads are left running, not joined: the reader may wait
+	 * on stdin for ever.  Detached, they are not the exit's leaks.
+	 */
+	for (i = 0; i < w->ntid; i++)
+		pthread_detach(w->tid[i]);
 	strbuf_addstr(&m, msg);
 	if (w->locked && end_batch(w) != RC_OK)
 		log_warnx("%s", w->err.buf);
@@ -425,7 +434,6 @@ cmd_append(int argc, char **argv)
 	struct chunk *c;
 	struct mlog_prep dummy;
 	pthread_condattr_t ca;
-	pthread_t rtid, wtid[4];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t i, nw = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (size_t)ncpu;
 	uint64_t bflag = 1000, Sflag = 0;
@@ -484,10 +492,10 @@ cmd_append(int argc, char **argv)
 	    pthread_condattr_init(&ca) != 0 ||
 	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
 	    pthread_cond_init(&a.cv, &ca) != 0 ||
-	    pthread_create(&rtid, NULL, reader, &a) != 0)
+	    pthread_create(&w.tid[w.ntid++], NULL, reader, &a) != 0)
 		fatalx(RC_TEMP, "pthread_create failed");
 	for (i = 0; i < nw; i++)
-		if (pthread_create(&wtid[i], NULL, worker, &a) != 0)
+		if (pthread_create(&w.tid[w.ntid++], NULL, worker, &a) != 0)
 			fatalx(RC_TEMP, "pthread_create failed");
 
 	pthread_mutex_lock(&a.mu);
@@ -553,9 +561,9 @@ cmd_append(int argc, char **argv)
 		pthread_mutex_lock(&a.mu);
 	}
 	pthread_mutex_unlock(&a.mu);
-	pthread_join(rtid, NULL);
-	for (i = 0; i < nw; i++)
-		pthread_join(wtid[i], NULL);
+	for (i = 0; i < w.ntid; i++)
+		pthread_join(w.tid[i], NULL);
+	w.ntid = 0;
 	if (w.locked) {
 		if (end_batch(&w) != RC_OK)
 			give_up(&w, RC_TEMP, w.err.buf);

@@ -41,6 +41,32 @@ t_timeout(void)
 	check_int(ms, >=, 30);
 }
 
+/*
+ * Never early, not even by the part of a millisecond that whole
+ * milliseconds at both ends would lose: many short waits, each
+ * measured in nanoseconds.
+ */
+static void
+t_not_early(void)
+{
+	struct timespec a, b;
+	long long ns, least = -1;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		if (sig_wait(1) != 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ns = (b.tv_sec - a.tv_sec) * 1000000000LL + b.tv_nsec -
+		    a.tv_nsec;
+		if (least < 0 || ns < least)
+			least = ns;
+	}
+	check_int(i, ==, 1000);
+	check_int(least, >=, 1000000);
+}
+
 static void
 t_fd(void)
 {
@@ -109,6 +135,8 @@ main(void)
 	}
 	TEST(t_pending(), "a signal raised before the wait is kept");
 	TEST(t_timeout(), "sig_wait times out with 0");
+	TEST(t_not_early(), "sig_wait is never early by a fraction of a "
+	    "millisecond");
 	TEST(t_fd(), "sig_fd is readable while a signal is pending");
 	TEST(t_threads(), "threads started after sig_init inherit the mask");
 	TEST(t_no_lost_wakeup(), "a signal before the wait ends it: no lost "
