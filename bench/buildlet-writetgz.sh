@@ -3,8 +3,8 @@
 # Debian's golang-src, 13,000 entries, 27 MB) into an empty directory,
 # against "tar xzf" of the same file into an empty directory on the same
 # file system, and "tar -I pigz -xf" (pigz decompresses on one thread
-# but reads, writes and checks on others).  Target (DESIGN §9): >= 1.2x
-# faster than tar xzf.  Interleaved, medians of BENCH_RUNS, the disk
+# but reads, writes and checks on others).  Target (DESIGN §9): >= 1.8x
+# faster than tar -I pigz -xf.  Interleaved, medians of BENCH_RUNS, the disk
 # synced before each run.  The time of the buildlet includes curl
 # sending the file over loopback; its CPU time per run and peak memory
 # are shown too.
@@ -53,8 +53,8 @@ echo "buildlet /writetgz:  $(stats $T_put), buildlet CPU" \
     "curl CPU $(median $C_put) s"
 }
 # shellcheck disable=SC2086
-check "buildlet /writetgz, times faster than tar xzf" \
-    "$(ratio "$(median $T_txzf)" "$(median $T_put)")" ">=" 1.2 x
+check "buildlet /writetgz, times faster than tar -I pigz -xf" \
+    "$(ratio "$(median $T_tpigz)" "$(median $T_put)")" ">=" 1.8 x
 # shellcheck disable=SC2086
-echo "  (times faster than tar -I pigz -xf: $(ratio "$(median $T_tpigz)" "$(median $T_put)"))"
+echo "  (times faster than tar xzf: $(ratio "$(median $T_txzf)" "$(median $T_put)"))"
 exit 0
