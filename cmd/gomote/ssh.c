@@ -29,6 +29,7 @@
 
 #include "bclient.h"
 #include "extern.h"
+#include "http.h"
 #include "log.h"
 #include "proc.h"
 #include "rc.h"
@@ -193,6 +194,8 @@ cmd_ssh(int argc, char **argv)
 out:
 	if (pipefd != -1)
 		close(pipefd);
+	/* an https pump still running would race the TLS exit handlers */
+	(void)http_upgrade_wait(5000);
 	strbuf_release(&err);
 	strbuf_release(&key);
 	strbuf_release(&priv);
