@@ -57,10 +57,20 @@ on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
 	struct httpd *h = cls;
 	struct httpd_upgrade *up;
 	const union MHD_ConnectionInfo *ci;
+	int fd;
 
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	pthread_mutex_lock(&h->mu);
-	if (atomic_load(&h->stopping) || req == NULL || req->upg == NULL) {
+	/*
+	 * The application gets a descriptor of its own for the socket, and
+	 * closes it in httpd_upgrade_close before libmicrohttpd closes
+	 * sock: no descriptor is closed in one thread while another still
+	 * reads it (ThreadSanitizer cannot see the order libmicrohttpd
+	 * keeps between the two, and reported such a race in u-http).
+	 */
+	fd = -1;
+	if (atomic_load(&h->stopping) || req == NULL || req->upg == NULL ||
+	    (fd = fcntl(sock, F_DUPFD_CLOEXEC, 0)) == -1) {
 		/* fn hears of it from httpd_upgrade_req_free */
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 		pthread_mutex_unlock(&h->mu);
@@ -69,7 +79,7 @@ on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
 	up = xcalloc(1, sizeof(*up));
 	up->h = h;
 	up->urh = urh;
-	up->fd = sock;
+	up->fd = fd;
 	up->conn_fd = ci != NULL ? ci->connect_fd : -1;
 	if (nextra > 0) {
 		up->extra = xmemdupz(extra, nextra);
@@ -79,8 +89,8 @@ on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls,
 	h->upgs = up;
 	req->upg->called = 1;
 	pthread_mutex_unlock(&h->mu);
-	set_blocking(sock);
-	req->upg->fn(up, sock, req->upg->arg);
+	set_blocking(fd);
+	req->upg->fn(up, fd, req->upg->arg);
 }
 
 void
@@ -142,6 +152,7 @@ httpd_upgrade_close(struct httpd_upgrade *up)
 			*pp = up->next;
 			break;
 		}
+	close(up->fd);
 	MHD_upgrade_action(up->urh, MHD_UPGRADE_ACTION_CLOSE);
 	pthread_cond_broadcast(&h->upg_cv);
 	pthread_mutex_unlock(&h->mu);
