@@ -7,11 +7,26 @@ test_description='scripts/*.cron: crontab lines that run, and say nothing when a
 # Cron mails a job's output, not its exit status: a job is silent when
 # all is well (exit 1, "nothing new", included).
 
-# jobs FILE: the commands of a crontab, one a line (the five time
-# fields dropped; comments, blank lines and variables skipped)
+# lines FILE: a crontab's entries (comments, blank lines and variables
+# skipped); jobs FILE: their commands, the five time fields dropped
+lines () {
+	grep -v -e "^#" -e "^[A-Z_]*=" -e "^[[:space:]]*$" "$1"
+}
 jobs () {
-	grep -v -e "^#" -e "^[A-Z_]*=" -e "^[[:space:]]*$" "$1" |
+	lines "$1" |
 	    sed "s/^[^[:space:]]*[[:space:]]*[^[:space:]]*[[:space:]]*[^[:space:]]*[[:space:]]*[^[:space:]]*[[:space:]]*[^[:space:]]*[[:space:]]*//"
+}
+
+# silent JOB: run it as cron would; fails, naming it, unless it exits 0
+# or 1 and prints nothing
+silent () {
+	sh -c "$1" </dev/null >out 2>&1
+	rc=$?
+	test $rc -le 1 || {
+		echo "exit $rc: $1" >&2
+		return 1
+	}
+	test_must_be_empty out
 }
 
 test_expect_success 'setup: a farm with a repository and a Gerrit' '
@@ -27,8 +42,7 @@ test_expect_success 'setup: a farm with a repository and a Gerrit' '
 '
 
 test_expect_success 'every line of farm.cron has five time fields' '
-	grep -v -e "^#" -e "^[A-Z_]*=" -e "^[[:space:]]*$" \
-	    "$BUILDFARM_TOP/scripts/farm.cron" >lines &&
+	lines "$BUILDFARM_TOP/scripts/farm.cron" >lines &&
 	test_line_count = 7 lines &&
 	test_grep ! -v -E "^([^[:space:]]+[[:space:]]+){5}[a-z]" lines
 '
@@ -43,13 +57,7 @@ test_expect_success 'each job of farm.cron runs, silent, twice over' '
 			dashboard*)
 				command -v dashboard >/dev/null || continue ;;
 			esac
-			sh -c "$job" </dev/null >out 2>&1
-			rc=$?
-			test $rc -le 1 || {
-				echo "exit $rc: $job" >&2
-				return 1
-			}
-			test_must_be_empty out || return 1
+			silent "$job" || return 1
 		done <jobs || return 1
 	done &&
 	test -n "$(commits_recorded)"
@@ -61,13 +69,7 @@ test_expect_success 'the jobs of gitmirror.cron and pollgerrit.cron run too' '
 		jobs "$BUILDFARM_TOP/scripts/$f.cron" >jobs &&
 		while read -r job
 		do
-			sh -c "$job" </dev/null >out 2>&1
-			rc=$?
-			test $rc -le 1 || {
-				echo "exit $rc: $job" >&2
-				return 1
-			}
-			test_must_be_empty out || return 1
+			silent "$job" || return 1
 		done <jobs || return 1
 	done
 '
