@@ -21,8 +21,9 @@ struct httpd_upgrade {
 	struct httpd_upgrade *next;
 	struct httpd *h;
 	struct MHD_UpgradeResponseHandle *urh;
-	int fd;
-	int conn_fd;		/* the client's socket (TLS: not fd), or -1 */
+	int fd;			/* the application's dup of the socket */
+	int conn_fd;		/* the client's socket, or -1: without TLS
+				   the one fd duplicates */
 	char *extra;
 	size_t nextra;
 };
@@ -176,7 +177,7 @@ httpd_upgrades_stop(struct httpd *h)
 	pthread_mutex_lock(&h->mu);
 	for (up = h->upgs; up != NULL; up = up->next) {
 		shutdown(up->fd, SHUT_RDWR);
-		if (up->conn_fd >= 0 && up->conn_fd != up->fd)
+		if (up->conn_fd >= 0)	/* again, or TLS's client side */
 			shutdown(up->conn_fd, SHUT_RDWR);
 	}
 	while (h->upgs != NULL)
