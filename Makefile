@@ -37,9 +37,10 @@ SSL_CFLAGS != pkg-config --cflags libcrypto 2>/dev/null || true
 SSL_LIBS != pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto
 Z_CFLAGS != pkg-config --cflags zlib 2>/dev/null || true
 Z_LIBS != pkg-config --libs zlib 2>/dev/null || echo -lz
-# lib/gz.c writes gzip members with libdeflate
-DEFLATE_CFLAGS != pkg-config --cflags libdeflate 2>/dev/null || true
-DEFLATE_LIBS != pkg-config --libs libdeflate 2>/dev/null || echo -ldeflate
+# lib/gz.c writes gzip members with libdeflate, reads gzip with ISA-L
+DEFLATE_CFLAGS != pkg-config --cflags libdeflate libisal 2>/dev/null || true
+DEFLATE_LIBS != pkg-config --libs libdeflate libisal 2>/dev/null || \
+	echo -ldeflate -lisal
 ARCHIVE_CFLAGS != pkg-config --cflags libarchive 2>/dev/null || true
 ARCHIVE_LIBS != pkg-config --libs libarchive 2>/dev/null || echo -larchive
 MHD_CFLAGS != pkg-config --cflags libmicrohttpd 2>/dev/null || true

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <zlib.h>
 
@@ -47,6 +48,14 @@ deflate_alloc_init(void)
 
 /* ---- reading ---- */
 
+/*
+ * Reading inflates with ISA-L's igzip, which streams, like zlib, at
+ * about 2.3 times zlib's speed (the Go tree's tarball: 0.12 s against
+ * 0.28 s here).  igzip parses each member's header and checks its
+ * trailer (CRC-32 and length); this module finds the members and words
+ * the failures.
+ */
+
 enum gunz_state {
 	S_HEADER,		/* at a member boundary */
 	S_BODY,			/* inside a member */
@@ -56,9 +65,10 @@ enum gunz_state {
 
 struct gunz {
 	int fd, cancel_fd;
-	z_stream zs;
-	int zinit;
-	unsigned char *in;	/* input buffer; zs.next_in points into it */
+	struct inflate_state *is;
+	unsigned char *in;	/* input buffer */
+	unsigned char *next;	/* the input not yet inflated, in in */
+	size_t avail;
 	int in_eof;
 	int members;		/* members begun */
 	unsigned long long in_bytes;
@@ -75,10 +85,10 @@ gunz_new(int fd, int cancel_fd)
 	z->fd = fd;
 	z->cancel_fd = cancel_fd;
 	z->in = xmalloc(IN_SIZE);
-	z->zs.zalloc = zalloc;
-	z->zs.zfree = zfree;
-	z->zs.next_in = z->in;
-	z->zs.avail_in = 0;
+	z->next = z->in;
+	z->avail = 0;
+	z->is = xmalloc(sizeof(*z->is));
+	isal_inflate_init(z->is);
 	z->st = S_HEADER;
 	return z;
 }
@@ -88,8 +98,7 @@ gunz_free(struct gunz *z)
 {
 	if (z == NULL)
 		return;
-	if (z->zinit)
-		inflateEnd(&z->zs);
+	free(z->is);
 	free(z->in);
 	free(z);
 }
@@ -129,15 +138,15 @@ static int
 fill(struct gunz *z)
 {
 	struct pollfd pfd[2];
-	size_t have = z->zs.avail_in;
+	size_t have = z->avail;
 	ssize_t n;
 	char m[128];
 
 	if (z->in_eof)
 		return 0;
-	if (have > 0 && z->zs.next_in != z->in)
-		memmove(z->in, z->zs.next_in, have);
-	z->zs.next_in = z->in;
+	if (have > 0 && z->next != z->in)
+		memmove(z->in, z->next, have);
+	z->next = z->in;
 	for (;;) {
 		if (z->cancel_fd >= 0) {
 			pfd[0].fd = z->fd;
@@ -170,7 +179,7 @@ fill(struct gunz *z)
 	if (n == 0)
 		z->in_eof = 1;
 	z->in_bytes += (unsigned long long)n;
-	z->zs.avail_in = (uInt)(have + (size_t)n);
+	z->avail = have + (size_t)n;
 	return 0;
 }
 
@@ -181,26 +190,26 @@ begin_member(struct gunz *z)
 	/* errors in the first header are the caller's "not gzip" case */
 	enum gz_kind k = z->members == 0 ? GZ_EHEADER : GZ_EDATA;
 
-	while (z->zs.avail_in < GZ_HDR && !z->in_eof)
+	while (z->avail < GZ_HDR && !z->in_eof)
 		if (fill(z) == -1)
 			return -1;
-	if (z->zs.avail_in == 0) {
+	if (z->avail == 0) {
 		if (z->members == 0)
 			return (int)fail(z, k, "EOF");
 		z->st = S_END;
 		return 0;
 	}
-	if (z->members > 0 && z->zs.next_in[0] == 0) {
+	if (z->members > 0 && z->next[0] == 0) {
 		/*
 		 * Zero bytes after the last member: some tar programs pad
 		 * the compressed file to a block; gzip(1) ignores them.
 		 */
 		for (;;) {
-			while (z->zs.avail_in > 0 && z->zs.next_in[0] == 0) {
-				z->zs.next_in++;
-				z->zs.avail_in--;
+			while (z->avail > 0 && z->next[0] == 0) {
+				z->next++;
+				z->avail--;
 			}
-			if (z->zs.avail_in > 0)
+			if (z->avail > 0)
 				return (int)fail(z, k, "gzip: invalid header");
 			if (z->in_eof) {
 				z->st = S_END;
@@ -210,27 +219,41 @@ begin_member(struct gunz *z)
 				return -1;
 		}
 	}
-	if (z->zs.avail_in < GZ_HDR)
+	if (z->avail < GZ_HDR)
 		return (int)fail(z, k, "unexpected EOF");
-	if (z->zs.next_in[0] != 0x1f || z->zs.next_in[1] != 0x8b ||
-	    z->zs.next_in[2] != 8)
+	if (z->next[0] != 0x1f || z->next[1] != 0x8b || z->next[2] != 8)
 		return (int)fail(z, k, "gzip: invalid header");
-	if (!z->zinit) {
-		/* 16 + 15: a gzip wrapper, the largest window */
-		if (inflateInit2(&z->zs, 16 + 15) != Z_OK)
-			return (int)fail(z, GZ_EDATA, "zlib: cannot initialise");
-		z->zinit = 1;
-	} else if (inflateReset(&z->zs) != Z_OK)
-		return (int)fail(z, GZ_EDATA, "zlib: cannot reset");
+	isal_inflate_reset(z->is);
+	z->is->crc_flag = ISAL_GZIP;
 	z->members++;
 	z->st = S_BODY;
 	return 0;
 }
 
+/* igzip's failures in Go's words */
+static void
+inflate_failed(struct gunz *z, int rc)
+{
+	switch (rc) {
+	case ISAL_INCORRECT_CHECKSUM:
+		/* a CRC-32 or a length that does not match */
+		fail(z, GZ_EDATA, "gzip: invalid checksum");
+		break;
+	case ISAL_INVALID_WRAPPER:
+	case ISAL_UNSUPPORTED_METHOD:
+		fail(z, GZ_EDATA, "gzip: invalid header");
+		break;
+	default:
+		fail(z, GZ_EDATA, "flate: corrupt input");
+		break;
+	}
+}
+
 ssize_t
 gunz_read(struct gunz *z, void *buf, size_t n)
 {
-	size_t got = 0;
+	struct inflate_state *is = z->is;
+	size_t got = 0, before, used, in;
 	int rc;
 
 	while (got < n) {
@@ -241,7 +264,7 @@ gunz_read(struct gunz *z, void *buf, size_t n)
 				break;
 			continue;
 		}
-		if (z->zs.avail_in == 0) {
+		if (z->avail == 0) {
 			if (z->in_eof) {
 				fail(z, GZ_EDATA, "unexpected EOF");
 				break;
@@ -250,29 +273,35 @@ gunz_read(struct gunz *z, void *buf, size_t n)
 				break;
 			continue;
 		}
-		z->zs.next_out = (unsigned char *)buf + got;
-		z->zs.avail_out = (uInt)(n - got > (1u << 30) ? 1u << 30 :
+		before = got;
+		in = z->avail > UINT32_MAX ? UINT32_MAX : z->avail;
+		is->next_in = z->next;
+		is->avail_in = (uint32_t)in;
+		is->next_out = (uint8_t *)buf + got;
+		is->avail_out = (uint32_t)(n - got > (1u << 30) ? 1u << 30 :
 		    n - got);
-		rc = inflate(&z->zs, Z_NO_FLUSH);
-		got = (size_t)(z->zs.next_out - (unsigned char *)buf);
-		if (rc == Z_STREAM_END)
+		rc = isal_inflate(is);
+		used = in - is->avail_in;
+		z->next += used;
+		z->avail -= used;
+		got = (size_t)(is->next_out - (uint8_t *)buf);
+		if (rc < 0 || rc == ISAL_NEED_DICT) {
+			inflate_failed(z, rc);
+			break;
+		}
+		if (is->block_state == ISAL_BLOCK_FINISH)
 			z->st = S_HEADER;
-		else if (rc == Z_DATA_ERROR) {
-			const char *m = z->zs.msg != NULL ? z->zs.msg : "";
-
-			/* zlib's words for a bad trailer; Go's are these */
-			if (strcmp(m, "incorrect data check") == 0 ||
-			    strcmp(m, "incorrect length check") == 0)
-				fail(z, GZ_EDATA, "gzip: invalid checksum");
-			else
-				fail(z, GZ_EDATA, "flate: corrupt input");
-			break;
-		} else if (rc == Z_MEM_ERROR) {
-			fail(z, GZ_EDATA, "zlib: out of memory");
-			break;
-		} else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-			fail(z, GZ_EDATA, "flate: corrupt input");
-			break;
+		else if (used == 0 && got == before && got < n) {
+			/*
+			 * No progress with input and room left: igzip
+			 * wants more input than is buffered.
+			 */
+			if (z->in_eof) {
+				fail(z, GZ_EDATA, "unexpected EOF");
+				break;
+			}
+			if (fill(z) == -1)
+				break;
 		}
 	}
 	if (got > 0)

@@ -1,7 +1,8 @@
 /*
- * gz.h: gzip streams (zlib and libdeflate behind this module).
+ * gz.h: gzip streams (ISA-L, libdeflate and zlib behind this module).
  *
- * Reading.  A gunz decompresses a gzip stream of one or more members
+ * Reading.  A gunz decompresses (with ISA-L's igzip, about twice
+ * zlib's speed) a gzip stream of one or more members
  * (concatenated members are one valid gzip file, as gzip(1) and Go's
  * compress/gzip read them) pulled from a file descriptor:
  *

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "gz.h"
 #include "strbuf.h"
 #include "tap.h"
@@ -74,7 +76,7 @@ drain_main(void *arg)
 
 /* Compress in with opt through a pgz; the gzip bytes into out. */
 static int
-compress(const struct pgz_opt *opt, const struct strbuf *in,
+deflate_pgz(const struct pgz_opt *opt, const struct strbuf *in,
     struct strbuf *out, size_t piece)
 {
 	struct drain d;
@@ -140,7 +142,7 @@ t_roundtrip_single(void)
 	sample(&in, 3 * 1024 * 1024 + 17);
 	o.single = 1;
 	o.block = 100000;
-	check_int(compress(&o, &in, &gz, 65536), ==, 0);
+	check_int(deflate_pgz(&o, &in, &gz, 65536), ==, 0);
 	check(gz.len < in.len / 2);
 	check_int(decompress(gz.buf, gz.len, &out, &z), ==, 0);
 	check_int(out.len, ==, in.len);
@@ -163,7 +165,7 @@ t_roundtrip_members(void)
 	o.threads = 4;
 	o.block = 10000;
 	o.level = 1;
-	check_int(compress(&o, &in, &gz, 777), ==, 0);
+	check_int(deflate_pgz(&o, &in, &gz, 777), ==, 0);
 	/* one member a block: many, each a complete gzip stream */
 	check_int(count_members(&gz), >=, 100);
 	check_int(decompress(gz.buf, gz.len, &out, &z), ==, 0);
@@ -178,7 +180,7 @@ t_roundtrip_members(void)
 /*
  * The members of the parallel mode (libdeflate's): the same input gives
  * the same bytes whatever the threads and the sizes of the writes, and
- * zlib's decoder (gunz) reads them back.
+ * gunz reads them back.
  */
 static void
 t_members_stable(void)
@@ -191,9 +193,9 @@ t_members_stable(void)
 	sample(&in, 5 * 1024 * 1024 + 333);
 	o.level = 6;
 	o.threads = 1;
-	check_int(compress(&o, &in, &a, 4096), ==, 0);
+	check_int(deflate_pgz(&o, &in, &a, 4096), ==, 0);
 	o.threads = 3;
-	check_int(compress(&o, &in, &b, 1000003), ==, 0);
+	check_int(deflate_pgz(&o, &in, &b, 1000003), ==, 0);
 	check_int(a.len, ==, b.len);
 	check(memcmp(a.buf, b.buf, a.len) == 0);
 	check(a.len < in.len / 2);
@@ -216,12 +218,129 @@ t_empty_input(void)
 	struct strbuf in = STRBUF_INIT, gz = STRBUF_INIT, out = STRBUF_INIT;
 	struct gunz *z;
 
-	check_int(compress(&o, &in, &gz, 1), ==, 0);
+	check_int(deflate_pgz(&o, &in, &gz, 1), ==, 0);
 	check_int(count_members(&gz), ==, 1);
 	check_int(decompress(gz.buf, gz.len, &out, &z), ==, 0);
 	check_int(out.len, ==, 0);
 	gunz_free(z);
 	strbuf_release(&gz);
+}
+
+struct feeder {
+	int fd;
+	const struct strbuf *src;
+	size_t piece;
+};
+
+/* Write src to fd in pieces of piece bytes, then close fd. */
+static void *
+feed_main(void *arg)
+{
+	struct feeder *f = arg;
+	size_t off, k;
+
+	for (off = 0; off < f->src->len; off += k) {
+		k = f->src->len - off < f->piece ? f->src->len - off : f->piece;
+		if (write(f->fd, f->src->buf + off, k) != (ssize_t)k)
+			break;
+	}
+	close(f->fd);
+	return NULL;
+}
+
+/* Decompress gz arriving through a pipe piece bytes at a time. */
+static ssize_t
+decompress_pieces(const struct strbuf *gz, size_t piece, struct strbuf *out)
+{
+	struct feeder f;
+	struct gunz *z;
+	pthread_t t;
+	char buf[1000];
+	ssize_t r;
+	int p[2];
+
+	if (pipe(p) == -1)
+		return -2;
+	f.fd = p[1];
+	f.src = gz;
+	f.piece = piece;
+	pthread_create(&t, NULL, feed_main, &f);
+	z = gunz_new(p[0], -1);
+	while ((r = gunz_read(z, buf, sizeof(buf))) > 0)
+		strbuf_add(out, buf, (size_t)r);
+	pthread_join(t, NULL);
+	gunz_free(z);
+	close(p[0]);
+	return r;
+}
+
+/*
+ * Member boundaries, headers and trailers split anywhere by the reads
+ * of a pipe: the same bytes come out whatever the pieces.
+ */
+static void
+t_pieces(void)
+{
+	static const size_t pieces[] = { 1, 2, 7, 10, 11, 4093, 70000 };
+	struct pgz_opt o = PGZ_OPT_INIT;
+	struct strbuf in = STRBUF_INIT, gz = STRBUF_INIT, out = STRBUF_INIT;
+	size_t i;
+
+	sample(&in, 300007);
+	o.block = 5000;
+	o.threads = 2;
+	check_int(deflate_pgz(&o, &in, &gz, 999), ==, 0);
+	check_int(count_members(&gz), >=, 60);
+	for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		strbuf_reset(&out);
+		check_int(decompress_pieces(&gz, pieces[i], &out), ==, 0);
+		check_int(out.len, ==, in.len);
+		check(out.len == in.len &&
+		    memcmp(out.buf, in.buf, in.len) == 0);
+	}
+	strbuf_release(&in);
+	strbuf_release(&gz);
+	strbuf_release(&out);
+}
+
+/*
+ * The optional header fields of RFC 1952 (FEXTRA, FNAME, FCOMMENT,
+ * FHCRC), as gzip -N and other writers make them, in a second member.
+ */
+static void
+t_header_fields(void)
+{
+	struct pgz_opt o = PGZ_OPT_INIT;
+	struct strbuf in = STRBUF_INIT, gz = STRBUF_INIT, out = STRBUF_INIT,
+	    two = STRBUF_INIT;
+	struct gunz *z;
+	unsigned long crc;
+	size_t h;
+
+	sample(&in, 20000);
+	o.single = 1;
+	check_int(deflate_pgz(&o, &in, &gz, 4096), ==, 0);
+	/* member 1 as written; member 2 the same data with every field */
+	strbuf_add(&two, gz.buf, gz.len);
+	h = two.len;
+	strbuf_add(&two, "\x1f\x8b\x08\x1e\0\0\0\0\0\xff", 10);
+	strbuf_add(&two, "\x04\0" "ab\x01\0", 6);	/* XLEN 4, a subfield */
+	strbuf_add(&two, "go.tar\0", 7);
+	strbuf_add(&two, "a comment\0", 10);
+	crc = crc32(0, (const unsigned char *)two.buf + h, (uInt)(two.len - h));
+	strbuf_addch(&two, (char)(crc & 0xff));
+	strbuf_addch(&two, (char)((crc >> 8) & 0xff));
+	strbuf_add(&two, gz.buf + 10, gz.len - 10);
+	check_int(decompress(two.buf, two.len, &out, &z), ==, 0);
+	check_int(out.len, ==, 2 * in.len);
+	check(out.len == 2 * in.len &&
+	    memcmp(out.buf, in.buf, in.len) == 0 &&
+	    memcmp(out.buf + in.len, in.buf, in.len) == 0);
+	gunz_free(z);
+	strbuf_release(&in);
+	strbuf_release(&gz);
+	strbuf_release(&out);
+	strbuf_release(&two);
 }
 
 static void
@@ -254,7 +373,7 @@ t_errors(void)
 
 	o.single = 1;
 	sample(&in, 200000);
-	compress(&o, &in, &gz, 4096);
+	deflate_pgz(&o, &in, &gz, 4096);
 	/* cut short: some output, then unexpected EOF */
 	check_int(decompress(gz.buf, gz.len - 100, &out, &z), ==, -1);
 	check_int(gunz_kind(z), ==, GZ_EDATA);
@@ -270,6 +389,19 @@ t_errors(void)
 	check_str(gunz_error(z), "gzip: invalid checksum");
 	check_int(out.len, ==, in.len);
 	gunz_free(z);
+
+	/* a length (ISIZE) that does not match */
+	strbuf_reset(&bad);
+	strbuf_add(&bad, gz.buf, gz.len);
+	bad.buf[bad.len - 4] ^= 0x01;
+	strbuf_reset(&out);
+	check_int(decompress(bad.buf, bad.len, &out, &z), ==, -1);
+	check_str(gunz_error(z), "gzip: invalid checksum");
+	gunz_free(z);
+
+	/* deflate data that cannot be: a block of the reserved type 3 */
+	expect_error("\x1f\x8b\x08\0\0\0\0\0\0\xff\x07", 11, GZ_EDATA,
+	    "flate: corrupt input", 0);
 
 	/* a second member that is not gzip */
 	strbuf_reset(&bad);
@@ -392,8 +524,10 @@ main(void)
 	TEST(t_roundtrip_single(), "one member, read back");
 	TEST(t_roundtrip_members(), "parallel members, read back as one stream");
 	TEST(t_members_stable(),
-	    "members: the same bytes whatever the threads, zlib reads them");
+	    "members: the same bytes whatever the threads, read back");
 	TEST(t_empty_input(), "no input gives one empty member");
+	TEST(t_pieces(), "members split anywhere by a pipe's reads");
+	TEST(t_header_fields(), "FEXTRA, FNAME, FCOMMENT, FHCRC are skipped");
 	TEST(t_errors(), "errors in Go's words; zero padding is not one");
 	TEST(t_cancel_reader(), "a blocked reader is cancelled");
 	TEST(t_cancel_writer(), "the writer learns that the reader went away");
