@@ -326,9 +326,26 @@ struct writer {
 	size_t inbatch;		/* records put in this batch */
 	size_t appended;	/* records durable, so lines 1.. appended */
 	struct strbuf err;
+	struct strbuf out;	/* the seqs of a batch, printed at its end */
 	pthread_t tid[5];	/* the reader and the workers */
 	size_t ntid;
 };
+
+/*
+ * Append seq and a newline to out: a printf for each seq took a third of
+ * the writer's CPU time, which the workers need.
+ */
+static void
+add_seq(struct strbuf *out, uint64_t seq)
+{
+	char d[24], *p = d + sizeof(d);
+
+	*--p = '\n';
+	do
+		*--p = (char)('0' + seq % 10);
+	while ((seq /= 10) != 0);
+	strbuf_add(out, p, (size_t)(d + sizeof(d) - p));
+}
 
 /*
  * End the batch: fsync, print the seqs that are durable (after a failed
@@ -343,9 +360,11 @@ end_batch(struct writer *w)
 	if (w->inbatch == 0)
 		return RC_OK;
 	rc = mlog_sync(w->l, &w->err);
+	strbuf_reset(&w->out);
 	for (s = w->first; s <= mlog_last_seq(w->l); s++)
-		printf("%llu\n", (unsigned long long)s);
-	if (fflush(stdout) == EOF)
+		add_seq(&w->out, s);
+	if (fwrite(w->out.buf, 1, w->out.len, stdout) != w->out.len ||
+	    fflush(stdout) == EOF)
 		fatal(RC_TEMP, "write stdout");
 	w->appended += (size_t)(s - w->first);
 	w->first = s;
@@ -469,6 +488,7 @@ cmd_append(int argc, char **argv)
 	w.l = open_log(MLOG_CREATE);
 	w.bflag = bflag;
 	strbuf_init(&w.err, 0);
+	strbuf_init(&w.out, 0);
 	mlog_set_seal_size(w.l, Sflag);
 
 	/*
@@ -576,5 +596,6 @@ cmd_append(int argc, char **argv)
 	pthread_cond_destroy(&a.cv);
 	pthread_condattr_destroy(&ca);
 	strbuf_release(&w.err);
+	strbuf_release(&w.out);
 	return RC_OK;
 }
