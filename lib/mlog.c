@@ -47,6 +47,13 @@ struct mlog {
 	off_t synced;		/* wsize as of the last fsync */
 	uint64_t synced_seq;	/* last_seq as of then */
 	struct strbuf wbuf;	/* mlog_put_prep's lines, kept for the next */
+	/*
+	 * The growing segment's hash, fed as it is written, so that
+	 * sealing need not read it back: covers [0, whashed); NULL when
+	 * not started (a segment found at mlog_lock) or after a cut back.
+	 */
+	struct hash *wh;
+	off_t whashed;
 };
 
 #define WBUF_KEEP (4u << 20)	/* a larger wbuf is freed after use */
@@ -721,6 +728,8 @@ mlog_lock(struct mlog *l, int timeout_ms, struct strbuf *err)
 void
 mlog_unlock(struct mlog *l)
 {
+	hash_free(l->wh);
+	l->wh = NULL;
 	if (l->wfd >= 0) {
 		close(l->wfd);
 		l->wfd = -1;
@@ -747,7 +756,13 @@ seal(struct mlog *l, struct strbuf *err)
 	off_t pos = 0;
 	int rc = RC_TEMP;
 
-	h = hash_new(HASH_SHA224);
+	/* what was not hashed as it was written is read back */
+	if ((h = l->wh) == NULL || l->whashed > l->wsize) {
+		hash_free(h);
+		h = hash_new(HASH_SHA224);
+	} else
+		pos = l->whashed;
+	l->wh = NULL;
 	buf = xmalloc(1 << 20);
 	while (pos < l->wsize) {
 		ssize_t r = pread(l->wfd, buf, 1 << 20, pos);
@@ -804,6 +819,9 @@ create_growing(struct mlog *l, struct strbuf *err)
 	strbuf_release(&name);
 	l->wfd = fd;
 	l->wsize = l->synced = 0;
+	hash_free(l->wh);
+	l->wh = hash_new(HASH_SHA224);
+	l->whashed = 0;
 	return RC_OK;
 }
 
@@ -820,6 +838,8 @@ cut_back(struct mlog *l, const char *what, struct strbuf *err)
 	    strerror(e));
 	if (ftruncate(l->wfd, l->synced) == 0)
 		(void)fsync(l->wfd);
+	hash_free(l->wh);	/* it took in what is cut off */
+	l->wh = NULL;
 	l->wsize = l->synced;
 	l->last_seq = l->synced_seq;
 	/* a full disk or quota is temporary: retry after cleanup */
@@ -838,6 +858,10 @@ flush(struct mlog *l, const char *buf, size_t len, struct strbuf *err)
 		return rc;
 	if (write_all(l->wfd, buf, len) < 0)
 		return cut_back(l, "append to", err);
+	if (l->wh != NULL && l->whashed == l->wsize) {
+		hash_update(l->wh, buf, len);
+		l->whashed += (off_t)len;
+	}
 	l->wsize += (off_t)len;
 	return RC_OK;
 }
