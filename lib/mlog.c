@@ -47,6 +47,13 @@ struct mlog {
 	off_t synced;		/* wsize as of the last fsync */
 	uint64_t synced_seq;	/* last_seq as of then */
 	struct strbuf wbuf;	/* mlog_put_prep's lines, kept for the next */
+	/*
+	 * The growing segment's hash, fed as it is written, so that
+	 * sealing need not read it back: covers [0, whashed); NULL when
+	 * not started (a segment found at mlog_lock) or after a cut back.
+	 */
+	struct hash *wh;
+	off_t whashed;
 };
 
 #define WBUF_KEEP (4u << 20)	/* a larger wbuf is freed after use */
@@ -721,6 +728,8 @@ mlog_lock(struct mlog *l, int timeout_ms, struct strbuf *err)
 void
 mlog_unlock(struct mlog *l)
 {
+	hash_free(l->wh);
+	l->wh = NULL;
 	if (l->wfd >= 0) {
 		close(l->wfd);
 		l->wfd = -1;
@@ -747,7 +756,13 @@ seal(struct mlog *l, struct strbuf *err)
 	off_t pos = 0;
 	int rc = RC_TEMP;
 
-	h = hash_new(HASH_SHA224);
+	/* what was not hashed as it was written is read back */
+	if ((h = l->wh) == NULL || l->whashed > l->wsize) {
+		hash_free(h);
+		h = hash_new(HASH_SHA224);
+	} else
+		pos = l->whashed;
+	l->wh = NULL;
 	buf = xmalloc(1 << 20);
 	while (pos < l->wsize) {
 		ssize_t r = pread(l->wfd, buf, 1 << 20, pos);
@@ -804,6 +819,9 @@ create_growing(struct mlog *l, struct strbuf *err)
 	strbuf_release(&name);
 	l->wfd = fd;
 	l->wsize = l->synced = 0;
+	hash_free(l->wh);
+	l->wh = hash_new(HASH_SHA224);
+	l->whashed = 0;
 	return RC_OK;
 }
 
@@ -820,6 +838,8 @@ cut_back(struct mlog *l, const char *what, struct strbuf *err)
 	    strerror(e));
 	if (ftruncate(l->wfd, l->synced) == 0)
 		(void)fsync(l->wfd);
+	hash_free(l->wh);	/* it took in what is cut off */
+	l->wh = NULL;
 	l->wsize = l->synced;
 	l->last_seq = l->synced_seq;
 	/* a full disk or quota is temporary: retry after cleanup */
@@ -838,6 +858,10 @@ flush(struct mlog *l, const char *buf, size_t len, struct strbuf *err)
 		return rc;
 	if (write_all(l->wfd, buf, len) < 0)
 		return cut_back(l, "append to", err);
+	if (l->wh != NULL && l->whashed == l->wsize) {
+		hash_update(l->wh, buf, len);
+		l->whashed += (off_t)len;
+	}
 	l->wsize += (off_t)len;
 	return RC_OK;
 }
@@ -854,11 +878,12 @@ mlog_sync(struct mlog *l, struct strbuf *err)
 
 /*
  * Placeholders for the envelope.  A record is encoded (parse, dump with
- * sorted keys: the expensive part) with "seq" and "time" set to two
- * random tokens, in any thread, before the lock is taken; the writer
- * then only splices the real seq and time into the text.  The tokens
- * are 128 random bits each, so a record cannot contain them by
- * accident; mlog_prep_add checks anyway that each occurs exactly once.
+ * sorted keys: the expensive part) in any thread, before the lock is
+ * taken, with "seq" and "time" members holding two random tokens put
+ * into the dumped text where the sorted order puts them; the writer
+ * then only splices the real seq and time in at the positions noted.
+ * The tokens are 128 random bits each, so that a record cannot contain
+ * them by accident (the positions do not rely on it).
  */
 static char tok_seq[40], tok_time[40];
 static char qtok_seq[40], qtok_time[40];	/* as JSON strings: 37 bytes */
@@ -967,42 +992,111 @@ mlog_check_rec(const struct json *rec, const char *type, struct strbuf *err)
 	return RC_OK;
 }
 
-static const char *
-find_once(const char *hay, size_t n, const char *tok, size_t tl)
+/*
+ * Where the members "seq" and "time" go in t[0..n), the canonical text
+ * of an object that has neither: *sp and *tp get the offset of the first
+ * member whose key sorts after the one, or of the closing brace.  -1
+ * when t does not read as such an object.  The keys are compared as
+ * written: json_dump escapes only bytes below 0x20, '"' and '\\', and
+ * both they and the escape's '\\' sort below the letters of "seq" and
+ * "time", so the order is strcmp's, which JSON_SORT_KEYS follows.
+ */
+static int
+envelope_slots(const char *t, size_t n, size_t *sp, size_t *tp)
 {
-	const char *a = memmem(hay, n, tok, tl);
+	const char *p = t + 1, *e = t + n - 1, *q;
+	size_t l;
+	int c;
 
-	if (a == NULL || memmem(a + tl, n - (size_t)(a - hay) - tl, tok, tl))
-		return NULL;
-	return a;
+	if (n < 2 || t[0] != '{' || *e != '}')
+		return -1;
+	*sp = (size_t)-1;
+	while (p < e) {
+		if (*p != '"' || (q = skip_string(p, e)) == NULL || q >= e ||
+		    *q != ':')
+			return -1;
+		l = (size_t)(q - p) - 2;
+		if (*sp == (size_t)-1 &&
+		    ((c = memcmp(p + 1, "seq", l < 3 ? l : 3)) > 0 ||
+		    (c == 0 && l > 3)))
+			*sp = (size_t)(p - t);
+		if ((c = memcmp(p + 1, "time", l < 4 ? l : 4)) > 0 ||
+		    (c == 0 && l > 4)) {
+			*tp = (size_t)(p - t);
+			return 0;
+		}
+		if ((p = skip_value(q + 1, e)) == NULL)
+			return -1;
+		if (p < e && *p++ != ',')
+			return -1;
+	}
+	if (*sp == (size_t)-1)
+		*sp = (size_t)(e - t);
+	*tp = (size_t)(e - t);
+	return 0;
+}
+
+/*
+ * Put member "key":tok (tok 37 bytes) into sb at offset at, a member's
+ * start or the closing brace or the comma after the member before;
+ * return the offset of tok.
+ */
+static size_t
+put_member(struct strbuf *sb, size_t at, const char *key, const char *tok)
+{
+	char m[64];
+	size_t kl = strlen(key), n = 0, tokat;
+
+	if (sb->buf[at] != '"' && sb->buf[at - 1] != '{')
+		m[n++] = ',';
+	m[n++] = '"';
+	memcpy(m + n, key, kl);
+	n += kl;
+	m[n++] = '"';
+	m[n++] = ':';
+	tokat = at + n;
+	memcpy(m + n, tok, 37);
+	n += 37;
+	if (sb->buf[at] == '"')
+		m[n++] = ',';
+	strbuf_grow(sb, n);
+	memmove(sb->buf + at + n, sb->buf + at, sb->len - at);
+	memcpy(sb->buf + at, m, n);
+	strbuf_setlen(sb, sb->len + n);
+	return tokat;
 }
 
 int
 mlog_prep_add(struct mlog_prep *p, struct json *r, const char *type,
     struct strbuf *err)
 {
-	size_t before = p->text.len;
-	const char *a, *b;
+	size_t before = p->text.len, s, t, len;
 
 	if (mlog_check_rec(r, type, err) != RC_OK)
 		return RC_PERM;
 	if (type != NULL && json_get(r, "type") == NULL)
 		json_set_str(r, "type", type);
-	json_set_str(r, "seq", tok_seq);
-	json_set_str(r, "time", tok_time);
-	json_dump(&p->text, r);
-	strbuf_addch(&p->text, '\n');
+	/*
+	 * The envelope is put into the text rather than into the object:
+	 * setting and deleting two members, dumping them and finding them
+	 * again cost more than the walk over the top-level members.
+	 */
 	json_del(r, "seq");
 	json_del(r, "time");
-	a = find_once(p->text.buf + before, p->text.len - before, qtok_seq,
-	    37);
-	b = find_once(p->text.buf + before, p->text.len - before, qtok_time,
-	    37);
-	if (a == NULL || b == NULL) {
+	json_dump(&p->text, r);
+	if (envelope_slots(p->text.buf + before, p->text.len - before, &s,
+	    &t) < 0) {
+		/* json_dump wrote something else than the object checked */
 		strbuf_setlen(&p->text, before);
-		strbuf_addstr(err, "record contains a reserved token");
+		strbuf_addstr(err, "record cannot be encoded");
 		return RC_PERM;
 	}
+	/* "seq" < "time": s <= t, and putting seq shifts time */
+	t = put_member(&p->text, before + t, "time", qtok_time);
+	len = p->text.len;
+	s = put_member(&p->text, before + s, "seq", qtok_seq);
+	t += p->text.len - len;
+	strbuf_addch(&p->text, '\n');
 	if (p->text.len - before > MLOG_MAX_STORED) {
 		strbuf_setlen(&p->text, before);
 		strbuf_addf(err, "record over the limit of %u bytes",
@@ -1012,8 +1106,8 @@ mlog_prep_add(struct mlog_prep *p, struct json *r, const char *type,
 	GROW(p->ends, p->n + 1, p->aends);
 	GROW(p->seqpos, p->n + 1, p->aseq);
 	GROW(p->timepos, p->n + 1, p->atime);
-	p->seqpos[p->n] = (size_t)(a - p->text.buf);
-	p->timepos[p->n] = (size_t)(b - p->text.buf);
+	p->seqpos[p->n] = s;
+	p->timepos[p->n] = t;
 	p->ends[p->n] = p->text.len;
 	p->n++;
 	return RC_OK;

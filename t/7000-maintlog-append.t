@@ -166,6 +166,22 @@ test_expect_success 'segments seal at the -S size; names carry the SHA-224' '
 	maintlog -d seal verify
 '
 
+test_expect_success 'a segment left growing by an earlier append seals with the hash of all of it' '
+	ls seal/[0-9][0-9][0-9][0-9].jsonl >growing &&
+	test_line_count = 1 growing &&
+	test -s $(cat growing) &&
+	maintlog -d seal append -S 2k -b 7 <in >out &&
+	test_line_count = 100 out &&
+	! test -e $(cat growing) &&
+	for f in seal/[0-9]*.*.jsonl
+	do
+		h=$(openssl dgst -sha224 -r "$f" | cut -d" " -f1) &&
+		n=$(basename "$f") &&
+		test "$n" = "${n%%.*}.$h.jsonl" || return 1
+	done &&
+	maintlog -d seal verify
+'
+
 test_expect_success 'a foreign file in the log directory is an error (100)' '
 	cp -r log foreign && echo hi >foreign/notes.txt &&
 	echo "{\"type\":\"git\"}" >in &&

@@ -42,6 +42,14 @@
  * memory once mapped is not mapped, faulted in and zeroed again: the
  * pool never holds more than the chunks in flight once did.
  *
+ * The budget also overlaps each batch's fsync with the encoding of the
+ * next chunks: the workers go on while the writer waits on the disk, and
+ * wait only when an fsync takes longer than encoding a budget's worth of
+ * input (about 60 ms on two cores).  Measured on 200,000 records with
+ * -b 1000, the workers waited 0.04 s in all while the writer spent 0.37 s
+ * in fsync (1.1 s on a busy disk, with 0.26 s of waiting): the work is
+ * the parse and the dump.
+ *
  * The writer starts only once all that was read is encoded and the input
  * has ended or the budget is full, so that a bad line in an input that
  * fits in the budget rejects the whole input before anything is written.
@@ -326,9 +334,26 @@ struct writer {
 	size_t inbatch;		/* records put in this batch */
 	size_t appended;	/* records durable, so lines 1.. appended */
 	struct strbuf err;
+	struct strbuf out;	/* the seqs of a batch, printed at its end */
 	pthread_t tid[5];	/* the reader and the workers */
 	size_t ntid;
 };
+
+/*
+ * Append seq and a newline to out: a printf for each seq took a third of
+ * the writer's CPU time, which the workers need.
+ */
+static void
+add_seq(struct strbuf *out, uint64_t seq)
+{
+	char d[24], *p = d + sizeof(d);
+
+	*--p = '\n';
+	do
+		*--p = (char)('0' + seq % 10);
+	while ((seq /= 10) != 0);
+	strbuf_add(out, p, (size_t)(d + sizeof(d) - p));
+}
 
 /*
  * End the batch: fsync, print the seqs that are durable (after a failed
@@ -343,9 +368,11 @@ end_batch(struct writer *w)
 	if (w->inbatch == 0)
 		return RC_OK;
 	rc = mlog_sync(w->l, &w->err);
+	strbuf_reset(&w->out);
 	for (s = w->first; s <= mlog_last_seq(w->l); s++)
-		printf("%llu\n", (unsigned long long)s);
-	if (fflush(stdout) == EOF)
+		add_seq(&w->out, s);
+	if (fwrite(w->out.buf, 1, w->out.len, stdout) != w->out.len ||
+	    fflush(stdout) == EOF)
 		fatal(RC_TEMP, "write stdout");
 	w->appended += (size_t)(s - w->first);
 	w->first = s;
@@ -469,6 +496,7 @@ cmd_append(int argc, char **argv)
 	w.l = open_log(MLOG_CREATE);
 	w.bflag = bflag;
 	strbuf_init(&w.err, 0);
+	strbuf_init(&w.out, 0);
 	mlog_set_seal_size(w.l, Sflag);
 
 	/*
@@ -576,5 +604,6 @@ cmd_append(int argc, char **argv)
 	pthread_cond_destroy(&a.cv);
 	pthread_condattr_destroy(&ca);
 	strbuf_release(&w.err);
+	strbuf_release(&w.out);
 	return RC_OK;
 }

@@ -94,6 +94,69 @@ t_append_read(void)
 	strbuf_release(&out);
 }
 
+/*
+ * The envelope is put into the dumped text where the sorted keys put
+ * it: each stored line is what json_dump makes of it parsed again.
+ */
+static void
+t_envelope(void)
+{
+	static const char *in[] = {
+		"{}",
+		"{\"a\":{\"seq\":1,\"time\":2},\"zz\":[{\"u\":\"}\"}]}",
+		"{\"seq\":\"old\",\"time\":0,\"type\":\"t\",\"x\":1}",
+		"{\"se\":1,\"seqq\":2,\"sf\":3,\"tim\":4,\"timea\":5}",
+		"{\"s\\\"q\":1,\"s\\u0001\":2,\"s\\\\\":3,\"t\\\"\":4}",
+		"{\"s\\u00e9\":\"\\\"}\",\"a\":\"seq\\\":\",\"b\":null}",
+		"{\"u\":true,\"v\":-1,\"w\":[]}",
+		"{\"a\":false,\"b\":{}}",
+	};
+	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT, d = STRBUF_INIT;
+	struct strbuf edir = STRBUF_INIT;
+	struct json *r[ARRAY_SIZE(in)], *j;
+	struct mlog *l = NULL;
+	struct mlog_cursor cur = { 0, 0 };
+	const char *line, *nl;
+	uint64_t first = 0;
+	size_t i;
+
+	strbuf_addf(&edir, "%s-envelope", dir);
+	if (!check_int(mlog_open(&l, edir.buf, MLOG_CREATE, &err), ==,
+	    RC_OK))
+		return;
+	for (i = 0; i < ARRAY_SIZE(in); i++)
+		check((r[i] = rec(in[i])) != NULL);
+	check_int(mlog_append(l, r, ARRAY_SIZE(in), "e", &first, &err), ==,
+	    RC_OK);
+	check_int(mlog_scan(l, &err), ==, RC_OK);
+	check_int(mlog_read(l, &cur, collect, &out, &err), ==, RC_OK);
+	check_int(count_lines(out.buf), ==, ARRAY_SIZE(in));
+	for (i = 0, line = out.buf; i < ARRAY_SIZE(in) &&
+	    (nl = strchr(line, '\n')) != NULL; i++, line = nl + 1) {
+		json_free(r[i]);
+		j = json_parse(line, (size_t)(nl - line), &err);
+		if (!check(j != NULL))
+			break;
+		check_int(json_int(json_get(j, "seq")), ==, (long long)i + 1);
+		check(json_str(json_get(j, "time"), NULL) != NULL);
+		strbuf_reset(&d);
+		json_dump(&d, j);
+		if (!check(d.len == (size_t)(nl - line) &&
+		    memcmp(d.buf, line, d.len) == 0))
+			test_msg("record %zu: %.*s", i, (int)(nl - line), line);
+		json_free(j);
+	}
+	check(strstr(out.buf, "{\"a\":{\"seq\":1,\"time\":2},\"seq\":2,") !=
+	    NULL);
+	check(strstr(out.buf, "\"type\":\"t\",\"x\":1}\n") != NULL);
+	check(strstr(out.buf, "\"old\"") == NULL);
+	mlog_close(l);
+	strbuf_release(&err);
+	strbuf_release(&out);
+	strbuf_release(&d);
+	strbuf_release(&edir);
+}
+
 static void
 t_seal_seek(void)
 {
@@ -615,6 +678,7 @@ main(void)
 
 	snprintf(dir, sizeof(dir), "/tmp/u-mlog.%ld/log", (long)getpid());
 	TEST(t_append_read(), "append and read: canonical lines, seqs, errors");
+	TEST(t_envelope(), "the envelope goes where the sorted keys put it");
 	TEST(t_seal_seek(), "sealing by size, hashes in names, seek to seq");
 	TEST(t_torn_tail(), "a torn tail is hidden and cut by the next append");
 	TEST(t_foreign(), "dot-files ignored, foreign files refused");
