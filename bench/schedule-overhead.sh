@@ -47,7 +47,7 @@ if [ ! -x "$DB" ] ||
     "$TOP/lib/libbuildfarm.a" -newer "$DB")" ]; then
 	${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -I"$TOP/lib" -o "$DB" \
 	    "$TOP/bench/schedule-directbench.c" "$TOP/lib/libbuildfarm.a" \
-	    $(pkg-config --libs libcurl jansson) -lpthread ||
+	    $(pkg-config --libs libcurl jansson libcrypto) -lpthread ||
 	    bench_die "cannot compile bench/schedule-directbench.c"
 fi
 D=$TRASH/schedule-overhead
