@@ -294,8 +294,13 @@ gunz_read(struct gunz *z, void *buf, size_t n)
 		else if (used == 0 && got == before && got < n) {
 			/*
 			 * No progress with input and room left: igzip
-			 * wants more input than is buffered.
+			 * wants more input than is buffered, which a
+			 * full buffer cannot be.
 			 */
+			if (z->avail == IN_SIZE) {
+				fail(z, GZ_EDATA, "flate: corrupt input");
+				break;
+			}
 			if (z->in_eof) {
 				fail(z, GZ_EDATA, "unexpected EOF");
 				break;
