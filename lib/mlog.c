@@ -49,11 +49,10 @@ struct mlog {
 	struct strbuf wbuf;	/* mlog_put_prep's lines, kept for the next */
 	/*
 	 * The growing segment's hash, fed as it is written, so that
-	 * sealing need not read it back: covers [0, whashed); NULL when
+	 * sealing need not read it back: covers [0, wsize); NULL when
 	 * not started (a segment found at mlog_lock) or after a cut back.
 	 */
 	struct hash *wh;
-	off_t whashed;
 };
 
 #define WBUF_KEEP (4u << 20)	/* a larger wbuf is freed after use */
@@ -489,6 +488,25 @@ skip_value(const char *p, const char *e)
 	return NULL;
 }
 
+/*
+ * The member whose key's opening quote is at p, before e: *vp gets the
+ * start of its value (the key is [p, *vp - 1) with its quotes); returns
+ * the end of the value, or NULL when p is not at such a member.
+ */
+static const char *
+skip_member(const char *p, const char *e, const char **vp)
+{
+	const char *q;
+
+	if (p >= e || *p != '"' || (q = skip_string(p, e)) == NULL ||
+	    q >= e || *q != ':')
+		return NULL;
+	*vp = ++q;
+	if ((q = skip_value(q, e)) == NULL || q == *vp)
+		return NULL;
+	return q;
+}
+
 int
 mlog_line_member(const char *line, size_t len, const char *qkey,
     size_t qklen, const char **vp, size_t *vlenp)
@@ -501,11 +519,7 @@ mlog_line_member(const char *line, size_t len, const char *qkey,
 		return 0;
 	for (;;) {
 		k = p;
-		if (*p != '"' || (p = skip_string(p, e)) == NULL || p >= e ||
-		    *p != ':')
-			return -1;
-		v = ++p;
-		if ((p = skip_value(p, e)) == NULL || p == v)
+		if ((p = skip_member(p, e, &v)) == NULL)
 			return -1;
 		if ((size_t)(v - 1 - k) == qklen && memcmp(k, qkey, qklen) == 0) {
 			*vp = v;
@@ -632,6 +646,8 @@ load_tail(struct mlog *l, struct strbuf *err)
 	l->wfd = -1;
 	l->wnum = (unsigned)l->nsegs;
 	l->wsize = 0;
+	hash_free(l->wh);	/* what the hash covers is read again */
+	l->wh = NULL;
 	if (l->nsegs == 0)
 		return RC_OK;
 
@@ -756,12 +772,11 @@ seal(struct mlog *l, struct strbuf *err)
 	off_t pos = 0;
 	int rc = RC_TEMP;
 
-	/* what was not hashed as it was written is read back */
-	if ((h = l->wh) == NULL || l->whashed > l->wsize) {
-		hash_free(h);
+	/* a segment not hashed as it was written is read back */
+	if ((h = l->wh) == NULL)
 		h = hash_new(HASH_SHA224);
-	} else
-		pos = l->whashed;
+	else
+		pos = l->wsize;
 	l->wh = NULL;
 	buf = xmalloc(1 << 20);
 	while (pos < l->wsize) {
@@ -821,7 +836,6 @@ create_growing(struct mlog *l, struct strbuf *err)
 	l->wsize = l->synced = 0;
 	hash_free(l->wh);
 	l->wh = hash_new(HASH_SHA224);
-	l->whashed = 0;
 	return RC_OK;
 }
 
@@ -858,10 +872,8 @@ flush(struct mlog *l, const char *buf, size_t len, struct strbuf *err)
 		return rc;
 	if (write_all(l->wfd, buf, len) < 0)
 		return cut_back(l, "append to", err);
-	if (l->wh != NULL && l->whashed == l->wsize) {
+	if (l->wh != NULL)
 		hash_update(l->wh, buf, len);
-		l->whashed += (off_t)len;
-	}
 	l->wsize += (off_t)len;
 	return RC_OK;
 }
@@ -1004,7 +1016,7 @@ mlog_check_rec(const struct json *rec, const char *type, struct strbuf *err)
 static int
 envelope_slots(const char *t, size_t n, size_t *sp, size_t *tp)
 {
-	const char *p = t + 1, *e = t + n - 1, *q;
+	const char *p = t + 1, *e = t + n - 1, *q, *v;
 	size_t l;
 	int c;
 
@@ -1012,10 +1024,9 @@ envelope_slots(const char *t, size_t n, size_t *sp, size_t *tp)
 		return -1;
 	*sp = (size_t)-1;
 	while (p < e) {
-		if (*p != '"' || (q = skip_string(p, e)) == NULL || q >= e ||
-		    *q != ':')
+		if ((q = skip_member(p, e, &v)) == NULL)
 			return -1;
-		l = (size_t)(q - p) - 2;
+		l = (size_t)(v - 1 - p) - 2;	/* the key, without quotes */
 		if (*sp == (size_t)-1 &&
 		    ((c = memcmp(p + 1, "seq", l < 3 ? l : 3)) > 0 ||
 		    (c == 0 && l > 3)))
@@ -1025,8 +1036,7 @@ envelope_slots(const char *t, size_t n, size_t *sp, size_t *tp)
 			*tp = (size_t)(p - t);
 			return 0;
 		}
-		if ((p = skip_value(q + 1, e)) == NULL)
-			return -1;
+		p = q;
 		if (p < e && *p++ != ',')
 			return -1;
 	}
