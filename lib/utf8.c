@@ -42,3 +42,15 @@ utf8_decode(const void *vp, size_t n, uint32_t *cpp)
 		*cpp = cp;
 	return len;
 }
+
+int
+utf8_valid(const void *vp, size_t n)
+{
+	const unsigned char *p = vp;
+	size_t l;
+
+	for (; n > 0; p += l, n -= l)
+		if ((l = utf8_decode(p, n, NULL)) == 0)
+			return 0;
+	return 1;
+}

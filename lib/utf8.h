@@ -12,6 +12,8 @@
  *
  * Callers that replace what is invalid step one byte and go on, as Go's
  * utf8.DecodeRune does.
+ *
+ * utf8_valid(p, n) is 1 when all of p[0..n) is valid UTF-8, else 0.
  */
 #ifndef BF_UTF8_H
 #define BF_UTF8_H
@@ -20,5 +22,6 @@
 #include <stdint.h>
 
 size_t utf8_decode(const void *p, size_t n, uint32_t *cp);
+int utf8_valid(const void *p, size_t n);
 
 #endif

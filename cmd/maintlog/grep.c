@@ -177,28 +177,18 @@ line_test(const char *line, size_t len, void *arg)
 	return r;
 }
 
-/* Is s valid UTF-8 (what every key and string in a log is)? */
-static int
-valid_utf8(const char *s)
-{
-	size_t n = strlen(s), l;
-
-	for (; n > 0; s += l, n -= l)
-		if ((l = utf8_decode(s, n, NULL)) == 0)
-			return 0;
-	return 1;
-}
-
 /* The JSON texts line_test compares with, where it can. */
 static void
 prep_test(struct expr *e)
 {
 	strbuf_init(&e->qfield, 0);
 	strbuf_init(&e->qvalue, 0);
-	if (strchr(e->field, '.') != NULL || !valid_utf8(e->field))
+	/* every key and string in a log is valid UTF-8 */
+	if (strchr(e->field, '.') != NULL ||
+	    !utf8_valid(e->field, strlen(e->field)))
 		return;
 	json_quote(&e->qfield, e->field, strlen(e->field));
-	if (e->op == OP_EQ && valid_utf8(e->value))
+	if (e->op == OP_EQ && utf8_valid(e->value, strlen(e->value)))
 		json_quote(&e->qvalue, e->value, strlen(e->value));
 }
 

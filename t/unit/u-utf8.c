@@ -96,6 +96,16 @@ t_truncated(void)
 	check_int(utf8_decode("\xc3\0", 2, NULL), ==, 0);
 }
 
+static void
+t_whole(void)
+{
+	check_int(utf8_valid("", 0), ==, 1);
+	check_int(utf8_valid("caf\xc3\xa9 \xe2\x82\xac", 9), ==, 1);
+	check_int(utf8_valid("caf\xc3", 4), ==, 0);	/* cut short */
+	check_int(utf8_valid("\xc3\xa9\xff", 3), ==, 0);
+	check_int(utf8_valid("a\xed\xa0\x80", 4), ==, 0);	/* surrogate */
+}
+
 int
 main(void)
 {
@@ -104,5 +114,6 @@ main(void)
 	TEST(t_surrogates(), "utf8_decode rejects surrogates");
 	TEST(t_range(), "utf8_decode rejects > U+10FFFF and 5-, 6-byte forms");
 	TEST(t_truncated(), "utf8_decode rejects truncated sequences");
+	TEST(t_whole(), "utf8_valid: all of a string, or not");
 	return test_done();
 }
