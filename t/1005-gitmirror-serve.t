@@ -21,17 +21,55 @@ test_expect_success 'setup: a mirrored repo and a server' '
 	url=http://127.0.0.1:$port
 '
 
+# headers NAME: the lower-cased names of the headers in file NAME
+headers () {
+	tr -d "\r" <"$1" | sed -n "s/^\([A-Za-z-]*\):.*/\1/p" |
+	    tr A-Z a-z | sort
+}
+
 test_expect_success 'GET /REPO.tar.gz?rev=: the bytes of archive' '
 	gitmirror archive go master >want.tgz &&
 	curl -sS -f -o got.tgz -D hdr "$url/go.tar.gz?rev=master" &&
 	cmp want.tgz got.tgz &&
 	grep -i "^content-type: application/x-compressed" hdr &&
 	grep -i "^x-gitmirror-commit: $(git -C up/go rev-parse master)" hdr &&
-	curl -sS -f -o again.tgz "$url/go.tar.gz?rev=$(git -C up/go rev-parse HEAD)" &&
+	curl -sS -f -o again.tgz -D hdr2 "$url/go.tar.gz?rev=$(git -C up/go rev-parse HEAD)" &&
 	cmp want.tgz again.tgz &&
 	ls "$BUILDFARM_DIR/cache/gitmirror" >cached &&
 	echo "$(git -C up/go rev-parse master^{tree})-$(git -C up/go log -1 --format=%ct master).tar.gz" >expect &&
 	test_cmp expect cached
+'
+
+# The miss followed the file as it was made; the hit is the file.
+test_expect_success 'a tarball being made is sent chunked, a made one with its length' '
+	headers hdr >got &&
+	printf "%s\n" content-type date transfer-encoding \
+	    x-gitmirror-commit >expect &&
+	test_cmp expect got &&
+	grep -i "^transfer-encoding: chunked" hdr &&
+	headers hdr2 >got &&
+	printf "%s\n" accept-ranges content-length content-type date \
+	    x-gitmirror-commit >expect &&
+	test_cmp expect got &&
+	grep -i "^content-length: $(wc -c <want.tgz)" hdr2
+'
+
+test_expect_success 'HEAD and ranges of a tarball not yet made wait for the file' '
+	commit_n up/go 1 head &&
+	gitmirror sync >/dev/null &&
+	rev=$(git -C up/go rev-parse master) &&
+	gitmirror archive go $rev >want3.tgz &&
+	curl -sS -f -I -o /dev/null -D hhead "$url/go.tar.gz?rev=$rev" &&
+	grep -i "^content-length: $(wc -c <want3.tgz)" hhead &&
+	commit_n up/go 1 range &&
+	gitmirror sync >/dev/null &&
+	rev=$(git -C up/go rev-parse master) &&
+	gitmirror archive go $rev >want4.tgz &&
+	curl -sS -f -r 100-199 -o part -D hrange "$url/go.tar.gz?rev=$rev" &&
+	grep "^HTTP/1.1 206" hrange &&
+	grep -i "^content-range: bytes 100-199/$(wc -c <want4.tgz)" hrange &&
+	dd if=want4.tgz bs=100 skip=1 count=1 2>/dev/null >want-part &&
+	cmp want-part part
 '
 
 test_expect_success 'many concurrent downloads, all whole' '
@@ -50,7 +88,39 @@ test_expect_success 'many concurrent downloads, all whole' '
 	for i in $(test_seq 1 20)
 	do
 		cmp want2.tgz c$i.tgz || return 1
-	done
+	done &&
+	tree=$(git -C up/go rev-parse "$(cat rev)^{tree}") &&
+	ls -a "$BUILDFARM_DIR/cache/gitmirror" | grep -c "$tree" >n &&
+	echo 1 >expect &&
+	test_cmp expect n
+'
+
+# A commit made in the mirror whose second blob is gone: the walk
+# fails after 12 MB of the first, most often after the first bytes went
+# out, so the client gets a 500 or a body cut short, never a tarball.
+test_expect_success 'a tarball that cannot be made: 500 or cut short, nothing cached' '
+	m=$BUILDFARM_DIR/mirror/go.git &&
+	head -c 12000000 /dev/urandom >a.bin &&
+	a=$(git -C "$m" hash-object -w --stdin <a.bin) &&
+	z=$(echo "lost $$" | git -C "$m" hash-object -w --stdin) &&
+	tree=$(printf "100644 blob %s\ta.bin\n100644 blob %s\tz.txt\n" \
+	    $a $z | git -C "$m" mktree) &&
+	c=$(git -C "$m" commit-tree -m broken $tree) &&
+	rm "$m/objects/$(echo $z | cut -c1-2)/$(echo $z | cut -c3-)" &&
+	{
+		curl -sS -o broken.tgz -w "%{http_code}\n" \
+		    "$url/go.tar.gz?rev=$c" >code 2>curl.err
+		echo "$(cat code) $?" >got
+	} &&
+	case $(cat got) in
+	"500 0"|"200 18") ;;
+	*) cat got curl.err; false ;;
+	esac &&
+	test_grep "^gitmirror: go $c: " serve.log &&
+	ls -a "$BUILDFARM_DIR/cache/gitmirror" >cached &&
+	test_grep ! "$tree" cached &&
+	curl -sS -f -o again2.tgz "$url/go.tar.gz?rev=$(cat rev)" &&
+	cmp want2.tgz again2.tgz
 '
 
 test_expect_success 'an unknown rev is fetched from upstream first' '

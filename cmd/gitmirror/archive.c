@@ -125,8 +125,9 @@ produce(void *arg)
 }
 
 int
-archive_write_tree(struct gitx_repo *g, const char *tree, long long mtime,
-    const char *prefix, int fd, int threads, struct strbuf *err)
+archive_write_tree_to(struct gitx_repo *g, const char *tree, long long mtime,
+    const char *prefix, int (*out)(void *arg, const void *p, size_t n),
+    void *arg, int threads, struct strbuf *err)
 {
 	struct pgz_opt o = PGZ_OPT_INIT;
 	struct producer p = { g, tree, mtime, prefix, NULL, NULL,
@@ -153,7 +154,7 @@ archive_write_tree(struct gitx_repo *g, const char *tree, long long mtime,
 	}
 	buf = malloc(1 << 16);
 	while (buf != NULL && (n = pgz_read(p.z, buf, 1 << 16)) > 0) {
-		if (write_all(fd, buf, (size_t)n) < 0) {
+		if (out(arg, buf, (size_t)n) < 0) {
 			strbuf_addf(err, "write: %s", strerror(errno));
 			rc = RC_TEMP;
 			break;
@@ -178,6 +179,20 @@ archive_write_tree(struct gitx_repo *g, const char *tree, long long mtime,
 	strbuf_release(&p.link);
 	strbuf_release(&p.err);
 	return rc;
+}
+
+static int
+to_fd(void *arg, const void *p, size_t n)
+{
+	return write_all(*(int *)arg, p, n);
+}
+
+int
+archive_write_tree(struct gitx_repo *g, const char *tree, long long mtime,
+    const char *prefix, int fd, int threads, struct strbuf *err)
+{
+	return archive_write_tree_to(g, tree, mtime, prefix, to_fd, &fd,
+	    threads, err);
 }
 
 int

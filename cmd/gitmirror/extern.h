@@ -91,6 +91,14 @@ int archive_write(struct gitx_repo *g, const char *rev, const char *prefix,
 int archive_write_tree(struct gitx_repo *g, const char *tree,
     long long mtime, const char *prefix, int fd, int threads,
     struct strbuf *err);
+/*
+ * The same bytes handed to out(arg, p, n) as they are compressed; out
+ * returns 0, or -1 with errno set to stop the making (RC_TEMP).
+ */
+int archive_write_tree_to(struct gitx_repo *g, const char *tree,
+    long long mtime, const char *prefix,
+    int (*out)(void *arg, const void *p, size_t n), void *arg, int threads,
+    struct strbuf *err);
 
 /* fetchref.c */
 /* 1 when ref is "refs/changes/NN/CHANGE/PATCHSET", NN = CHANGE mod 100 */

@@ -3,12 +3,18 @@
  * status and fsck commands.
  *
  * A tarball is made once per (tree, commit time), into
- * cache/gitmirror/TREE-TIME.tar.gz, and then sent from the file, so no
+ * cache/gitmirror/TREE-TIME.tar.gz, and sent from the file, so no
  * request holds a tarball in memory and any number of clients can
- * download at once.  Making one is serialised (one mutex): two requests
- * for the same new tree make it once.  After each new file the oldest
- * files go until the cache is within its size; a file being sent stays
- * readable to its client after it is removed.
+ * download at once.  One is made at a time, by a thread of its own
+ * into a temporary file: a plain GET that does not find the file, the
+ * one that asked and any that come while it is made, follows that file
+ * as it grows (chunked, no length), so the client has the first gzip
+ * member while the rest is compressed; HEAD and range requests wait
+ * for the file.  A make that fails before its first bytes is a 500; one
+ * that fails later cuts its followers' bodies short.
+ * After each new file the oldest files go until the cache is within
+ * its size; a file being sent stays readable to its client after it is
+ * removed.
  *
  * A revision the mirror lacks makes the server run "sync -q REPO", or,
  * for a request naming a change ref (ref=refs/changes/NN/CHANGE/PS, a
@@ -61,7 +67,36 @@
 #define CONF_CHECK_MS	1000	/* how often the config's stat is checked */
 #define FETCH_RETRY_S	10	/* Retry-After when upstream failed a fetch */
 
+/*
+ * The tarball being made, under make_mu.  Its maker thread writes the
+ * temporary file and counts the bytes; each request following it reads
+ * them from rfd.  Freed by the last of them.
+ */
+enum { MAKE_RUNNING, MAKE_DONE, MAKE_FAILED };
+
+struct make {
+	char *name, *dir, *path, *tmp;	/* TREE-TIME.tar.gz, where */
+	char *what;			/* "REPO COMMIT", for the log */
+	char tree[GITX_HEXSZ + 1];
+	long long mtime;
+	struct gitx_repo *g;		/* the maker's */
+	int wfd, rfd;
+	off_t size;			/* bytes written so far */
+	int state;
+	int refs;			/* the maker and each follower */
+};
+
+/* a request following a make: the stream's argument */
+struct follower {
+	struct make *m;
+	off_t off;
+};
+
 static pthread_mutex_t make_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t make_cv = PTHREAD_COND_INITIALIZER;
+static struct make *making;	/* the one being made, or NULL */
+static int makers;		/* maker threads not yet ended */
+static int make_stop;		/* the server stops: abandon the making */
 static pthread_rwlock_t conf_lock = PTHREAD_RWLOCK_INITIALIZER;
 static uint64_t cache_max;
 static char self_exe[4096];
@@ -448,56 +483,264 @@ cache_evict(const char *dir, const char *keep)
 	closedir(dp);
 }
 
-/* An open descriptor on the cached tarball, making it if needed. */
+/* Under make_mu. */
+static void
+make_unref(struct make *m)
+{
+	if (--m->refs > 0)
+		return;
+	if (m->rfd >= 0)
+		close(m->rfd);
+	gitx_close(m->g);
+	free(m->name);
+	free(m->dir);
+	free(m->path);
+	free(m->tmp);
+	free(m->what);
+	free(m);
+}
+
+/* archive_write_tree_to's output: the file, then the followers */
 static int
-cache_get(struct gitx_repo *g, const char *tree, long long mtime,
+make_out(void *arg, const void *p, size_t n)
+{
+	struct make *m = arg;
+	int stop;
+
+	if (write_all(m->wfd, p, n) < 0)
+		return -1;
+	pthread_mutex_lock(&make_mu);
+	m->size += (off_t)n;
+	stop = make_stop;
+	pthread_cond_broadcast(&make_cv);
+	pthread_mutex_unlock(&make_mu);
+	if (stop) {
+		errno = ECANCELED;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The maker thread: the tarball into the temporary file, which is then
+ * renamed into place and the cache trimmed, before the followers see
+ * the end, so that a client that has the whole tarball finds it cached.
+ */
+static void *
+make_main(void *arg)
+{
+	struct make *m = arg;
+	struct strbuf err = STRBUF_INIT;
+	int rc;
+
+	rc = archive_write_tree_to(m->g, m->tree, m->mtime, "", make_out, m,
+	    0, &err);
+	if (close(m->wfd) < 0 && rc == RC_OK) {
+		strbuf_addf(&err, "close '%s': %s", m->tmp, strerror(errno));
+		rc = RC_TEMP;
+	}
+	if (rc == RC_OK && (chmod(m->tmp, 0644) < 0 ||
+	    rename(m->tmp, m->path) < 0)) {
+		strbuf_addf(&err, "publish '%s': %s", m->path,
+		    strerror(errno));
+		rc = RC_TEMP;
+	}
+	gitx_close(m->g);	/* its packs are mapped: let go now */
+	m->g = NULL;
+	if (rc == RC_OK) {
+		cache_evict(m->dir, m->name);
+	} else {
+		unlink(m->tmp);
+		log_warnx("%s: %s", m->what, esc(err.buf));
+	}
+	strbuf_release(&err);
+	pthread_mutex_lock(&make_mu);
+	m->state = rc == RC_OK ? MAKE_DONE : MAKE_FAILED;
+	making = NULL;
+	makers--;
+	pthread_cond_broadcast(&make_cv);
+	make_unref(m);
+	pthread_mutex_unlock(&make_mu);
+	return NULL;
+}
+
+/*
+ * Start making the tarball of tree into dir, with *gp (which the maker
+ * takes).  Under make_mu, with nothing being made.  NULL on failure.
+ */
+static struct make *
+make_start(struct gitx_repo **gp, const char *tree, long long mtime,
+    const char *dir, const char *name, const char *what, struct strbuf *err)
+{
+	struct make *m;
+	struct strbuf sb = STRBUF_INIT;
+	pthread_attr_t attr;
+	pthread_t t;
+	int e;
+
+	if (mkdirs(dir) < 0) {
+		strbuf_addf(err, "cache directory '%s': %s", dir,
+		    strerror(errno));
+		return NULL;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->name = xstrdup(name);
+	m->dir = xstrdup(dir);
+	strbuf_addf(&sb, "%s/%s", dir, name);
+	m->path = strbuf_detach(&sb, NULL);
+	strbuf_addf(&sb, "%s/.%s.XXXXXX", dir, name);
+	m->tmp = strbuf_detach(&sb, NULL);
+	m->what = xstrdup(what);
+	snprintf(m->tree, sizeof(m->tree), "%s", tree);
+	m->mtime = mtime;
+	m->rfd = -1;
+	if ((m->wfd = mkostemp(m->tmp, O_CLOEXEC)) < 0) {
+		strbuf_addf(err, "create '%s': %s", m->tmp, strerror(errno));
+		m->refs = 1;
+		make_unref(m);
+		return NULL;
+	}
+	if ((m->rfd = open(m->tmp, O_RDONLY | O_CLOEXEC)) < 0) {
+		strbuf_addf(err, "open '%s': %s", m->tmp, strerror(errno));
+		goto fail;
+	}
+	m->g = *gp;
+	*gp = NULL;
+	m->refs = 2;	/* the maker's and the caller's */
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	e = pthread_create(&t, &attr, make_main, m);
+	pthread_attr_destroy(&attr);
+	if (e != 0) {
+		strbuf_addf(err, "pthread_create: %s", strerror(e));
+		*gp = m->g;	/* the caller closes it */
+		m->g = NULL;
+		goto fail;
+	}
+	making = m;
+	makers++;
+	return m;
+fail:
+	close(m->wfd);
+	unlink(m->tmp);
+	m->refs = 1;
+	make_unref(m);
+	return NULL;
+}
+
+/*
+ * The cached tarball of tree (made with *gp, which may be taken):
+ * 0 with *fd open on the file when it was there or, without follow,
+ * once it is made; with follow (a plain GET) and the tarball not there,
+ * 1 with *mp the make, which has its first bytes, to follow and unref;
+ * -1 when it cannot be had, err saying why unless the maker logged it.
+ */
+static int
+cache_get(struct gitx_repo **gp, const char *tree, long long mtime,
+    const char *what, int follow, int *fd, struct make **mp,
     struct strbuf *err)
 {
-	struct strbuf dir = STRBUF_INIT, name = STRBUF_INIT, tmp = STRBUF_INIT;
+	struct strbuf dir = STRBUF_INIT, name = STRBUF_INIT;
 	struct strbuf path = STRBUF_INIT;
-	int fd, rc;
+	struct make *m = NULL;
+	int ret = -1;
 
 	farm_placef(&dir, cx.dir, FARM_CACHE, "gitmirror");
 	strbuf_addf(&name, "%s-%lld.tar.gz", tree, mtime);
 	strbuf_addf(&path, "%s/%s", dir.buf, name.buf);
-	if ((fd = open(path.buf, O_RDONLY | O_CLOEXEC)) >= 0)
+	if ((*fd = open(path.buf, O_RDONLY | O_CLOEXEC)) >= 0) {
+		ret = 0;
 		goto out;
+	}
 	pthread_mutex_lock(&make_mu);
-	if ((fd = open(path.buf, O_RDONLY | O_CLOEXEC)) >= 0)
-		goto unlock;
-	if (mkdirs(dir.buf) < 0) {
-		strbuf_addf(err, "cache directory '%s': %s", dir.buf,
-		    strerror(errno));
-		goto unlock;
-	}
-	strbuf_addf(&tmp, "%s/.%s.XXXXXX", dir.buf, name.buf);
-	if ((fd = mkostemp(tmp.buf, O_CLOEXEC)) < 0) {
-		strbuf_addf(err, "create '%s': %s", tmp.buf, strerror(errno));
+	/* one making at a time: another tree's first */
+	while (making != NULL && strcmp(making->name, name.buf) != 0 &&
+	    !make_stop)
+		pthread_cond_wait(&make_cv, &make_mu);
+	if (make_stop) {
+		strbuf_addstr(err, "the server is stopping");
 		goto unlock;
 	}
-	rc = archive_write_tree(g, tree, mtime, "", fd, 0, err);
-	close(fd);
-	fd = -1;
-	if (rc != RC_OK || chmod(tmp.buf, 0644) < 0 ||
-	    rename(tmp.buf, path.buf) < 0) {
-		if (rc == RC_OK)
-			strbuf_addf(err, "publish '%s': %s", path.buf,
-			    strerror(errno));
-		unlink(tmp.buf);
+	if ((*fd = open(path.buf, O_RDONLY | O_CLOEXEC)) >= 0) {
+		ret = 0;
 		goto unlock;
 	}
-	fd = open(path.buf, O_RDONLY | O_CLOEXEC);
-	cache_evict(dir.buf, name.buf);
+	if (making != NULL) {
+		m = making;
+		m->refs++;
+	} else if ((m = make_start(gp, tree, mtime, dir.buf, name.buf, what,
+	    err)) == NULL) {
+		goto unlock;
+	}
+	/*
+	 * Until the first bytes (a make that fails before them is a 500),
+	 * or for HEAD and ranges the end; a plain GET then follows even a
+	 * make that is done by now, so that a miss is always chunked.
+	 */
+	while (m->state == MAKE_RUNNING && (!follow || m->size == 0))
+		pthread_cond_wait(&make_cv, &make_mu);
+	if (follow && m->state != MAKE_FAILED) {
+		*mp = m;
+		ret = 1;
+		goto unlock;
+	}
+	if (m->state == MAKE_DONE &&
+	    (*fd = open(path.buf, O_RDONLY | O_CLOEXEC)) >= 0)
+		ret = 0;
+	else if (m->state == MAKE_DONE)
+		strbuf_addf(err, "open '%s': %s", path.buf, strerror(errno));
+	make_unref(m);
 unlock:
 	pthread_mutex_unlock(&make_mu);
 out:
-	if (fd < 0 && err->len == 0)
-		strbuf_addf(err, "open '%s': %s", path.buf, strerror(errno));
 	strbuf_release(&dir);
 	strbuf_release(&name);
-	strbuf_release(&tmp);
 	strbuf_release(&path);
-	return fd;
+	return ret;
+}
+
+/* The stream of a request following a make: its bytes as they come. */
+static ssize_t
+follow_read(void *arg, char *buf, size_t max)
+{
+	struct follower *f = arg;
+	struct make *m = f->m;
+	off_t size;
+	ssize_t n;
+	int state;
+
+	pthread_mutex_lock(&make_mu);
+	while (m->state == MAKE_RUNNING && m->size == f->off)
+		pthread_cond_wait(&make_cv, &make_mu);
+	size = m->size;
+	state = m->state;
+	pthread_mutex_unlock(&make_mu);
+	/* a failed make: cut the body short, so the client knows */
+	if (state == MAKE_FAILED)
+		return -1;
+	if (f->off == size)
+		return 0;
+	if ((off_t)max > size - f->off)
+		max = (size_t)(size - f->off);
+	do
+		n = pread(m->rfd, buf, max, f->off);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	f->off += n;
+	return n;
+}
+
+static void
+follow_done(void *arg, int closed)
+{
+	struct follower *f = arg;
+
+	(void)closed;
+	pthread_mutex_lock(&make_mu);
+	make_unref(f->m);
+	pthread_mutex_unlock(&make_mu);
+	free(f);
 }
 
 static void
@@ -579,13 +822,16 @@ tarball(struct httpd_req *req, const char *name)
 {
 	struct strbuf path = STRBUF_INIT, err = STRBUF_INIT;
 	char commit[GITX_HEXSZ + 1], tree[GITX_HEXSZ + 1], buf[32];
+	char what[80 + GITX_HEXSZ + 2];
 	const char *rev = httpd_query(req, "rev");
+	struct follower *f;
+	struct make *m = NULL;
 	const char *ref = httpd_query(req, "ref");
 	struct gitx_repo *g = NULL;
 	struct repo_conf *r;
 	struct stat st;
 	long long t, retry = 0;
-	int rc, frc = RC_OK, fd;
+	int rc, frc = RC_OK, fd, follow;
 
 	pthread_rwlock_rdlock(&conf_lock);
 	if ((r = repo_find(name)) != NULL)
@@ -641,16 +887,30 @@ tarball(struct httpd_req *req, const char *name)
 		httpd_error(req, 500, "cannot read the repository");
 		goto out;
 	}
-	if ((fd = cache_get(g, tree, t, &err)) < 0 || fstat(fd, &st) < 0) {
-		log_warnx("%s %s: %s", name, commit, esc(err.buf));
-		if (fd >= 0)
+	follow = strcmp(httpd_method(req), "GET") == 0 &&
+	    httpd_header(req, "Range") == NULL;
+	snprintf(what, sizeof(what), "%s %s", name, commit);
+	if ((rc = cache_get(&g, tree, t, what, follow, &fd, &m, &err)) < 0 ||
+	    (rc == 0 && fstat(fd, &st) < 0)) {
+		if (rc == 0)
+			strbuf_addf(&err, "fstat: %s", strerror(errno));
+		if (err.len > 0)
+			log_warnx("%s: %s", what, esc(err.buf));
+		if (rc == 0)
 			close(fd);
 		httpd_error(req, 500, "cannot make the tarball");
 		goto out;
 	}
 	httpd_add_header(req, "X-Gitmirror-Commit", commit);
-	httpd_reply_fd(req, 200, "application/x-compressed", fd, 0,
-	    st.st_size, HTTPD_RANGE);
+	if (rc == 1) {
+		f = xcalloc(1, sizeof(*f));
+		f->m = m;
+		httpd_reply_stream(req, 200, "application/x-compressed",
+		    follow_read, follow_done, f);
+	} else {
+		httpd_reply_fd(req, 200, "application/x-compressed", fd, 0,
+		    st.st_size, HTTPD_RANGE);
+	}
 out:
 	gitx_close(g);
 	strbuf_release(&path);
@@ -771,7 +1031,16 @@ serve_run(const char *listen, uint64_t cachemax, int fetchmax)
 		}
 		was = now;
 	}
+	/* a tarball being made is abandoned, its followers cut short */
+	pthread_mutex_lock(&make_mu);
+	make_stop = 1;
+	pthread_cond_broadcast(&make_cv);
+	pthread_mutex_unlock(&make_mu);
 	httpd_stop(h);
+	pthread_mutex_lock(&make_mu);
+	while (makers > 0)
+		pthread_cond_wait(&make_cv, &make_mu);
+	pthread_mutex_unlock(&make_mu);
 	strbuf_release(&err);
 	strbuf_release(&dir);
 	return RC_OK;
