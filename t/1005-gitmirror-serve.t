@@ -54,13 +54,20 @@ test_expect_success 'a tarball being made is sent chunked, a made one with its l
 	grep -i "^content-length: $(wc -c <want.tgz)" hdr2
 '
 
-test_expect_success 'HEAD and ranges of a tarball not yet made wait for the file' '
+test_expect_success 'HEAD, ranges and HTTP/1.0 of a tarball not yet made wait for the file' '
 	commit_n up/go 1 head &&
 	gitmirror sync >/dev/null &&
 	rev=$(git -C up/go rev-parse master) &&
 	gitmirror archive go $rev >want3.tgz &&
 	curl -sS -f -I -o /dev/null -D hhead "$url/go.tar.gz?rev=$rev" &&
 	grep -i "^content-length: $(wc -c <want3.tgz)" hhead &&
+	commit_n up/go 1 http10 &&
+	gitmirror sync >/dev/null &&
+	rev=$(git -C up/go rev-parse master) &&
+	gitmirror archive go $rev >want5.tgz &&
+	curl -sS -f -0 -o got5.tgz -D h10 "$url/go.tar.gz?rev=$rev" &&
+	grep -i "^content-length: $(wc -c <want5.tgz)" h10 &&
+	cmp want5.tgz got5.tgz &&
 	commit_n up/go 1 range &&
 	gitmirror sync >/dev/null &&
 	rev=$(git -C up/go rev-parse master) &&

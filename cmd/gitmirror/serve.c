@@ -9,9 +9,10 @@
  * into a temporary file: a plain GET that does not find the file, the
  * one that asked and any that come while it is made, follows that file
  * as it grows (chunked, no length), so the client has the first gzip
- * member while the rest is compressed; HEAD and range requests wait
- * for the file.  A make that fails before its first bytes is a 500; one
- * that fails later cuts its followers' bodies short.
+ * member while the rest is compressed; HEAD, range and HTTP/1.0
+ * requests wait for the file.  A make that fails before its first
+ * bytes is a 500; one that fails later cuts its followers' bodies
+ * short.
  * After each new file the oldest files go until the cache is within
  * its size; a file being sent stays readable to its client after it is
  * removed.
@@ -887,8 +888,10 @@ tarball(struct httpd_req *req, const char *name)
 		httpd_error(req, 500, "cannot read the repository");
 		goto out;
 	}
+	/* HTTP/1.0 has no chunks: a body cut short would look whole */
 	follow = strcmp(httpd_method(req), "GET") == 0 &&
-	    httpd_header(req, "Range") == NULL;
+	    httpd_header(req, "Range") == NULL &&
+	    strcmp(httpd_version(req), "HTTP/1.0") != 0;
 	snprintf(what, sizeof(what), "%s %s", name, commit);
 	if ((rc = cache_get(&g, tree, t, what, follow, &fd, &m, &err)) < 0 ||
 	    (rc == 0 && fstat(fd, &st) < 0)) {
